@@ -1,0 +1,271 @@
+/**
+ * @file
+ * iopt's platform layer: DMA memory with physical addresses, MMIO, and the
+ * environment object that owns them.
+ *
+ * lib/env is the only part of iopt that calls the operating system for
+ * memory, MMIO and devices (/dev/mem, sysfs, UIO, VFIO, hugetlbfs, DPDK,
+ * libnuma). Drivers, the object model and the models above it use only the
+ * calls declared here and in the other env headers (pci.h, firmware.h).
+ *
+ * An environment (struct iopt_env) is one physical address space and the
+ * memory backend that hands out memory in it:
+ *   - hugetlbfs: memory from huge pages (MAP_HUGETLB or a hugetlbfs mount),
+ *     locked, with physical addresses read from /proc/self/pagemap once, at
+ *     allocation or registration (needs root);
+ *   - dpdk: memory from the DPDK EAL (rte_malloc, memsegs), physical
+ *     addresses from rte_mem_virt2phy, looked up once;
+ *   - sim: a synthetic physical address space whose addresses are
+ *     deliberately unlike virtual addresses and have unbacked guard gaps
+ *     between allocations, so that a VA/PA mix-up faults in tests. The
+ *     software models read and write it by physical address
+ *     (iopt_internal/sim.h).
+ *
+ * Physical addresses are stable for the lifetime of an allocation or a
+ * registration. Memory whose physical address is not stable (ordinary
+ * anonymous pages, which the kernel may move or swap) is refused on the real
+ * backends.
+ *
+ * Thread safety: every call may be made from any thread; allocation and
+ * registration serialise on a per-environment lock; iopt_vtophys() and
+ * iopt_dma_flush() take no lock for memory that stays registered while they
+ * run.
+ */
+#ifndef IOPT_ENV_H
+#define IOPT_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct iopt_env;
+
+/** Any NUMA node. */
+#define IOPT_NUMA_ANY (-1)
+
+/** Memory backends. */
+enum iopt_env_mem {
+	IOPT_ENV_MEM_SIM = 0,
+	IOPT_ENV_MEM_HUGETLBFS = 1,
+	IOPT_ENV_MEM_DPDK = 2,
+};
+
+/** Options for iopt_env_create(). Zero-initialise, then set what matters. */
+struct iopt_env_opts {
+	enum iopt_env_mem mem;
+	/** hugetlbfs: page size, 2 MiB or 1 GiB; 0 selects 2 MiB. */
+	size_t hugepage_size;
+	/** hugetlbfs: a mount to create files in; NULL uses MAP_HUGETLB. */
+	const char *hugetlbfs_mount;
+	/** dpdk: EAL arguments; NULL when the application already initialised the EAL. */
+	const char *const *dpdk_argv;
+	int dpdk_argc;
+	/** sim: bytes of synthetic physical memory available; 0 selects 1 GiB. */
+	uint64_t sim_phys_size;
+};
+
+/**
+ * Create an environment.
+ * @param opts  options; NULL selects the sim backend with defaults
+ * @param out   receives the environment
+ * @return 0; -EINVAL for bad options; -ENOTSUP for a backend this build or
+ *         machine lacks (DPDK not built in, hugepage size not supported);
+ *         -EPERM when physical addresses cannot be read (not root);
+ *         -ENOMEM.
+ */
+int iopt_env_create(const struct iopt_env_opts *opts, struct iopt_env **out);
+
+/**
+ * Destroy an environment. Every DMA buffer and registration still live is
+ * released (and logged as leaked). MMIO handles and PCI devices opened on it
+ * must be closed first.
+ */
+void iopt_env_destroy(struct iopt_env *env);
+
+/** @return the backend of env. */
+enum iopt_env_mem iopt_env_mem_kind(const struct iopt_env *env);
+
+/** A physically contiguous, DMA-able buffer. */
+struct iopt_dma_buf {
+	void *va;     /**< CPU address */
+	uint64_t pa;  /**< physical (bus) address of va */
+	size_t size;  /**< bytes, as asked for */
+	int node;     /**< NUMA node it is on, or IOPT_NUMA_ANY if unknown */
+};
+
+/**
+ * Allocate a zeroed, physically contiguous buffer.
+ * @param env    the environment
+ * @param size   bytes; at most the backend's contiguous unit (the huge page
+ *               size on hugetlbfs, 1 GiB on sim)
+ * @param align  power of two, at least 1; the physical address is aligned to
+ *               it (and so is the VA within a page)
+ * @param node   NUMA node, or IOPT_NUMA_ANY
+ * @param buf    receives the buffer
+ * @return 0; -EINVAL for size 0, a bad alignment or node; -E2BIG when size
+ *         exceeds the contiguous unit; -ENOMEM.
+ */
+int iopt_dma_alloc(struct iopt_env *env, size_t size, size_t align, int node,
+		   struct iopt_dma_buf *buf);
+
+/**
+ * Free a buffer from iopt_dma_alloc(). buf is cleared. Freeing a buffer that
+ * was not allocated from env is logged and ignored.
+ */
+void iopt_dma_free(struct iopt_env *env, struct iopt_dma_buf *buf);
+
+/**
+ * Register memory the caller mapped itself (a hugetlbfs file, DPDK memory,
+ * or on sim any memory) so that iopt_vtophys() knows its physical addresses.
+ * Addresses are looked up once, here.
+ * @param env  the environment
+ * @param va   start, aligned to the page size of the mapping (4 KiB on sim)
+ * @param len  bytes, a multiple of that page size
+ * @return 0; -EINVAL for misalignment or len 0; -EEXIST when it overlaps a
+ *         registration or allocation; -EFAULT when the range is not mapped;
+ *         -EPERM when the memory has no stable physical address (ordinary
+ *         anonymous pages on a real backend: use hugetlbfs or DPDK memory);
+ *         -ENOMEM.
+ */
+int iopt_mem_register(struct iopt_env *env, void *va, size_t len);
+
+/**
+ * Undo iopt_mem_register() of exactly [va, va + len).
+ * @return 0; -ENOENT when no registration matches exactly.
+ */
+int iopt_mem_unregister(struct iopt_env *env, void *va, size_t len);
+
+/**
+ * Physical address of a registered or allocated virtual address.
+ * @param env         the environment
+ * @param va          any byte inside a registration or allocation
+ * @param pa          receives the physical address
+ * @param contig_len  if not NULL, receives how many bytes from va on are
+ *                    physically contiguous and inside the same registration
+ * @return 0; -ENOENT when va is in no registration or allocation.
+ */
+int iopt_vtophys(struct iopt_env *env, const void *va, uint64_t *pa, size_t *contig_len);
+
+/**
+ * Write back the CPU cache lines covering [va, va + len) so that a
+ * non-coherent device walker (VT-d ECAP.C=0) reads what the CPU stored.
+ * On x86 this is clflushopt (or clflush) per line and a fence; on Arm
+ * dc cvac and dsb. On sim it publishes the lines to the view the models'
+ * non-coherent walkers read. va must be in an allocation or registration of
+ * env on sim; on real backends any mapped address works.
+ */
+void iopt_dma_flush(struct iopt_env *env, const void *va, size_t len);
+
+/** Cache line size iopt_dma_flush() works in. */
+#define IOPT_CACHE_LINE 64
+
+/**
+ * NUMA node count (1 when libnuma is absent or NUMA is unavailable).
+ */
+int iopt_env_numa_nodes(void);
+
+/* ---- MMIO ---------------------------------------------------------------- */
+
+struct iopt_mmio_sim_ops;
+
+/**
+ * A handle on a range of device registers.
+ *
+ * On hardware the handle holds a mapping and every access is one volatile
+ * load or store of the access's width. On sim the handle dispatches
+ * synchronously to a model's callbacks, so tests are deterministic. The one
+ * branch that tells the two apart is predicted; the fields are public only so
+ * that the accessors below can be inline. Do not change them.
+ */
+struct iopt_mmio {
+	volatile uint8_t *base;                 /**< mapping, or NULL on sim */
+	size_t len;                             /**< bytes of registers */
+	const struct iopt_mmio_sim_ops *sim;    /**< sim dispatch, or NULL */
+	void *sim_arg;
+	/* Owned by lib/env: how to undo the mapping. */
+	void *map_addr;
+	size_t map_len;
+	int fd;
+	int kind;
+};
+
+/** Callbacks of a simulated register block. off is checked against len. */
+struct iopt_mmio_sim_ops {
+	uint64_t (*read)(void *arg, uint64_t off, unsigned int size);
+	void (*write)(void *arg, uint64_t off, uint64_t val, unsigned int size);
+};
+
+static inline uint32_t iopt_mmio_read32(const struct iopt_mmio *m, uint64_t off)
+{
+	if (__builtin_expect(m->sim != NULL, 0))
+		return (uint32_t)m->sim->read(m->sim_arg, off, 4);
+	return *(volatile uint32_t *)(m->base + off);
+}
+
+static inline uint64_t iopt_mmio_read64(const struct iopt_mmio *m, uint64_t off)
+{
+	if (__builtin_expect(m->sim != NULL, 0))
+		return m->sim->read(m->sim_arg, off, 8);
+	return *(volatile uint64_t *)(m->base + off);
+}
+
+static inline void iopt_mmio_write32(const struct iopt_mmio *m, uint64_t off, uint32_t val)
+{
+	if (__builtin_expect(m->sim != NULL, 0)) {
+		m->sim->write(m->sim_arg, off, val, 4);
+		return;
+	}
+	*(volatile uint32_t *)(m->base + off) = val;
+}
+
+static inline void iopt_mmio_write64(const struct iopt_mmio *m, uint64_t off, uint64_t val)
+{
+	if (__builtin_expect(m->sim != NULL, 0)) {
+		m->sim->write(m->sim_arg, off, val, 8);
+		return;
+	}
+	*(volatile uint64_t *)(m->base + off) = val;
+}
+
+/**
+ * Map a physical range of registers through /dev/mem (the kernel must allow
+ * it: iomem=relaxed, or the range released by its driver).
+ * @param pa   physical address, page-aligned
+ * @param len  bytes, non-zero
+ * @param out  receives the handle
+ * @return 0; -EINVAL for a misaligned or empty range; -EACCES or -EPERM when
+ *         /dev/mem refuses; -ENOENT when /dev/mem is absent; -ENOMEM.
+ */
+int iopt_mmio_map_phys(uint64_t pa, size_t len, struct iopt_mmio **out);
+
+/**
+ * Map registers from a file: a sysfs BAR (/sys/bus/pci/devices/.../resourceN)
+ * or a UIO device (/dev/uioN, map N at offset N * page size).
+ * @param path    the file
+ * @param offset  page-aligned offset in the file
+ * @param len     bytes, non-zero
+ * @param out     receives the handle
+ * @return 0; -EINVAL; -ENOENT; -EACCES; -ENOMEM; or the negative errno of
+ *         open(2) or mmap(2).
+ */
+int iopt_mmio_map_file(const char *path, uint64_t offset, size_t len, struct iopt_mmio **out);
+
+/**
+ * Map registers from an open file descriptor (a VFIO device fd at a region's
+ * offset). The descriptor stays the caller's.
+ * @return 0; -EINVAL; -ENOMEM; or the negative errno of mmap(2).
+ */
+int iopt_mmio_map_fd(int fd, uint64_t offset, size_t len, struct iopt_mmio **out);
+
+/** Unmap and free a handle from any iopt_mmio_* constructor. NULL is a no-op. */
+void iopt_mmio_unmap(struct iopt_mmio *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

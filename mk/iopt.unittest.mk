@@ -1,0 +1,27 @@
+# Rules for the test programs. Every test/**/*_ut.c is one CUnit program
+# (test/qemu holds guest programs and is built by its own rules). A unit test
+# includes the .c file under test, so its static functions are reachable, and
+# links libiopt.a for what it does not stub; test/common/ut.c gives every
+# program the same runner and the one-line result the summary counts.
+IOPT_ROOT_DIR ?= $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+include $(IOPT_ROOT_DIR)/mk/iopt.common.mk
+
+UT_SRCS := $(shell cd $(IOPT_ROOT_DIR) && find test -path test/qemu -prune -o -name '*_ut.c' -print | sort)
+UT_BINS := $(patsubst %.c,$(TEST_DIR)/%,$(UT_SRCS))
+UT_COMMON_OBJ := $(TEST_DIR)/common/ut.o
+UT_CFLAGS := $(CFLAGS) -I$(IOPT_ROOT_DIR)/test/common -Wno-missing-prototypes
+
+all: $(UT_BINS)
+	@printf '%s\n' $(UT_BINS) > $(TEST_DIR)/unit_programs.txt
+
+$(UT_COMMON_OBJ): $(IOPT_ROOT_DIR)/test/common/ut.c $(IOPT_ROOT_DIR)/test/common/ut.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(UT_CFLAGS) -c $< -o $@
+
+$(TEST_DIR)/%: $(IOPT_ROOT_DIR)/%.c $(UT_COMMON_OBJ) $(LIBIOPT_A)
+	@mkdir -p $(dir $@)
+	@echo "  UT $*"
+	$(Q)$(CC) $(UT_CFLAGS) $(DEPFLAGS) -MF $@.d -o $@ $< $(UT_COMMON_OBJ) $(LIBIOPT_A) $(SYS_LIBS) -lcunit -lm
+
+-include $(addsuffix .d,$(UT_BINS))
+.PHONY: all

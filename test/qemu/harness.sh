@@ -23,6 +23,7 @@
 #   IOPT_QEMU_CACHE    cache directory        (default: <root>/build/qemu-cache)
 #   IOPT_QEMU_OUT      guest build directory  (default: <root>/build/qemu-guest)
 #   IOPT_QEMU_TIMEOUT  seconds per guest run  (default: 120)
+#   IOPT_QEMU_SYSTEM   the QEMU binary     (default: qemu-system-x86_64)
 #   IOPT_QEMU_EXTRA    extra QEMU arguments, appended (e.g. "-d guest_errors")
 set -euo pipefail
 
@@ -31,6 +32,7 @@ cache=${IOPT_QEMU_CACHE:-$root/build/qemu-cache}
 out=${IOPT_QEMU_OUT:-$root/build/qemu-guest}
 run_timeout=${IOPT_QEMU_TIMEOUT:-120}
 arch=x86_64
+qemu=${IOPT_QEMU_SYSTEM:-qemu-system-x86_64}
 guest_progs=(iopt_guest_platform)
 
 skip() {
@@ -42,28 +44,33 @@ log() { echo "harness: $*" >&2; }
 
 # The candidate version of a package, or nothing when apt has no lists.
 candidate_version() {
-	apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1
+	apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1 || true
 }
 
 # The versioned kernel package the meta package points at
 # (linux-image-cloud-amd64 -> linux-image-6.1.0-NN-cloud-amd64).
 kernel_package() {
 	apt-cache show --no-all-versions linux-image-cloud-amd64 2>/dev/null |
-		sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p' | head -n 1
+		sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p' | head -n 1 || true
+}
+
+# The newest cached package whose directory starts with PREFIX (PKG_ or
+# linux-image-), for when apt cannot give one.
+cached() {
+	local done
+	done=$(ls -d "$cache/$arch/$1"*/.done 2>/dev/null | sort -V | tail -n 1 || true)
+	[ -n "$done" ] || return 1
+	log "using cached $(basename "$(dirname "$done")")"
+	dirname "$done"
 }
 
 # fetch PKG: print the cache directory holding PKG's unpacked files. The
-# directory is keyed by the package version; when apt knows no candidate
-# (no lists, offline), the newest cached version is used.
+# directory is keyed by the package version; when apt knows no candidate or
+# the download fails (offline), the newest cached version is used.
 fetch() {
 	local pkg=$1 ver dir tmp
 	ver=$(candidate_version "$pkg")
-	if [ -z "$ver" ]; then
-		dir=$(ls -d "$cache/$arch/${pkg}_"*/.done 2>/dev/null | sort -V | tail -n 1 || true)
-		[ -n "$dir" ] || return 1
-		dirname "$dir"
-		return 0
-	fi
+	[ -n "$ver" ] || { cached "${pkg}_"; return; }
 	dir="$cache/$arch/${pkg}_$(tr ':' '+' <<<"$ver")"
 	if [ -f "$dir/.done" ]; then
 		echo "$dir"
@@ -74,13 +81,13 @@ fetch() {
 	tmp=$(mktemp -d "$cache/$arch/.fetch.XXXXXX")
 	# apt-get download runs unsandboxed as root in a directory _apt cannot
 	# read; it says so with a warning that is harmless here.
-	if ! (cd "$tmp" && apt-get download -q "$pkg=$ver" >/dev/null 2>"$tmp/apt.err"); then
+	if ! (cd "$tmp" && apt-get download -q "$pkg=$ver" >/dev/null 2>"$tmp/apt.err") ||
+	   ! dpkg -x "$tmp"/*.deb "$tmp/x" || ! keep_files "$pkg" "$tmp/x" "$dir"; then
 		sed 's/^/  apt: /' "$tmp/apt.err" >&2
 		rm -rf "$tmp" "$dir"
-		return 1
+		cached "${pkg}_"
+		return
 	fi
-	dpkg -x "$tmp"/*.deb "$tmp/x"
-	keep_files "$pkg" "$tmp/x" "$dir" || { rm -rf "$tmp" "$dir"; return 1; }
 	rm -rf "$tmp"
 	touch "$dir/.done"
 	echo "$dir"
@@ -112,7 +119,7 @@ keep_files() {
 }
 
 prepare() {
-	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (scripts/pkgdep.sh installs qemu-system-x86)"
+	command -v "$qemu" >/dev/null || skip "$qemu is not installed (scripts/pkgdep.sh installs qemu-system-x86)"
 	for t in cpio gzip dpkg apt-get; do
 		command -v "$t" >/dev/null || skip "$t is not installed"
 	done
@@ -121,9 +128,8 @@ prepare() {
 	kpkg=$(kernel_package)
 	if [ -z "$kpkg" ]; then
 		# No apt lists: fall back on whatever kernel the cache holds.
-		kdir=$(ls -d "$cache/$arch/linux-image-"*/.done 2>/dev/null | sort -V | tail -n 1 || true)
-		[ -n "$kdir" ] || skip "apt knows no linux-image-cloud-amd64 (run apt-get update) and the cache $cache is empty"
-		kdir=$(dirname "$kdir")
+		kdir=$(cached linux-image-) ||
+			skip "apt knows no linux-image-cloud-amd64 (run apt-get update) and the cache $cache holds no kernel"
 	else
 		kdir=$(fetch "$kpkg") || skip "cannot fetch $kpkg with apt-get download"
 	fi
@@ -183,10 +189,11 @@ run() {
 	esac
 	[ -f "$out/initrd.gz" ] && [ -f "$out/kernel/vmlinuz" ] || { echo "harness: run 'prepare' first" >&2; exit 2; }
 	mkdir -p "$(dirname "$logf")"
-	trap cleanup EXIT INT TERM
+	trap cleanup EXIT
+	trap 'cleanup; exit 143' INT TERM
 	start=$(date +%s.%N)
 	# shellcheck disable=SC2086 # IOPT_QEMU_EXTRA is a list of arguments
-	timeout --kill-after=5 "$run_timeout" qemu-system-x86_64 -accel tcg -M q35 -cpu qemu64 \
+	timeout --kill-after=5 "$run_timeout" "$qemu" -accel tcg -M q35 -cpu qemu64 \
 		-smp 1 -m 256M -device "$iommu" -device edu -nic none \
 		-kernel "$out/kernel/vmlinuz" -initrd "$out/initrd.gz" \
 		-nographic -no-reboot -monitor none -serial stdio \

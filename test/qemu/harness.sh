@@ -33,7 +33,8 @@ out=${IOPT_QEMU_OUT:-$root/build/qemu-guest}
 run_timeout=${IOPT_QEMU_TIMEOUT:-120}
 arch=x86_64
 qemu=${IOPT_QEMU_SYSTEM:-qemu-system-x86_64}
-guest_progs=(iopt_guest_platform)
+# Guest programs: test/qemu/guest/<name>/Makefile builds iopt_guest_<name>.
+mapfile -t guest_dirs < <(cd "$root/test/qemu/guest" && ls -d */Makefile 2>/dev/null | sed 's|/Makefile$||' | LC_ALL=C sort)
 
 skip() {
 	echo "SKIP-REASON: $*" >&2
@@ -151,17 +152,21 @@ build_guest() {
 	unset MAKEFLAGS MFLAGS MAKELEVEL
 	log "building libiopt and the guest programs in $out"
 	make -s -C "$root" "${flags[@]}" libs >&2
-	make -s -C "$root/test/qemu/guest" "${flags[@]}" all >&2
+	for d in "${guest_dirs[@]}"; do
+		make -s -C "$root/test/qemu/guest/$d" "${flags[@]}" all >&2
+	done
 }
 
 build_initramfs() {
 	local stage="$out/initramfs" p
 	rm -rf "$stage"
-	mkdir -p "$stage"/{bin,dev,proc,sys,tmp,lib/modules}
+	mkdir -p "$stage"/{bin,dev,etc,proc,sys,tmp,lib/modules}
 	install -m 755 "$out/busybox/busybox" "$stage/bin/busybox"
 	install -m 644 "$out/kernel/modules/"*.ko "$stage/lib/modules/"
-	for p in "${guest_progs[@]}"; do
-		install -m 755 "$out/bin/$p" "$stage/bin/$p"
+	: > "$stage/etc/iopt-guest-programs"
+	for d in "${guest_dirs[@]}"; do
+		install -m 755 "$out/bin/iopt_guest_$d" "$stage/bin/iopt_guest_$d"
+		echo "iopt_guest_$d" >> "$stage/etc/iopt-guest-programs"
 	done
 	install -m 755 "$root/test/qemu/init.sh" "$stage/init"
 	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$out/initrd.gz.tmp"

@@ -8,7 +8,7 @@
 #
 # Tests, per mode (legacy, then scalable):
 #   <mode>/guest_run        the guest booted, ran its programs and powered off
-#   <mode>/<scenario>       one per line of test/qemu/guest/<program>.scenarios;
+#   <mode>/<scenario>       one per line of test/qemu/guest/<program>/scenarios;
 #                           a scenario without a result line counts as failed
 # When QEMU cannot run here at all (not installed, no kernel package and no
 # cache), every test is reported skipped with the reason; never passed.
@@ -21,16 +21,15 @@ build=${1:-$here/../../build/test}
 logs="$build/test/logs/qemu"
 mkdir -p "$logs"
 modes=(${IOPT_QEMU_MODES:-legacy scalable})
-programs=(iopt_guest_platform)
-
 passed=0 failed=0 skipped=0
 
-# Scenario names of every program, in order.
+# Scenario names of every guest program (test/qemu/guest/<name>/scenarios),
+# in the order the guest runs them.
 scenarios=()
-for prog in "${programs[@]}"; do
+for list in "$here"/guest/*/scenarios; do
 	while read -r name _; do
 		scenarios+=("$name")
-	done < <(grep -v -e '^#' -e '^[[:space:]]*$' "$here/guest/$prog.scenarios")
+	done < <(grep -v -e '^#' -e '^[[:space:]]*$' "$list")
 done
 
 report() { # report RESULT NAME DETAIL
@@ -93,7 +92,7 @@ for mode in "${modes[@]}"; do
 	while read -r _ name _; do
 		[ -n "$name" ] || continue
 		if ! printf '%s\n' "${scenarios[@]}" | grep -qx -- "$name"; then
-			report FAIL "$mode/$name" "reported by the guest but not in test/qemu/guest/*.scenarios"
+			report FAIL "$mode/$name" "reported by the guest but not in test/qemu/guest/*/scenarios"
 		fi
 	done <<<"$lines"
 	echo "  TIME qemu/$mode: ${secs:-?} s per guest run (boot to poweroff)"

@@ -5,7 +5,7 @@
  *
  * Result lines, one per scenario, on stdout:
  *   SCENARIO <name> PASS|FAIL|SKIP <detail>
- * Names must be listed in test/qemu/guest/<program>.scenarios; the harness
+ * Names must be listed in test/qemu/guest/<program>/scenarios; the harness
  * counts a listed scenario without a line as failed.
  */
 #ifndef IOPT_GUEST_H

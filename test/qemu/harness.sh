@@ -127,6 +127,13 @@ prepare() {
 	mkdir -p "$cache/$arch" "$out"
 	local kpkg kdir bdir
 	kpkg=$(kernel_package)
+	# No apt lists (a fresh container) and nothing cached: update them once.
+	if [ -z "$kpkg" ] && ! ls -d "$cache/$arch/linux-image-"*/.done >/dev/null 2>&1 &&
+	   [ "$(id -u)" -eq 0 ]; then
+		log "apt knows no linux-image-cloud-amd64: apt-get update"
+		apt-get update -qq >&2 || true
+		kpkg=$(kernel_package)
+	fi
 	if [ -z "$kpkg" ]; then
 		# No apt lists: fall back on whatever kernel the cache holds.
 		kdir=$(cached linux-image-) ||

@@ -58,6 +58,7 @@ static int parse_scopes(const uint8_t *p, size_t len, struct dmar_drhd *drhd, ch
 
 			s->type = p[off];
 			s->bus = p[off + SCOPE_BUS_OFF];
+			s->hops = (uint8_t)((p[off + 1] - SCOPE_HDR_LEN) / 2);
 			s->devfn = (uint8_t)(last[0] << 3 | (last[1] & 7));
 		}
 		off += p[off + 1];

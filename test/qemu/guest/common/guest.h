@@ -34,7 +34,8 @@ double guest_now(void);
 
 struct dmar_scope {
 	uint8_t type;   /* 1 PCI endpoint, 2 PCI sub-hierarchy, 3 IOAPIC, 4 HPET, 5 ACPI */
-	uint8_t bus;
+	uint8_t bus;    /* start bus: the device's bus only when hops == 1 */
+	uint8_t hops;   /* path elements (device, function) from the start bus */
 	uint8_t devfn;  /* of the last path element */
 };
 

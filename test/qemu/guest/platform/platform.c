@@ -76,7 +76,8 @@ static void scenario_dmar(struct probe *p)
 	for (i = 0; i < p->drhd.nr_scopes; i++) {
 		const struct dmar_scope *s = &p->drhd.scopes[i];
 
-		if (s->type == 1 && s->bus == p->edu.rid >> 8 && s->devfn == (p->edu.rid & 0xff))
+		if (s->type == 1 && s->hops == 1 && s->bus == p->edu.rid >> 8 &&
+		    s->devfn == (p->edu.rid & 0xff))
 			break;
 	}
 	if (nr != 1 || p->drhd.reg_base != VTD_REG_BASE) {
@@ -386,7 +387,7 @@ static void scenario_blocked(struct probe *p, uint64_t seed)
 {
 	uint64_t dst_pa = p->mem.pa + BUF_DST + 0x3000, src_pa = p->mem.pa + BUF_SRC + 0x5000;
 	uint8_t *dst = mem_at(p, BUF_DST + 0x3000);
-	char wfault[128], rfault[128];
+	char wfault[128] = "", rfault[128] = "";
 	bool ok_w, ok_r;
 	int rc;
 
@@ -399,9 +400,13 @@ static void scenario_blocked(struct probe *p, uint64_t seed)
 	if (rc == 0)
 		rc = edu_dma(&p->edu, false, dst_pa, 0, 1024);
 	ok_w = rc == 0 && check_fault(p, true, dst_pa, wfault, sizeof(wfault));
-	for (unsigned int i = 0; rc == 0 && i < 1024; i++)
-		if (dst[i] != POISON)
-			ok_w = false, snprintf(wfault, sizeof(wfault), "blocked write reached RAM");
+	for (unsigned int i = 0; rc == 0 && i < 1024; i++) {
+		if (dst[i] != POISON) {
+			ok_w = false;
+			snprintf(wfault, sizeof(wfault), "blocked write reached RAM at byte %u", i);
+			break;
+		}
+	}
 	if (rc == 0)
 		rc = edu_dma(&p->edu, true, src_pa, 0, 1024);
 	ok_r = rc == 0 && check_fault(p, false, src_pa, rfault, sizeof(rfault));

@@ -34,7 +34,8 @@ run_timeout=${IOPT_QEMU_TIMEOUT:-120}
 arch=x86_64
 qemu=${IOPT_QEMU_SYSTEM:-qemu-system-x86_64}
 # Guest programs: test/qemu/guest/<name>/Makefile builds iopt_guest_<name>.
-mapfile -t guest_dirs < <(cd "$root/test/qemu/guest" && ls -d */Makefile 2>/dev/null | sed 's|/Makefile$||' | LC_ALL=C sort)
+mapfile -t guest_dirs < <(find "$root/test/qemu/guest" -mindepth 2 -maxdepth 2 -name Makefile |
+	sed 's|.*/guest/\([^/]*\)/Makefile$|\1|' | LC_ALL=C sort)
 
 skip() {
 	echo "SKIP-REASON: $*" >&2
@@ -58,11 +59,12 @@ kernel_package() {
 # The newest cached package whose directory starts with PREFIX (PKG_ or
 # linux-image-), for when apt cannot give one.
 cached() {
-	local done
-	done=$(ls -d "$cache/$arch/$1"*/.done 2>/dev/null | sort -V | tail -n 1 || true)
-	[ -n "$done" ] || return 1
-	log "using cached $(basename "$(dirname "$done")")"
-	dirname "$done"
+	local marker
+	marker=$(find "$cache/$arch" -mindepth 2 -maxdepth 2 -path "$cache/$arch/$1*/.done" 2>/dev/null |
+		sort -V | tail -n 1 || true)
+	[ -n "$marker" ] || return 1
+	log "using cached $(basename "$(dirname "$marker")")"
+	dirname "$marker"
 }
 
 # fetch PKG: print the cache directory holding PKG's unpacked files. The
@@ -128,7 +130,7 @@ prepare() {
 	local kpkg kdir bdir
 	kpkg=$(kernel_package)
 	# No apt lists (a fresh container) and nothing cached: update them once.
-	if [ -z "$kpkg" ] && ! ls -d "$cache/$arch/linux-image-"*/.done >/dev/null 2>&1 &&
+	if [ -z "$kpkg" ] && ! cached linux-image- >/dev/null 2>&1 &&
 	   [ "$(id -u)" -eq 0 ]; then
 		log "apt knows no linux-image-cloud-amd64: apt-get update"
 		apt-get update -qq >&2 || true
@@ -153,7 +155,7 @@ prepare() {
 # no sanitizers, no DPDK; static libpciaccess and libnuma, which Debian ships
 # as .a in libpciaccess-dev and libnuma-dev).
 build_guest() {
-	local flags=(O="$out" CONFIG_STATIC_APPS=y CONFIG_DPDK=n CONFIG_PCIACCESS=y CONFIG_NUMA=y
+	local d flags=(O="$out" CONFIG_STATIC_APPS=y CONFIG_DPDK=n CONFIG_PCIACCESS=y CONFIG_NUMA=y
 		CONFIG_DEBUG=n CONFIG_ASAN=n CONFIG_UBSAN=n CONFIG_CROSS_PREFIX=)
 	# Called from `make test`: do not inherit its variables or jobserver.
 	unset MAKEFLAGS MFLAGS MAKELEVEL
@@ -165,7 +167,7 @@ build_guest() {
 }
 
 build_initramfs() {
-	local stage="$out/initramfs" p
+	local stage="$out/initramfs" d
 	rm -rf "$stage"
 	mkdir -p "$stage"/{bin,dev,etc,proc,sys,tmp,lib/modules}
 	install -m 755 "$out/busybox/busybox" "$stage/bin/busybox"
@@ -199,7 +201,10 @@ run() {
 	scalable) iommu=intel-iommu,intremap=off,x-scalable-mode=on ;;
 	*) echo "harness: unknown mode '$mode' (legacy or scalable)" >&2; exit 2 ;;
 	esac
-	[ -f "$out/initrd.gz" ] && [ -f "$out/kernel/vmlinuz" ] || { echo "harness: run 'prepare' first" >&2; exit 2; }
+	if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/kernel/vmlinuz" ]; then
+		echo "harness: run 'prepare' first" >&2
+		exit 2
+	fi
 	mkdir -p "$(dirname "$logf")"
 	trap cleanup EXIT
 	trap 'cleanup; exit 143' INT TERM

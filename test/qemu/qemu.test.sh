@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build/test}
 logs="$build/test/logs/qemu"
 mkdir -p "$logs"
-modes=(${IOPT_QEMU_MODES:-legacy scalable})
+read -r -a modes <<<"${IOPT_QEMU_MODES:-legacy scalable}"
 passed=0 failed=0 skipped=0
 
 # Scenario names of every guest program (test/qemu/guest/<name>/scenarios),

@@ -64,6 +64,8 @@
 /* 9.1 Root entry (legacy) / 9.2 scalable-mode root entry: two qwords */
 #define VTD_ROOT_0_P BIT_ULL(0)             /* scalable: LP, lower context table */
 #define VTD_ROOT_0_CTP GENMASK_ULL(63, 12)
+#define VTD_ROOT_1_UP BIT_ULL(0)            /* scalable: upper context table present */
+#define VTD_ROOT_1_UCTP GENMASK_ULL(63, 12)
 /* 9.3 Context entry (legacy): two qwords */
 #define VTD_CTX_0_P BIT_ULL(0)
 #define VTD_CTX_0_TT GENMASK_ULL(3, 2)

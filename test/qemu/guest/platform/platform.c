@@ -46,6 +46,7 @@
 #define TBL_CTX 0x101000u
 #define TBL_PASIDDIR 0x102000u
 #define TBL_PASID 0x103000u
+#define TBL_CTX_UPPER 0x104000u /* scalable mode: devfn 128..255 */
 #define POISON 0xa5
 
 struct probe {
@@ -292,28 +293,32 @@ static void build_legacy_tables(struct probe *p)
 }
 
 /*
- * Scalable mode: devfn 0..127 of bus 0 (the lower context table) share one
- * PASID directory whose PASID 0 entry (RID_PASID 0) is pass-through.
+ * Scalable mode: every devfn of bus 0 (lower context table 0..127, upper
+ * 128..255) shares one PASID directory whose PASID 0 entry (RID_PASID 0) is
+ * pass-through.
  */
 static void build_scalable_tables(struct probe *p)
 {
 	uint64_t *root = (uint64_t *)(void *)mem_at(p, TBL_ROOT);
-	uint64_t *ctx = (uint64_t *)(void *)mem_at(p, TBL_CTX);
 	uint64_t *dir = (uint64_t *)(void *)mem_at(p, TBL_PASIDDIR);
 	uint64_t *pasid = (uint64_t *)(void *)mem_at(p, TBL_PASID);
 
-	memset(root, 0, 4 * 4096);
+	memset(root, 0, TBL_CTX_UPPER + 4096 - TBL_ROOT);
 	root[0] = VTD_ROOT_0_P | ((p->mem.pa + TBL_CTX) & VTD_ROOT_0_CTP);
-	for (unsigned int devfn = 0; devfn < 128; devfn++) {
-		ctx[devfn * 4] = VTD_SMCTX_0_P | FIELD_PREP(VTD_SMCTX_0_PDTS, 0) |
-				 ((p->mem.pa + TBL_PASIDDIR) & VTD_SMCTX_0_PASIDDIRPTR);
-		ctx[devfn * 4 + 1] = FIELD_PREP(VTD_SMCTX_1_RID_PASID, 0);
+	root[1] = VTD_ROOT_1_UP | ((p->mem.pa + TBL_CTX_UPPER) & VTD_ROOT_1_UCTP);
+	for (unsigned int devfn = 0; devfn < 256; devfn++) {
+		uint64_t *ctx = (uint64_t *)(void *)mem_at(p, devfn < 128 ? TBL_CTX : TBL_CTX_UPPER) +
+				(devfn % 128) * 4;
+
+		ctx[0] = VTD_SMCTX_0_P | FIELD_PREP(VTD_SMCTX_0_PDTS, 0) |
+			 ((p->mem.pa + TBL_PASIDDIR) & VTD_SMCTX_0_PASIDDIRPTR);
+		ctx[1] = FIELD_PREP(VTD_SMCTX_1_RID_PASID, 0);
 	}
 	dir[0] = VTD_PASIDDIR_0_P | ((p->mem.pa + TBL_PASID) & VTD_PASIDDIR_0_PTP);
 	pasid[0] = VTD_PASID_0_P | FIELD_PREP(VTD_PASID_0_AW, VTD_CTX_1_AW_39BIT) |
 		   FIELD_PREP(VTD_PASID_0_PGTT, VTD_PASID_0_PGTT_PASS_THROUGH);
 	pasid[1] = FIELD_PREP(VTD_PASID_1_DID, DOMAIN_ID);
-	cache_flush(root, 4 * 4096);
+	cache_flush(root, TBL_CTX_UPPER + 4096 - TBL_ROOT);
 }
 
 static void scenario_passthrough(struct probe *p, uint64_t seed)
@@ -376,7 +381,9 @@ static bool check_fault(struct probe *p, bool is_write, uint64_t addr, char *out
 static int block_edu(struct probe *p)
 {
 	unsigned int devfn = p->edu.rid & 0xff, words = p->scalable ? 4 : 2;
-	uint64_t *ctx = (uint64_t *)(void *)mem_at(p, TBL_CTX) + devfn * words;
+	uint64_t *ctx = p->scalable ?
+		(uint64_t *)(void *)mem_at(p, devfn < 128 ? TBL_CTX : TBL_CTX_UPPER) + (devfn % 128) * 4 :
+		(uint64_t *)(void *)mem_at(p, TBL_CTX) + devfn * 2;
 
 	memset(ctx, 0, words * sizeof(uint64_t));
 	cache_flush(ctx, words * sizeof(uint64_t));

@@ -22,7 +22,7 @@
 # Environment:
 #   IOPT_QEMU_CACHE    cache directory        (default: <root>/build/qemu-cache)
 #   IOPT_QEMU_OUT      guest build directory  (default: <root>/build/qemu-guest)
-#   IOPT_QEMU_TIMEOUT  seconds per guest run  (default: 120)
+#   IOPT_QEMU_TIMEOUT  seconds per guest run  (default: 60; a run takes 4-13 s)
 #   IOPT_QEMU_SYSTEM   the QEMU binary     (default: qemu-system-x86_64)
 #   IOPT_QEMU_EXTRA    extra QEMU arguments, appended (e.g. "-d guest_errors")
 set -euo pipefail
@@ -30,7 +30,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${IOPT_QEMU_CACHE:-$root/build/qemu-cache}
 out=${IOPT_QEMU_OUT:-$root/build/qemu-guest}
-run_timeout=${IOPT_QEMU_TIMEOUT:-120}
+run_timeout=${IOPT_QEMU_TIMEOUT:-60}
 arch=x86_64
 qemu=${IOPT_QEMU_SYSTEM:-qemu-system-x86_64}
 # Guest programs: test/qemu/guest/<name>/Makefile builds iopt_guest_<name>.

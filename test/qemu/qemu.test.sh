@@ -95,7 +95,8 @@ for mode in "${modes[@]}"; do
 			report FAIL "$mode/$name" "reported by the guest but not in test/qemu/guest/*/scenarios"
 		fi
 	done <<<"$lines"
-	echo "  TIME qemu/$mode: ${secs:-?} s per guest run (boot to poweroff)"
+	up=$(tr -d '\r' < "$console" | sed -n 's/^GUEST-DONE uptime=\([0-9.]*\).*/\1/p' | tail -n 1)
+	echo "  TIME qemu/$mode: ${secs:-?} s per guest run (QEMU start to poweroff; guest uptime at the end ${up:-?} s)"
 	if [ "$failed" -ne "$before" ]; then
 		echo "---- last lines of $console:"
 		tr -d '\r' < "$console" | tail -n 40 | sed 's/^/    /'

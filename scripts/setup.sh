@@ -143,28 +143,29 @@ noiommu_state() {
 }
 
 noiommu_advice() {
-	local kver
+	local kver mm
 	kver=$(uname -r)
+	mm=$(echo "$kver" | cut -d. -f1-2)
 	cat <<EOF
 setup.sh: VFIO no-IOMMU mode is not offered by this kernel ($kver): its vfio
   module has no enable_unsafe_noiommu_mode parameter, i.e. it was built without
   CONFIG_VFIO_NOIOMMU (Debian's kernels are). What you can do:
   1. Use UIO instead: DRIVER=uio $0 (uio_pci_generic works on stock kernels;
      iopt's IOPT_PCI_UIO backend).
-  2. Rebuild vfio.ko with no-IOMMU support for this exact kernel (Debian):
-       apt-get install linux-source-${kver%%.*}.${kver#*.} linux-headers-$kver
-         (the source package is named after the major.minor version, e.g.
-          linux-source-6.1; both must match the running kernel exactly)
-       tar xf /usr/src/linux-source-*.tar.xz; cd linux-source-*/drivers/vfio
-       build vfio.ko alone out of tree from vfio_main.c, iova_bitmap.c and
-       container.c (6.1) with  ccflags-y += -DCONFIG_VFIO_NOIOMMU=1 :
-         make -C /lib/modules/$kver/build M=\$PWD modules
+  2. Rebuild vfio.ko with no-IOMMU support for this exact kernel (Debian; the
+     packages must match the running kernel's version exactly):
+       apt-get install linux-source-$mm linux-headers-$kver
+       tar xf /usr/src/linux-source-$mm.tar.xz
+       mkdir vfio-noiommu && cp linux-source-$mm/drivers/vfio/{vfio_main.c,iova_bitmap.c,container.c,vfio.h} vfio-noiommu/
+         (6.1's file list; later kernels also have group.c)
+       printf 'obj-m := vfio.o\\nvfio-y := vfio_main.o iova_bitmap.o container.o\\nccflags-y += -DCONFIG_VFIO_NOIOMMU=1\\n' > vfio-noiommu/Kbuild
+       make -C /lib/modules/$kver/build M=\$PWD/vfio-noiommu modules
        modprobe -r vfio-pci vfio-pci-core vfio
-       insmod ./vfio.ko enable_unsafe_noiommu_mode=1
+       insmod vfio-noiommu/vfio.ko enable_unsafe_noiommu_mode=1
        modprobe vfio-pci       (Debian's own vfio-pci loads on top of it)
-     The symbol CRCs match the stock module, so nothing else changes; the
-     kernel taints itself (out-of-tree, unsigned, no-IOMMU). See QEMU.md,
-     "VFIO no-IOMMU mode", for the measured recipe.
+     The exported symbols' CRCs match the stock module, so Debian's
+     vfio-pci-core and vfio-pci load unchanged; the kernel taints itself
+     (out-of-tree, unsigned, no-IOMMU). See QEMU.md, "VFIO no-IOMMU mode".
   3. Boot a kernel built with CONFIG_VFIO_NOIOMMU=y (Fedora's, Ubuntu's).
   Note: with the kernel's IOMMU on (intel_iommu=on) devices get real IOMMU
   groups and no no-IOMMU group; iopt wants intel_iommu=off.
@@ -431,9 +432,11 @@ cmd_reset() {
 		say "nothing to reset ($STATE absent)"
 		exit 0
 	fi
-	local line
-	# Undo in reverse order.
+	local line actions
+	# Undo in reverse order. (No process substitution: minimal systems lack /dev/fd.)
+	actions=$(tac "$STATE")
 	while read -r -a line; do
+		[ ${#line[@]} -eq 0 ] && continue
 		case "${line[0]}" in
 		bind) unbind_one "${line[1]}" "${line[2]}" "${line[3]}" "${line[4]:-}" "${line[5]:-}" ;;
 		hugepages) put "${line[2]}" "${line[1]}" && say "hugepages: pool back to ${line[2]}" ;;
@@ -442,7 +445,7 @@ cmd_reset() {
 		noiommu_param) put N "$NOIOMMU_PARAM" ;;
 		*) err "unknown state line: ${line[*]}" ;;
 		esac
-	done < <(tac "$STATE")
+	done <<< "$actions"
 	echo "+ rm $STATE"
 	rm -f "$STATE"
 	exit $failed

@@ -389,7 +389,7 @@ static int enumerate_sysfs(const char *root, iopt_pci_enum_cb cb, void *arg)
 	while ((de = readdir(d)) != NULL) {
 		struct iopt_pci_addr a;
 
-		if (iopt_pci_addr_parse(de->d_name, &a) != 0)
+		if (de->d_name[0] == '.' || iopt_pci_addr_parse(de->d_name, &a) != 0)
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 32;

@@ -143,7 +143,7 @@ static int uio_bind(struct iopt_pci_dev *dev, struct pci_uio_dev *u)
 	char path[PATH_MAX], ids[16];
 	int rc;
 
-	if (driver_file(path, dev, UIO_DRIVER, "") != 0)
+	if (pci_path(path, dev->root, "/sys/bus/pci/drivers/%s", UIO_DRIVER) != 0)
 		return -ENAMETOOLONG;
 	if (!path_exists(path)) {
 		IOPT_ERRLOG("%s: %s is not loaded (no %s): modprobe %s, or scripts/setup.sh "

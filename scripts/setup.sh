@@ -283,7 +283,11 @@ bind_one() { # BDF, already checked by check_devices
 	fi
 	ven=$(cat "$dir/vendor") devid=$(cat "$dir/device")
 	if [ -e "$dir/driver_override" ]; then
-		state_add "bind $bdf ${old:--} override"
+		local ov
+		ov=$(cat "$dir/driver_override" 2>/dev/null)
+		[ -z "$ov" ] || [ "$ov" = "(null)" ] && ov=-
+		# The old override is kept: vfio-pci, for one, binds only through it.
+		state_add "bind $bdf ${old:--} override $ov"
 		put "$target" "/sys/bus/pci/devices/$bdf/driver_override" || return 1
 		[ -n "$old" ] && { put "$bdf" "/sys/bus/pci/drivers/$old/unbind" || return 1; }
 		put "$bdf" "/sys/bus/pci/drivers/$target/bind"
@@ -409,12 +413,16 @@ cmd_status() {
 	fi
 }
 
-unbind_one() { # BDF OLD METHOD [VEN DEV]
+unbind_one() { # BDF OLD override OLD_OVERRIDE|- , or BDF OLD new_id VEN DEV
 	local bdf=$1 old=$2 method=$3 cur
 	cur=$(cur_driver "$bdf")
 	[ -n "$cur" ] && put "$bdf" "/sys/bus/pci/drivers/$cur/unbind"
 	if [ "$method" = override ]; then
-		put "" "/sys/bus/pci/devices/$bdf/driver_override"
+		if [ "${4:--}" = - ]; then
+			put "" "/sys/bus/pci/devices/$bdf/driver_override"
+		else
+			put "$4" "/sys/bus/pci/devices/$bdf/driver_override"
+		fi
 	elif [ -n "$cur" ]; then
 		put "$4 $5" "/sys/bus/pci/drivers/$cur/remove_id"
 	fi

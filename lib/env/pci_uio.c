@@ -13,8 +13,10 @@
  *      bound it, so a failing bind is not an error by itself);
  *   5. find /dev/uioN from <dev>/uio/uioN: that directory exists exactly
  *      when a UIO driver holds the device, so it is the proof the bind took.
- * Release undoes it: unbind from uio_pci_generic, clear driver_override (a
- * newline) or remove_id, and write the BDF to the old driver's bind.
+ * Release undoes it: unbind from uio_pci_generic, put driver_override back
+ * to what it was (a newline clears it) or remove_id, and write the BDF to the
+ * old driver's bind. The old override matters: vfio-pci, for one, binds a
+ * device only through driver_override or new_id.
  */
 #define LOG_MODULE "pci_uio"
 #include "iopt_internal/log.h"
@@ -34,6 +36,7 @@ struct pci_uio_dev {
 	char old_driver[64];        /* "" when the device had none */
 	bool we_bound;              /* we changed the binding and must restore it */
 	bool used_override;         /* driver_override (else new_id) */
+	char old_override[64];      /* its value before ("" for none): restored on close */
 	char uio_dev[PATH_MAX];     /* /dev/uioN below the root */
 };
 
@@ -107,7 +110,8 @@ static void uio_restore(struct iopt_pci_dev *dev, struct pci_uio_dev *u)
 		return;
 	driver_write(dev, UIO_DRIVER, "unbind", dev->bdf);
 	if (u->used_override) {
-		set_override(dev, u, "\n");
+		/* The old driver may match only through the old override (vfio-pci does). */
+		set_override(dev, u, u->old_override[0] ? u->old_override : "\n");
 	} else {
 		snprintf(ids, sizeof(ids), "%04x %04x", dev->vendor_id, dev->device_id);
 		driver_write(dev, UIO_DRIVER, "remove_id", ids);
@@ -158,6 +162,9 @@ static int uio_bind(struct iopt_pci_dev *dev, struct pci_uio_dev *u)
 	u->used_override = path_exists(path);
 	u->we_bound = true;
 	if (u->used_override) {
+		if (sysfs_read_str(path, u->old_override, sizeof(u->old_override)) != 0 ||
+		    strcmp(u->old_override, "(null)") == 0)
+			u->old_override[0] = '\0';
 		rc = set_override(dev, u, UIO_DRIVER);
 	} else {
 		snprintf(ids, sizeof(ids), "%04x %04x", dev->vendor_id, dev->device_id);

@@ -145,6 +145,18 @@ check "state file removed" [ ! -e "$R/var/run/iopt/setup.state" ]
 run reset
 check "second reset: nothing to do" has "$out" "nothing to reset"
 
+# A device vfio-pci holds through driver_override gets that override back on reset.
+new_tree
+mkdrv vfio-pci
+echo vfio-pci > "$R/sys/devices/pci0000:00/0000:00:04.0/driver_override"
+ln -sfn ../../../bus/pci/drivers/vfio-pci "$R/sys/devices/pci0000:00/0000:00:04.0/driver"
+run HUGEMEM=0 DRIVER=uio PCI_ALLOWED=00:04.0 config
+check "old override recorded" grep -q "^bind 0000:00:04.0 vfio-pci override vfio-pci$" "$R/var/run/iopt/setup.state"
+ln -sfn ../../../bus/pci/drivers/uio_pci_generic "$R/sys/devices/pci0000:00/0000:00:04.0/driver"
+run reset
+check "old override restored" file_is sys/devices/pci0000:00/0000:00:04.0/driver_override vfio-pci
+check "given back to vfio-pci" file_is sys/bus/pci/drivers/vfio-pci/bind 0000:00:04.0
+
 # An interface that is down is not a reason to refuse.
 new_tree
 echo down > "$R/sys/devices/pci0000:00/0000:00:03.0/virtio2/net/eth0/operstate"

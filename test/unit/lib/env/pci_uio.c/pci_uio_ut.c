@@ -92,6 +92,25 @@ static void test_bind_with_new_id(void)
 	CU_ASSERT_STRING_EQUAL(rd("sys/bus/pci/drivers/virtio-pci/bind"), BDF);
 }
 
+/* A device vfio-pci holds through driver_override gets that override back. */
+static void test_old_override_restored(void)
+{
+	struct iopt_pci_opts o;
+	struct iopt_pci_dev *d;
+
+	tree(true, true, true);
+	ft_add_driver(&g_t, "vfio-pci");
+	ft_symlink(&g_t, DEVDIR "/driver", "../../../../bus/pci/drivers/vfio-pci");
+	ft_write(&g_t, DEVDIR "/driver_override", "vfio-pci\n");
+	o = opts();
+	CU_ASSERT_EQUAL_FATAL(iopt_pci_open(&o, BDF, &d), 0);
+	CU_ASSERT_STRING_EQUAL(rd(DEVDIR "/driver_override"), "uio_pci_generic");
+	CU_ASSERT_STRING_EQUAL(rd("sys/bus/pci/drivers/vfio-pci/unbind"), BDF);
+	iopt_pci_close(d);
+	CU_ASSERT_STRING_EQUAL(rd(DEVDIR "/driver_override"), "vfio-pci");
+	CU_ASSERT_STRING_EQUAL(rd("sys/bus/pci/drivers/vfio-pci/bind"), BDF);
+}
+
 static void test_no_uio_module(void)
 {
 	struct iopt_pci_opts o;
@@ -174,6 +193,7 @@ static int teardown(void)
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_bind_with_override_and_restore),
 	UT_TEST(test_bind_with_new_id),
+	UT_TEST(test_old_override_restored),
 	UT_TEST(test_no_uio_module),
 	UT_TEST(test_bind_did_not_take),
 	UT_TEST(test_already_bound_to_uio),

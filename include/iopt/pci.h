@@ -35,8 +35,10 @@
  *
  * Thread safety: a device handle is used by one thread at a time (config
  * read-modify-write is not atomic against another user). Different handles
- * are independent. Opening the same device twice is not detected on SYSFS;
- * UIO and VFIO refuse it through the kernel (-EBUSY).
+ * are independent. VFIO refuses a second open of a device (the kernel
+ * answers -EBUSY, measured in a QEMU guest); SYSFS and UIO do not detect it,
+ * and a second UIO handle on a device the first one bound uses the binding
+ * as it finds it (only the handle that bound the device restores it).
  */
 #ifndef IOPT_PCI_H
 #define IOPT_PCI_H

@@ -195,7 +195,10 @@ static int choose_form(const struct iopt_pci_dev *dev, struct pci_vfio_dev *v)
 	if (snprintf(path, sizeof(path), "%s/iommu_group", v->dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
 	sysfs_link_name(path, group, sizeof(group));
-	if (group[0] != '\0') {
+	if (pci_path(path, dev->root, "/dev/vfio/vfio") != 0)
+		return -ENAMETOOLONG;
+	/* The group form needs the container too (a 6.6+ kernel may offer only cdevs). */
+	if (group[0] != '\0' && path_exists(path)) {
 		if (pci_path(v->node, dev->root, "/dev/vfio/noiommu-%s", group) != 0)
 			return -ENAMETOOLONG;
 		if (path_exists(v->node)) {

@@ -99,13 +99,24 @@ static inline uint64_t pt_leaf_oa_fmt(const struct iopt_pgtbl *t, uint64_t pte, 
 	return arm_desc_oa(t, pte, pt_level_shift(t, lvl));
 }
 
-static inline uint64_t pt_oa_bits(const struct iopt_pgtbl *t, uint64_t pa)
+/* Encoding state for pt_oa_bits_k: 1 when OA[51:48] moves to bits 15:12. */
+static inline uint64_t pt_oa_key(const struct iopt_pgtbl *t)
+{
+	return arm_lpa52(t);
+}
+
+static inline uint64_t pt_oa_bits_k(uint64_t key, uint64_t pa)
 {
 	uint64_t v = pa & GENMASK_ULL(ARM_DESC_ADDR_HI, 12);
 
-	if (arm_lpa52(t))
+	if (key)
 		v |= FIELD_PREP(ARM_DESC_OA_51_48, pa >> 48);
 	return v;
+}
+
+static inline uint64_t pt_oa_bits(const struct iopt_pgtbl *t, uint64_t pa)
+{
+	return pt_oa_bits_k(pt_oa_key(t), pa);
 }
 
 /* D8.3.2: NSTable/APTable/UXNTable/PXNTable left 0 (no restriction). */

@@ -94,9 +94,18 @@ void pgtbl_table_free(struct iopt_pgtbl *t, void *va, uint64_t pa);
  */
 struct pt_flush {
 	struct iopt_pgtbl *t;
+	bool nc; /* IOPT_PGTBL_F_NONCOHERENT: flush at all */
 	uintptr_t start;
 	uintptr_t end;
 };
+
+static inline void pt_flush_init(struct pt_flush *f, struct iopt_pgtbl *t)
+{
+	f->t = t;
+	f->nc = (t->flags & IOPT_PGTBL_F_NONCOHERENT) != 0;
+	f->start = 0;
+	f->end = 0;
+}
 
 static inline void pt_flush_emit(struct pt_flush *f)
 {
@@ -111,7 +120,7 @@ static inline void pt_flush_entry(struct pt_flush *f, const uint64_t *p)
 {
 	uintptr_t line = (uintptr_t)p & ~(uintptr_t)(PT_FLUSH_LINE - 1);
 
-	if (!(f->t->flags & IOPT_PGTBL_F_NONCOHERENT))
+	if (!f->nc)
 		return;
 	if (f->end != 0 && line >= f->start && line <= f->end) {
 		if (line == f->end)

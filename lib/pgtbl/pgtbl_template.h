@@ -12,6 +12,8 @@
  *   u64  pt_table_oa(t, pte)         address of the next table
  *   u64  pt_leaf_oa_fmt(t, pte, lvl) output address of a leaf (page base)
  *   u64  pt_oa_bits(t, pa)           pa encoded into the address field
+ *   u64  pt_oa_key(t)                the same, split in a per-table part computed
+ *   u64  pt_oa_bits_k(key, pa)       once per call and a cheap per-entry part
  *   u64  pt_make_table(t, pa)        a table entry pointing at pa
  *   u64  pt_leaf_attrs(t, prot, lvl) a leaf entry without its address
  *   bool pt_is_dirty(t, pte)         the hardware marked the leaf written
@@ -112,6 +114,7 @@ struct pt_map {
 	/* Levels where this call may place leaves (format, pgsize, pa alignment). */
 	uint32_t leaf_levels;
 	uint64_t attrs[PT_MAX_LEVELS];
+	uint64_t oa_key;
 	uint64_t ntables;
 	struct pt_pool pool;
 	struct pt_flush flush;
@@ -158,11 +161,32 @@ static int pt_map_check(struct pt_map *m, uint64_t *tb, unsigned int lvl, uint64
 		uint64_t ebase = cur & ~(esz - 1), eend = ebase + esz - 1;
 		uint64_t ce = MIN(eend, e);
 		bool full = cur == ebase && ce == eend;
-		uint64_t pte = pt_load_acquire(&tb[pt_index(t, cur, lvl)]);
+		uint64_t pte;
 
+		if (full && (m->leaf_levels & (1U << lvl))) {
+			/* A run of whole entries that will hold leaves: empty or empty tables. */
+			uint64_t run_last = ((e + 1) & ~(esz - 1)) - 1, a;
+			unsigned int i = pt_index(t, cur, lvl);
+
+			for (a = cur; a < run_last; a += esz, i++) {
+				pte = pt_load_acquire(&tb[i]);
+				if (likely(!pt_present(pte)))
+					continue;
+				if (!pt_is_table(t, pte, lvl))
+					return -EEXIST;
+				int rc = pt_map_check(m, pt_child(t, pte), lvl - 1, a, a + esz - 1);
+
+				if (rc != 0)
+					return rc;
+			}
+			if (run_last == e)
+				return 0;
+			cur = run_last + 1;
+			continue;
+		}
+		pte = pt_load_acquire(&tb[pt_index(t, cur, lvl)]);
 		if (!pt_present(pte)) {
-			if (!(full && (m->leaf_levels & (1U << lvl))))
-				m->ntables += pt_count_new(m, lvl - 1, cur, ce);
+			m->ntables += pt_count_new(m, lvl - 1, cur, ce);
 		} else if (pt_is_table(t, pte, lvl)) {
 			int rc = pt_map_check(m, pt_child(t, pte), lvl - 1, cur, ce);
 
@@ -189,27 +213,28 @@ static void pt_map_fill(struct pt_map *m, uint64_t *tb, unsigned int lvl, uint64
 static inline void pt_fill_leaves(struct pt_map *m, uint64_t *tb, unsigned int lvl,
 				  unsigned int i0, unsigned int i1, uint64_t iova, bool fresh)
 {
-	const struct iopt_pgtbl *t = m->t;
-	const uint64_t attrs = m->attrs[lvl];
-	const unsigned int shift = pt_level_shift(t, lvl);
+	/* Locals: with -fno-strict-aliasing, the stores below would reload *m and *t. */
+	const uint64_t attrs = m->attrs[lvl], key = m->oa_key;
+	const uint64_t step = 1ULL << pt_level_shift(m->t, lvl);
+	const bool nc = m->flush.nc;
 	uint64_t pa = iova + m->delta;
 	unsigned int i;
 
 	if (fresh) {
-		for (i = i0; i <= i1; i++, pa += 1ULL << shift)
-			tb[i] = attrs | pt_oa_bits(t, pa);
+		for (i = i0; i <= i1; i++, pa += step)
+			tb[i] = attrs | pt_oa_bits_k(key, pa);
 		return;
 	}
-	for (i = i0; i <= i1; i++, pa += 1ULL << shift, iova += 1ULL << shift) {
+	for (i = i0; i <= i1; i++, pa += step, iova += step) {
 		uint64_t pte = pt_load_acquire(&tb[i]);
 
-		if (pt_present(pte)) {
-			pt_map_fill(m, pt_child(t, pte), lvl - 1, iova, iova + (1ULL << shift) - 1,
-				    false);
+		if (unlikely(pt_present(pte))) {
+			pt_map_fill(m, pt_child(m->t, pte), lvl - 1, iova, iova + step - 1, false);
 			continue;
 		}
-		pt_store(&tb[i], attrs | pt_oa_bits(t, pa));
-		pt_flush_entry(&m->flush, &tb[i]);
+		pt_store(&tb[i], attrs | pt_oa_bits_k(key, pa));
+		if (nc)
+			pt_flush_entry(&m->flush, &tb[i]);
 	}
 }
 
@@ -285,7 +310,7 @@ static void pt_map_fill(struct pt_map *m, uint64_t *tb, unsigned int lvl, uint64
 		if (cur == ebase && ce == eend && (m->leaf_levels & (1U << lvl))) {
 			/* The run of whole entries from here: last byte of the last one. */
 			uint64_t run_last = ((e + 1) & ~(esz - 1)) - 1;
-			unsigned int n = (unsigned int)((run_last - cur + 1) / esz);
+			unsigned int n = (unsigned int)((run_last - cur + 1) >> pt_level_shift(t, lvl));
 
 			pt_fill_leaves(m, tb, lvl, i, i + n - 1, cur, fresh);
 			ce = run_last;
@@ -304,11 +329,12 @@ static void pt_map_fill(struct pt_map *m, uint64_t *tb, unsigned int lvl, uint64
 
 static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t pa, uint32_t prot)
 {
-	struct pt_map m = { .t = t, .delta = pa - iova, .flush = { .t = t } };
+	struct pt_map m = { .t = t, .delta = pa - iova, .oa_key = pt_oa_key(t) };
 	unsigned int lvl;
 	uint64_t n;
 	int rc;
 
+	pt_flush_init(&m.flush, t);
 	for (lvl = 0; lvl < t->levels; lvl++) {
 		m.attrs[lvl] = pt_leaf_attrs(t, prot, lvl);
 		if (IS_ALIGNED(m.delta, 1ULL << pt_level_shift(t, lvl)))
@@ -374,6 +400,11 @@ static void pt_scan_detached(struct pt_unmap *u, const uint64_t *tb, unsigned in
 	uint64_t esz = 1ULL << pt_level_shift(t, lvl);
 
 	u->g->nr_table_pages++;
+	if (lvl == 0) {
+		for (i = 0; i < nr; i++)
+			leaves += pt_present(pt_load(&tb[i]));
+		nr = 0;
+	}
 	for (i = 0; i < nr; i++) {
 		uint64_t pte = pt_load_acquire(&tb[i]);
 
@@ -391,6 +422,30 @@ static void pt_scan_detached(struct pt_unmap *u, const uint64_t *tb, unsigned in
 }
 
 static void pt_unmap_range(struct pt_unmap *u, uint64_t *tb, unsigned int lvl, uint64_t s,
+			   uint64_t e);
+
+/*
+ * The entry p (level lvl, mapping [a, a + entry size)) points at a table
+ * whose whole span is being unmapped: unlink it into the gather, or, when
+ * the gather cannot grow, empty it in place and leave it linked.
+ */
+static void pt_unmap_whole_table(struct pt_unmap *u, uint64_t *p, uint64_t pte, unsigned int lvl,
+				 uint64_t a)
+{
+	const struct iopt_pgtbl *t = u->t;
+	uint64_t *child = pt_child(t, pte);
+
+	if (pgtbl_gather_add_root(u->g, child, pt_table_oa(t, pte), lvl - 1)) {
+		pt_store(p, 0);
+		pt_flush_entry(&u->flush, p);
+		u->g->table_levels |= 1U << lvl;
+		pt_scan_detached(u, child, lvl - 1);
+	} else {
+		pt_unmap_range(u, child, lvl - 1, a, a + (1ULL << pt_level_shift(t, lvl)) - 1);
+	}
+}
+
+static void pt_unmap_range(struct pt_unmap *u, uint64_t *tb, unsigned int lvl, uint64_t s,
 			   uint64_t e)
 {
 	const struct iopt_pgtbl *t = u->t;
@@ -398,11 +453,13 @@ static void pt_unmap_range(struct pt_unmap *u, uint64_t *tb, unsigned int lvl, u
 
 	if (lvl == 0) {
 		unsigned int i, i1 = pt_index(t, e, 0), n = 0;
+		const bool nc = u->flush.nc;
 
 		for (i = pt_index(t, s, 0); i <= i1; i++) {
 			if (pt_present(pt_load(&tb[i]))) {
 				pt_store(&tb[i], 0);
-				pt_flush_entry(&u->flush, &tb[i]);
+				if (nc)
+					pt_flush_entry(&u->flush, &tb[i]);
 				n++;
 			}
 		}
@@ -415,26 +472,38 @@ static void pt_unmap_range(struct pt_unmap *u, uint64_t *tb, unsigned int lvl, u
 	for (cur = s;;) {
 		uint64_t ebase = cur & ~(esz - 1), eend = ebase + esz - 1;
 		uint64_t ce = MIN(eend, e);
-		bool full = cur == ebase && ce == eend;
-		uint64_t *p = &tb[pt_index(t, cur, lvl)];
-		uint64_t pte = pt_load_acquire(p);
+		unsigned int i = pt_index(t, cur, lvl);
+		uint64_t pte;
 
-		if (!pt_present(pte)) {
-			/* hole */
-		} else if (!pt_is_table(t, pte, lvl)) {
-			/* A leaf; the cut check proved it lies inside the range. */
-			pt_store(p, 0);
-			pt_flush_entry(&u->flush, p);
-			u->bytes += esz;
-			pt_gather_leaf(u->g, esz, lvl);
-		} else if (full && pgtbl_gather_add_root(u->g, pt_child(t, pte), pt_table_oa(t, pte),
-							 lvl - 1)) {
-			pt_store(p, 0);
-			pt_flush_entry(&u->flush, p);
-			u->g->table_levels |= 1U << lvl;
-			pt_scan_detached(u, pt_child(t, pte), lvl - 1);
+		if (cur == ebase && ce == eend) {
+			/* A run of whole entries: leaves go, tables are unlinked whole. */
+			uint64_t run_last = ((e + 1) & ~(esz - 1)) - 1, a;
+			const bool nc = u->flush.nc;
+			unsigned int leaves = 0;
+
+			for (a = cur; a < run_last; a += esz, i++) {
+				pte = pt_load_acquire(&tb[i]);
+				if (!pt_present(pte))
+					continue;
+				if (likely(!pt_is_table(t, pte, lvl))) {
+					pt_store(&tb[i], 0);
+					if (nc)
+						pt_flush_entry(&u->flush, &tb[i]);
+					leaves++;
+				} else {
+					pt_unmap_whole_table(u, &tb[i], pte, lvl, a);
+				}
+			}
+			if (leaves != 0) {
+				u->bytes += (uint64_t)leaves * esz;
+				pt_gather_leaf(u->g, esz, lvl);
+			}
+			ce = run_last;
 		} else {
-			pt_unmap_range(u, pt_child(t, pte), lvl - 1, cur, ce);
+			/* Part of an entry: a table (a leaf here would be cut: refused earlier). */
+			pte = pt_load_acquire(&tb[i]);
+			if (pt_present(pte) && pt_is_table(t, pte, lvl))
+				pt_unmap_range(u, pt_child(t, pte), lvl - 1, cur, ce);
 		}
 		if (ce == e)
 			return;
@@ -445,10 +514,11 @@ static void pt_unmap_range(struct pt_unmap *u, uint64_t *tb, unsigned int lvl, u
 static int pt_unmap(struct iopt_pgtbl *t, uint64_t iova, uint64_t last,
 		    struct iopt_pgtbl_gather *g, uint64_t *unmapped)
 {
-	struct pt_unmap u = { .t = t, .g = g, .flush = { .t = t } };
+	struct pt_unmap u = { .t = t, .g = g };
 	unsigned int lvl;
 	uint64_t *p;
 
+	pt_flush_init(&u.flush, t);
 	/* A leaf cut by the range contains its first or its last byte. */
 	p = pt_lookup(t, iova, &lvl);
 	if (p != NULL && !IS_ALIGNED(iova, 1ULL << pt_level_shift(t, lvl)))
@@ -520,9 +590,9 @@ static void pt_read_dirty(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, ui
 		.bitmap = bitmap,
 		.base = bitmap_iova,
 		.pgshift = pgshift,
-		.flush = { .t = t },
 	};
 
+	pt_flush_init(&d.flush, t);
 	pt_dirty_range(&d, t->top_va, t->levels - 1, iova, last);
 	pt_flush_emit(&d.flush);
 }

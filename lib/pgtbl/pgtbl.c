@@ -101,6 +101,7 @@ int iopt_pgtbl_create(const struct iopt_pgtbl_cfg *cfg, struct iopt_pgtbl **out)
 	t->mem_arg = cfg->mem_arg;
 	t->node = cfg->numa_node;
 	atomic_init(&t->nr_tables, 0);
+	atomic_init(&t->nr_install_races, 0);
 	rc = ops->init(t, cfg); /* logs its own error */
 	if (rc == 0)
 		rc = pgtbl_table_alloc(t, &t->top_va, &t->top_pa);

@@ -47,6 +47,8 @@ struct iopt_pgtbl {
 	int node;
 	/* Table pages allocated and not yet freed (linked, gathered or pooled). */
 	atomic_uint_fast64_t nr_tables;
+	/* Times a map lost the race to install a table (statistics, tests). */
+	atomic_uint_fast64_t nr_install_races;
 };
 
 /*
@@ -88,48 +90,66 @@ int pgtbl_table_alloc(struct iopt_pgtbl *t, void **va, uint64_t *pa);
 void pgtbl_table_free(struct iopt_pgtbl *t, void *va, uint64_t pa);
 
 /*
- * Flush batching for non-coherent walkers: consecutive modified lines
- * coalesce into one run; a non-adjacent line emits the run so far.
- * [start, end) are line-aligned addresses; end == 0 means empty.
+ * Flush batching for non-coherent walkers. One open run of line-aligned
+ * addresses [start, end) per level: a call visits the tables of one level
+ * in increasing address order, one table at a time, so the entries it
+ * modifies at a level form runs that only grow upwards; a line that does
+ * not extend its level's run emits that run first. end == 0: no open run.
  */
-struct pt_flush {
-	struct iopt_pgtbl *t;
-	bool nc; /* IOPT_PGTBL_F_NONCOHERENT: flush at all */
+struct pt_flush_run {
 	uintptr_t start;
 	uintptr_t end;
 };
 
+struct pt_flush {
+	struct iopt_pgtbl *t;
+	bool nc; /* IOPT_PGTBL_F_NONCOHERENT: flush at all */
+	struct pt_flush_run run[PT_MAX_LEVELS];
+};
+
 static inline void pt_flush_init(struct pt_flush *f, struct iopt_pgtbl *t)
 {
+	unsigned int i;
+
 	f->t = t;
 	f->nc = (t->flags & IOPT_PGTBL_F_NONCOHERENT) != 0;
-	f->start = 0;
-	f->end = 0;
+	for (i = 0; i < PT_MAX_LEVELS; i++)
+		f->run[i].end = 0;
 }
 
-static inline void pt_flush_emit(struct pt_flush *f)
+static inline void pt_flush_run_emit(struct pt_flush *f, struct pt_flush_run *r)
 {
-	if (f->end != 0) {
-		f->t->mem.flush(f->t->mem_arg, (void *)f->start, f->end - f->start);
-		f->end = 0;
+	if (r->end != 0) {
+		f->t->mem.flush(f->t->mem_arg, (void *)r->start, r->end - r->start);
+		r->end = 0;
 	}
 }
 
-/* Record that the 8-byte entry at p was modified. */
-static inline void pt_flush_entry(struct pt_flush *f, const uint64_t *p)
+/* Emit every open run (end of a call). Lower levels first. */
+static inline void pt_flush_emit(struct pt_flush *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < PT_MAX_LEVELS; i++)
+		pt_flush_run_emit(f, &f->run[i]);
+}
+
+/* Record that the 8-byte entry at p, in a table of level lvl, was modified. */
+static inline void pt_flush_entry(struct pt_flush *f, const uint64_t *p, unsigned int lvl)
 {
 	uintptr_t line = (uintptr_t)p & ~(uintptr_t)(PT_FLUSH_LINE - 1);
+	struct pt_flush_run *r = &f->run[lvl];
 
 	if (!f->nc)
 		return;
-	if (f->end != 0 && line >= f->start && line <= f->end) {
-		if (line == f->end)
-			f->end += PT_FLUSH_LINE;
+	if (r->end != 0 && line >= r->start && line <= r->end) {
+		if (line == r->end)
+			r->end += PT_FLUSH_LINE;
 		return;
 	}
-	pt_flush_emit(f);
-	f->start = line;
-	f->end = line + PT_FLUSH_LINE;
+	pt_flush_run_emit(f, r);
+	r->start = line;
+	r->end = line + PT_FLUSH_LINE;
 }
 
 /* Gather helpers (pgtbl.c). */

@@ -234,7 +234,7 @@ static inline void pt_fill_leaves(struct pt_map *m, uint64_t *tb, unsigned int l
 		}
 		pt_store(&tb[i], attrs | pt_oa_bits_k(key, pa));
 		if (nc)
-			pt_flush_entry(&m->flush, &tb[i]);
+			pt_flush_entry(&m->flush, &tb[i], lvl);
 	}
 }
 
@@ -275,10 +275,11 @@ static void pt_map_new_table(struct pt_map *m, uint64_t *tb, unsigned int i, uns
 	}
 	if (__atomic_compare_exchange_n(&tb[i], &expected, entry, false, __ATOMIC_RELEASE,
 					__ATOMIC_ACQUIRE)) {
-		pt_flush_entry(&m->flush, &tb[i]);
+		pt_flush_entry(&m->flush, &tb[i], lvl);
 		return;
 	}
 	/* Another call installed a table here first (only a table can appear). */
+	atomic_fetch_add_explicit(&t->nr_install_races, 1, memory_order_relaxed);
 	pt_discard(m, va, pa, lvl - 1);
 	pt_map_fill(m, pt_child(t, expected), lvl - 1, s, e, false);
 }
@@ -437,7 +438,7 @@ static void pt_unmap_whole_table(struct pt_unmap *u, uint64_t *p, uint64_t pte, 
 
 	if (pgtbl_gather_add_root(u->g, child, pt_table_oa(t, pte), lvl - 1)) {
 		pt_store(p, 0);
-		pt_flush_entry(&u->flush, p);
+		pt_flush_entry(&u->flush, p, lvl);
 		u->g->table_levels |= 1U << lvl;
 		pt_scan_detached(u, child, lvl - 1);
 	} else {
@@ -459,7 +460,7 @@ static void pt_unmap_range(struct pt_unmap *u, uint64_t *tb, unsigned int lvl, u
 			if (pt_present(pt_load(&tb[i]))) {
 				pt_store(&tb[i], 0);
 				if (nc)
-					pt_flush_entry(&u->flush, &tb[i]);
+					pt_flush_entry(&u->flush, &tb[i], lvl);
 				n++;
 			}
 		}
@@ -488,7 +489,7 @@ static void pt_unmap_range(struct pt_unmap *u, uint64_t *tb, unsigned int lvl, u
 				if (likely(!pt_is_table(t, pte, lvl))) {
 					pt_store(&tb[i], 0);
 					if (nc)
-						pt_flush_entry(&u->flush, &tb[i]);
+						pt_flush_entry(&u->flush, &tb[i], lvl);
 					leaves++;
 				} else {
 					pt_unmap_whole_table(u, &tb[i], pte, lvl, a);
@@ -572,7 +573,7 @@ static void pt_dirty_range(struct pt_dirty *d, uint64_t *tb, unsigned int lvl, u
 			pt_bitmap_set(d->bitmap, first, ((ce - d->base) >> d->pgshift) - first + 1);
 			if (d->clear) {
 				pt_clear_dirty(t, p);
-				pt_flush_entry(&d->flush, p);
+				pt_flush_entry(&d->flush, p, lvl);
 			}
 		}
 		if (ce == e)

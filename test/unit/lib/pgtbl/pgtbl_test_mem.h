@@ -37,6 +37,8 @@ struct tmem {
 	uint64_t nr_flush;
 	struct tmem_flush flush[TMEM_MAX_FLUSH];
 	bool flush_overflow;
+	/* Called (without the lock) after each flush is recorded, if set. */
+	void (*on_flush)(struct tmem *m, void *va, size_t len);
 };
 
 static inline uint64_t tmem_slot_pa(const struct tmem *m, uint32_t slot)
@@ -120,6 +122,8 @@ static void tmem_flush(void *arg, void *va, size_t len)
 	}
 	m->nr_flush++;
 	pthread_mutex_unlock(&m->lock);
+	if (m->on_flush != NULL)
+		m->on_flush(m, va, len);
 }
 
 static const struct iopt_pgtbl_mem_ops g_tmem_ops = {

@@ -330,11 +330,18 @@ static void pt_map_fill(struct pt_map *m, uint64_t *tb, unsigned int lvl, uint64
 
 static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t pa, uint32_t prot)
 {
-	struct pt_map m = { .t = t, .delta = pa - iova, .oa_key = pt_oa_key(t) };
+	struct pt_map m; /* set field by field: a zeroing initialiser costs a rep stos */
 	unsigned int lvl;
 	uint64_t n;
 	int rc;
 
+	m.t = t;
+	m.delta = pa - iova;
+	m.leaf_levels = 0;
+	m.oa_key = pt_oa_key(t);
+	m.ntables = 0;
+	m.pool.va = NULL;
+	m.pool.pa = 0;
 	pt_flush_init(&m.flush, t);
 	for (lvl = 0; lvl < t->levels; lvl++) {
 		m.attrs[lvl] = pt_leaf_attrs(t, prot, lvl);
@@ -515,10 +522,13 @@ static void pt_unmap_range(struct pt_unmap *u, uint64_t *tb, unsigned int lvl, u
 static int pt_unmap(struct iopt_pgtbl *t, uint64_t iova, uint64_t last,
 		    struct iopt_pgtbl_gather *g, uint64_t *unmapped)
 {
-	struct pt_unmap u = { .t = t, .g = g };
+	struct pt_unmap u;
 	unsigned int lvl;
 	uint64_t *p;
 
+	u.t = t;
+	u.g = g;
+	u.bytes = 0;
 	pt_flush_init(&u.flush, t);
 	/* A leaf cut by the range contains its first or its last byte. */
 	p = pt_lookup(t, iova, &lvl);

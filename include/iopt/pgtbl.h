@@ -32,7 +32,14 @@
  * the same table (a gather belongs to one thread).
  *
  * Errors: negative errno values; every error logs one line through the log
- * facility and leaves the table exactly as it was.
+ * facility and leaves the table exactly as it was. A map first walks its
+ * range to check it is free and counts and allocates every table it will
+ * need; only then does it write, so -EEXIST and -ENOMEM change nothing.
+ *
+ * Memory ordering: entries are written with single 64-bit stores (new
+ * tables are complete before the release compare-and-swap that links
+ * them). Making the stores visible to the IOMMU before an invalidation
+ * command (e.g. Arm DSB ISHST) is the driver's job.
  */
 #ifndef IOPT_PGTBL_H
 #define IOPT_PGTBL_H
@@ -51,7 +58,8 @@ struct iopt_pgtbl;
 enum iopt_pgtbl_format {
 	/** Intel VT-d second-stage paging (VT-d spec 9.8): 39/48/57-bit input. */
 	IOPT_PGTBL_VTD_SS = 0,
-	/** IA-32e 4-/5-level paging, as VT-d scalable-mode first stage uses it. */
+	/** IA-32e 4-/5-level paging, as VT-d scalable-mode first stage uses it;
+	 *  IOVAs in the lower canonical half only: [0, 2^(ias-1)). */
 	IOPT_PGTBL_X86_64 = 1,
 	/** Arm VMSAv8-64 stage 1 (long descriptors, Arm ARM D8). */
 	IOPT_PGTBL_ARM_S1 = 2,
@@ -94,8 +102,10 @@ enum iopt_pgtbl_format {
 
 /**
  * Table memory. Tables are allocated one granule at a time (4, 16 or 64 KiB,
- * aligned to their size). The allocator may return memory with any content;
- * the library initialises every table it uses.
+ * aligned to their size; the physical address must fit in the output size).
+ * The allocator may return memory with any content; the library initialises
+ * every table it uses. When calls on one table run concurrently, alloc, free
+ * and phys_to_virt are called from several threads at once.
  */
 struct iopt_pgtbl_mem_ops {
 	/**
@@ -113,9 +123,10 @@ struct iopt_pgtbl_mem_ops {
 	/**
 	 * Write back CPU cache lines [va, va + len) to memory (non-coherent
 	 * walkers only; may be NULL without IOPT_PGTBL_F_NONCOHERENT). The
-	 * library calls it once per newly allocated table (whole table) and once
-	 * per contiguous run of 64-byte lines of modified entries in existing
-	 * tables, before the call returns.
+	 * library calls it once per newly allocated table (the whole table,
+	 * before it is linked) and once per contiguous run of modified 64-byte
+	 * lines in existing tables (va and len are multiples of 64), before the
+	 * call returns; lines it did not modify are not flushed.
 	 */
 	void (*flush)(void *arg, void *va, size_t len);
 };
@@ -124,8 +135,9 @@ struct iopt_pgtbl_mem_ops {
 struct iopt_pgtbl_cfg {
 	enum iopt_pgtbl_format format;
 	/**
-	 * Input (IOVA) bits. VT-d SS: 39, 48 or 57; x86-64: 48 or 57; Arm: 25..48,
-	 * or up to 52 with the 64K granule. Levels follow from ias and granule.
+	 * Input (IOVA) bits. VT-d SS: 39, 48 or 57; x86-64: 48 or 57 (IOVAs below
+	 * 2^(ias-1)); Arm: 25..48, or up to 52 with the 64K granule. Levels
+	 * follow from ias and granule.
 	 */
 	unsigned int ias;
 	/** Output (physical) address bits: 32..52 (VT-d MGAW/HAW, x86 MAXPHYADDR);
@@ -152,6 +164,8 @@ struct iopt_pgtbl_info {
 	unsigned int levels;
 	/** Arm: starting lookup level (0..3) as VTCR.SL0/TTBR walks name it; x86: 4 - levels. */
 	int arm_start_level;
+	/** IOVAs accepted: [0, iova_end). */
+	uint64_t iova_end;
 	/** Page sizes maps may use. */
 	uint64_t pgsize_bitmap;
 	/** Bytes per table page (the granule). */
@@ -174,7 +188,8 @@ struct iopt_pgtbl_gather_root {
  * paging-structure-cache invalidation, and the table pages they unlinked,
  * which stay allocated (the hardware may still walk them) until
  * iopt_pgtbl_gather_release(). Initialise with iopt_pgtbl_gather_init();
- * several unmaps may add to one gather.
+ * several unmaps of one table may add to one gather. A gather must not be
+ * copied (it may point into itself) and belongs to one thread at a time.
  */
 struct iopt_pgtbl_gather {
 	/** IOVA range of the unmap calls that cleared something, 'last' inclusive;

@@ -149,6 +149,7 @@ static int arm_init(struct iopt_pgtbl *t, const struct iopt_pgtbl_cfg *cfg, cons
 	bpl = g - 3;
 	levels = (cfg->ias - g + bpl - 1) / bpl;
 	t->ias = cfg->ias;
+	t->iova_end = 1ULL << cfg->ias;
 	t->oas = cfg->oas;
 	t->granule_shift = g;
 	t->bits_per_level = bpl;

@@ -5,7 +5,9 @@
  * 5-Level Paging", tables 4-15 to 4-20). Generic level n is:
  *   0 PTE (4 KiB page), 1 PDE (2 MiB page if PS), 2 PDPTE (1 GiB page if PS),
  *   3 PML4E, 4 PML5E.
- * 4 levels translate 48-bit inputs, 5 levels 57-bit inputs.
+ * 4 levels translate 48-bit inputs, 5 levels 57-bit inputs. IOVAs use the
+ * lower canonical half only, [0, 2^47) or [0, 2^56) (SDM 3.3.7.1: higher
+ * addresses must be sign-extended, which an IOVA range cannot express).
  */
 #ifndef IOPT_PGTBL_FMT_X86_64_H
 #define IOPT_PGTBL_FMT_X86_64_H

@@ -134,6 +134,7 @@ int iopt_pgtbl_get_info(const struct iopt_pgtbl *t, struct iopt_pgtbl_info *info
 	info->levels = t->levels;
 	info->arm_start_level = 4 - (int)t->levels;
 	info->pgsize_bitmap = t->pgsize_bitmap;
+	info->iova_end = t->iova_end;
 	info->table_size = t->table_size;
 	info->nr_table_pages = atomic_load(&t->nr_tables);
 	return 0;
@@ -154,9 +155,9 @@ static int check_range(const struct iopt_pgtbl *t, const char *what, uint64_t io
 			    t->ops->name, what, iova, size, granule);
 		return -EINVAL;
 	}
-	if (iova + size < iova || iova + size > (1ULL << t->ias)) {
-		IOPT_ERRLOG("%s %s: iova 0x%" PRIx64 " size 0x%" PRIx64 " exceeds %u input bits",
-			    t->ops->name, what, iova, size, t->ias);
+	if (iova + size < iova || iova + size > t->iova_end) {
+		IOPT_ERRLOG("%s %s: iova 0x%" PRIx64 " size 0x%" PRIx64 " exceeds the input range"
+			    " [0, 0x%" PRIx64 ")", t->ops->name, what, iova, size, t->iova_end);
 		return -ERANGE;
 	}
 	return 0;
@@ -288,9 +289,9 @@ int iopt_pgtbl_iova_to_phys(struct iopt_pgtbl *t, uint64_t iova, uint64_t *pa,
 		IOPT_ERRLOG("iova_to_phys: NULL argument");
 		return -EINVAL;
 	}
-	if (t->ias < 64 && iova >= (1ULL << t->ias)) {
-		IOPT_ERRLOG("%s iova_to_phys: iova 0x%" PRIx64 " exceeds %u input bits",
-			    t->ops->name, iova, t->ias);
+	if (iova >= t->iova_end) {
+		IOPT_ERRLOG("%s iova_to_phys: iova 0x%" PRIx64 " beyond the input range [0, 0x%" PRIx64
+			    ")", t->ops->name, iova, t->iova_end);
 		return -ERANGE;
 	}
 	p = t->ops->lookup(t, iova, &lvl);

@@ -30,6 +30,8 @@ struct iopt_pgtbl {
 	enum iopt_pgtbl_format format;
 	uint32_t flags;
 	unsigned int ias;
+	/* IOVAs accepted: [0, iova_end); 2^ias except x86 (lower canonical half). */
+	uint64_t iova_end;
 	unsigned int oas;
 	unsigned int granule_shift;
 	unsigned int bits_per_level;

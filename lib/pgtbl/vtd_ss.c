@@ -113,6 +113,7 @@ static int pt_init(struct iopt_pgtbl *t, const struct iopt_pgtbl_cfg *cfg)
 		return -EINVAL;
 	}
 	t->ias = cfg->ias;
+	t->iova_end = 1ULL << cfg->ias;
 	t->oas = cfg->oas;
 	t->granule_shift = VTD_SS_GRANULE_SHIFT;
 	t->bits_per_level = VTD_SS_LEVEL_BITS;

@@ -120,6 +120,8 @@ static int pt_init(struct iopt_pgtbl *t, const struct iopt_pgtbl_cfg *cfg)
 		return -EINVAL;
 	}
 	t->ias = cfg->ias;
+	/* Addresses at or above 2^(ias-1) are the upper canonical half (sign-extended). */
+	t->iova_end = 1ULL << (cfg->ias - 1);
 	t->oas = cfg->oas;
 	t->granule_shift = X86_GRANULE_SHIFT;
 	t->bits_per_level = X86_LEVEL_BITS;

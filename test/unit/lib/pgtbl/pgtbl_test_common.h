@@ -51,6 +51,12 @@ static const struct tcfg g_cfgs[] = {
 	ARM_CFGS(IOPT_PGTBL_ARM_S2, "s2"),
 };
 
+/* End of the IOVA range (x86-64: the lower canonical half). */
+static inline uint64_t tcfg_top(const struct tcfg *c)
+{
+	return c->fmt == IOPT_PGTBL_X86_64 ? 1ULL << (c->ias - 1) : 1ULL << c->ias;
+}
+
 static int g_log_errors;
 
 static void count_log(enum iopt_log_level level, const char *module, const char *msg, void *arg)

@@ -238,7 +238,7 @@ static void test_two_threads(void)
 			CHECK_UNMAPPED(x.t, (uint64_t)i * span + x.g);
 		CU_ASSERT(tpages(&x) > 150);
 		iopt_pgtbl_gather_init(&g);
-		CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x.t, 0, 1ULL << x.c->ias, &g, &bytes), 0);
+		CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x.t, 0, tcfg_top(x.c), &g, &bytes), 0);
 		CU_ASSERT_EQUAL(bytes, 0);
 		iopt_pgtbl_gather_release(x.t, &g);
 		CU_ASSERT_EQUAL(tpages(&x), 1);
@@ -406,7 +406,7 @@ static void random_ops(const char *name, unsigned int nops)
 
 	CU_ASSERT_EQUAL_FATAL(tctx_open(&x, c, 0), 0);
 	memset(&g_seen, 0, sizeof(g_seen));
-	top = 1ULL << c->ias;
+	top = tcfg_top(c);
 	r.npages = 1ULL << 20;
 	if (r.npages * x.g > top / 2)
 		r.npages = top / 2 / x.g;

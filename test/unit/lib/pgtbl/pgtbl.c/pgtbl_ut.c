@@ -213,15 +213,15 @@ struct err_case {
 static void test_map_errors(void)
 {
 	FOR_EACH_CFG(c) {
-		uint64_t sizes[6], top = tcfg_top(c), g, big, pages0;
+		uint64_t sizes[6], top = tcfg_top(c), g, big, bpg, pages0;
 		unsigned int n = tsizes(c, sizes), i;
 		bool wo_ok = c->fmt == IOPT_PGTBL_VTD_SS || c->fmt == IOPT_PGTBL_ARM_S2;
 		struct tctx x;
 
-		if (n < 2)
-			continue;
+		/* With one page size, 'big' is only a placement unit and B is small pages. */
 		g = sizes[0];
-		big = sizes[1];
+		big = n >= 2 ? sizes[1] : 16 * g;
+		bpg = n >= 2 ? big : g;
 		CU_ASSERT_EQUAL_FATAL(tctx_open(&x, c, 0), 0);
 		/* A: two small pages at [big, big + 2g); B: a big page at [2 big, 3 big). */
 		CU_ASSERT_EQUAL_FATAL(iopt_pgtbl_map(x.t, big, 7 * g, 2 * g, RW), 0);
@@ -273,7 +273,7 @@ static void test_map_errors(void)
 			CU_ASSERT_EQUAL(tpages(&x), pages0);
 			CHECK_MAPPED(x.t, big, 7 * g, g);
 			CHECK_MAPPED(x.t, big + g, 8 * g, g);
-			CHECK_MAPPED(x.t, 2 * big + 3 * g, 8 * big + 3 * g, big);
+			CHECK_MAPPED(x.t, 2 * big + 3 * g, 8 * big + 3 * g, bpg);
 			CHECK_UNMAPPED(x.t, 0);
 			CHECK_UNMAPPED(x.t, big - g);
 			CHECK_UNMAPPED(x.t, big - 4 * g);
@@ -287,15 +287,15 @@ static void test_map_errors(void)
 static void test_unmap_errors(void)
 {
 	FOR_EACH_CFG(c) {
-		uint64_t sizes[6], top = tcfg_top(c), g, big, pages0, bytes;
+		uint64_t sizes[6], top = tcfg_top(c), g, big, bpg, pages0, bytes;
 		unsigned int n = tsizes(c, sizes), i;
 		struct iopt_pgtbl_gather gat, other;
 		struct tctx x;
 
-		if (n < 2)
-			continue;
+		/* With one page size there is nothing to cut: skip the first four cases. */
 		g = sizes[0];
-		big = sizes[1];
+		big = n >= 2 ? sizes[1] : 16 * g;
+		bpg = n >= 2 ? big : g;
 		CU_ASSERT_EQUAL_FATAL(tctx_open(&x, c, 0), 0);
 		CU_ASSERT_EQUAL_FATAL(iopt_pgtbl_map(x.t, 2 * big, 8 * big, big, RW), 0);
 		CU_ASSERT_EQUAL_FATAL(iopt_pgtbl_map(x.t, 2 * big - g, 3 * g, g, RW), 0);
@@ -312,7 +312,7 @@ static void test_unmap_errors(void)
 		};
 		log_capture();
 		iopt_pgtbl_gather_init(&gat);
-		for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		for (i = n >= 2 ? 0 : 4; i < ARRAY_SIZE(cases); i++) {
 			int e0 = g_log_errors;
 
 			bytes = 12345;
@@ -322,8 +322,8 @@ static void test_unmap_errors(void)
 			CU_ASSERT_EQUAL(g_log_errors - e0, 1);
 			CU_ASSERT_EQUAL(tpages(&x), pages0);
 			CU_ASSERT(gat.start > gat.last);
-			CHECK_MAPPED(x.t, 2 * big, 8 * big, big);
-			CHECK_MAPPED(x.t, 3 * big - 1, 9 * big - 1, big);
+			CHECK_MAPPED(x.t, 2 * big, 8 * big, bpg);
+			CHECK_MAPPED(x.t, 3 * big - 1, 9 * big - 1, bpg);
 			CHECK_MAPPED(x.t, 2 * big - g, 3 * g, g);
 		}
 		CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x.t, 0, g, NULL, &bytes), -EINVAL);
@@ -338,7 +338,7 @@ static void test_unmap_errors(void)
 		/* The exact range works. */
 		CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x.t, 2 * big - g, big + g, &gat, &bytes), 0);
 		CU_ASSERT_EQUAL(bytes, big + g);
-		CU_ASSERT_EQUAL(gat.leaf_levels, 3U);
+		CU_ASSERT_EQUAL(gat.leaf_levels, n >= 2 ? 3U : 1U);
 		iopt_pgtbl_gather_release(x.t, &gat);
 		tctx_close(&x);
 	}

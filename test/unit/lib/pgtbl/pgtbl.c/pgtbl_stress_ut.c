@@ -396,6 +396,65 @@ static uint64_t rand_pa(struct tctx *x, uint64_t align)
 	return pa;
 }
 
+/* One random operation: a map, an unmap, or an expected failure. */
+static void random_op(struct tctx *x, struct ref *r, const uint64_t *sizes, unsigned int nsz,
+		      uint64_t top)
+{
+	unsigned int kind = (unsigned int)(rnd() % 100);
+	uint64_t np, idx, step;
+
+	if (kind < 35) { /* small */
+		np = 1 + rnd() % 32;
+		idx = rnd() % (r->npages - np + 1);
+		rand_map(x, r, idx, np, rand_pa(x, x->g));
+	} else if (kind < 55 && nsz >= 2) { /* a few blocks, maybe plus pages */
+		step = sizes[1] / x->g;
+		np = (1 + rnd() % 3) * step + rnd() % 4;
+		idx = (rnd() % ((r->npages - np) / step)) * step;
+		rand_map(x, r, idx, np, rand_pa(x, sizes[1]));
+	} else if (kind < 56 && nsz >= 3 && sizes[2] * 4 <= r->npages * x->g) {
+		step = sizes[2] / x->g;
+		np = step;
+		idx = (rnd() % (r->npages / step)) * step;
+		rand_map(x, r, idx, np, (rnd() % 64) * sizes[2] + (rnd() % 2) * sizes[1]);
+	} else if (kind < 90) { /* unmap: a leaf exactly, or a random range */
+		idx = rnd() % r->npages;
+		if (rnd() % 2 && r->pa[idx] != REF_NONE) {
+			uint64_t lp = (1ULL << r->shift[idx]) / x->g;
+
+			idx &= ~(lp - 1);
+			np = lp;
+		} else {
+			np = 1 + rnd() % 1024;
+			np = MIN(np, r->npages - idx);
+		}
+		rand_unmap(x, r, idx, np);
+	} else { /* expected failures: misalignment, beyond the input range */
+		int e0 = g_log_errors;
+		uint64_t iova = r->base + (rnd() % r->npages) * x->g;
+		struct iopt_pgtbl_gather g;
+
+		iopt_pgtbl_gather_init(&g);
+		switch (rnd() % 4) {
+		case 0:
+			CU_ASSERT_EQUAL(iopt_pgtbl_map(x->t, iova + x->g / 2, 0, x->g, RW), -EINVAL);
+			break;
+		case 1:
+			CU_ASSERT_EQUAL(iopt_pgtbl_map(x->t, top - x->g, 0, 2 * x->g, RW), -ERANGE);
+			break;
+		case 2:
+			CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, iova, x->g / 2, &g, NULL), -EINVAL);
+			break;
+		default:
+			CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, top - x->g, 2 * x->g, &g, NULL),
+					-ERANGE);
+			break;
+		}
+		CU_ASSERT_EQUAL(g_log_errors - e0, 1);
+		CU_ASSERT(g.start > g.last);
+	}
+}
+
 static void random_ops(const char *name, unsigned int nops)
 {
 	const struct tcfg *c = cfg_named(name);
@@ -416,59 +475,7 @@ static void random_ops(const char *name, unsigned int nops)
 	memset(r.pa, 0xff, r.npages * sizeof(*r.pa));
 	log_capture();
 	for (op = 0; op < nops; op++) {
-		unsigned int kind = (unsigned int)(rnd() % 100);
-		uint64_t np, idx, step;
-
-		if (kind < 35) { /* small */
-			np = 1 + rnd() % 32;
-			idx = rnd() % (r.npages - np + 1);
-			rand_map(&x, &r, idx, np, rand_pa(&x, x.g));
-		} else if (kind < 55 && nsz >= 2) { /* a few blocks, maybe plus pages */
-			step = sizes[1] / x.g;
-			np = (1 + rnd() % 3) * step + rnd() % 4;
-			idx = (rnd() % ((r.npages - np) / step)) * step;
-			rand_map(&x, &r, idx, np, rand_pa(&x, sizes[1]));
-		} else if (kind < 56 && nsz >= 3 && sizes[2] * 4 <= r.npages * x.g) {
-			step = sizes[2] / x.g;
-			np = step;
-			idx = (rnd() % (r.npages / step)) * step;
-			rand_map(&x, &r, idx, np, (rnd() % 64) * sizes[2] + (rnd() % 2) * sizes[1]);
-		} else if (kind < 90) { /* unmap: a leaf exactly, or a random range */
-			idx = rnd() % r.npages;
-			if (rnd() % 2 && r.pa[idx] != REF_NONE) {
-				uint64_t lp = (1ULL << r.shift[idx]) / x.g;
-
-				idx &= ~(lp - 1);
-				np = lp;
-			} else {
-				np = 1 + rnd() % 1024;
-				np = MIN(np, r.npages - idx);
-			}
-			rand_unmap(&x, &r, idx, np);
-		} else { /* expected failures: misalignment, beyond the input range */
-			int e0 = g_log_errors;
-			uint64_t iova = r.base + (rnd() % r.npages) * x.g;
-			struct iopt_pgtbl_gather g;
-
-			iopt_pgtbl_gather_init(&g);
-			switch (rnd() % 4) {
-			case 0:
-				CU_ASSERT_EQUAL(iopt_pgtbl_map(x.t, iova + x.g / 2, 0, x.g, RW), -EINVAL);
-				break;
-			case 1:
-				CU_ASSERT_EQUAL(iopt_pgtbl_map(x.t, top - x.g, 0, 2 * x.g, RW), -ERANGE);
-				break;
-			case 2:
-				CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x.t, iova, x.g / 2, &g, NULL), -EINVAL);
-				break;
-			default:
-				CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x.t, top - x.g, 2 * x.g, &g, NULL),
-						-ERANGE);
-				break;
-			}
-			CU_ASSERT_EQUAL(g_log_errors - e0, 1);
-			CU_ASSERT(g.start > g.last);
-		}
+		random_op(&x, &r, sizes, nsz, top);
 		t_ops++;
 		CU_ASSERT_EQUAL(tpages(&x), x.mem->live);
 	}

@@ -431,6 +431,38 @@ static void hw_write(struct tctx *x, uint64_t iova)
 	}
 }
 
+static void dirty_errors(struct tctx *x, uint64_t base)
+{
+	uint64_t bm[4] = { 0x5a, 0, 0, 0 };
+	uint64_t g = x->g;
+	int e0;
+
+	/* Each refused with one log line; the dirty state and the bitmap untouched. */
+	log_capture();
+	hw_write(x, base + 2 * g);
+	e0 = g_log_errors;
+	CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x->t, base, g, 0, bm, base + g,
+							x->c->gshift),
+			-EINVAL);
+	CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x->t, base + g, g, 0, bm, base,
+							pt_level_shift(x->t, 1)),
+			-EINVAL);
+	CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x->t, base, g, 4, bm, base, x->c->gshift),
+			-EINVAL);
+	CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x->t, base, g, 0, NULL, base,
+							x->c->gshift),
+			-EINVAL);
+	CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x->t, tcfg_top(x->c), g, 0, bm,
+							base, x->c->gshift),
+			-ERANGE);
+	CU_ASSERT_EQUAL(g_log_errors - e0, 5);
+	CU_ASSERT_EQUAL(bm[0], 0x5a);
+	CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x->t, base, 8 * g, 0, bm, base,
+							x->c->gshift),
+			0);
+	CU_ASSERT_EQUAL(bm[0], 0x5a | (1ULL << 2));
+}
+
 static void test_dirty(void)
 {
 	FOR_EACH_CFG(c) {
@@ -496,22 +528,7 @@ static void test_dirty(void)
 								c->gshift),
 				0);
 		CU_ASSERT_EQUAL(bm[0] | bm[1] | bm[2] | bm[3], 0);
-		/* Errors. */
-		log_capture();
-		CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x.t, base, g, 0, bm, base + g,
-								c->gshift),
-				-EINVAL);
-		CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x.t, base + g, g, 0, bm, base,
-								pt_level_shift(x.t, 1)),
-				-EINVAL);
-		CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x.t, base, g, 4, bm, base, c->gshift),
-				-EINVAL);
-		CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x.t, base, g, 0, NULL, base,
-								c->gshift),
-				-EINVAL);
-		CU_ASSERT_EQUAL(iopt_pgtbl_read_and_clear_dirty(x.t, tcfg_top(c), g, 0, bm,
-								base, c->gshift),
-				-ERANGE);
+		dirty_errors(&x, base);
 		tctx_close(&x);
 	}
 }

@@ -27,9 +27,11 @@
  * the tables needed to map, at the same time, every range ever mapped.
  * Mapping over an empty leftover table where a larger page would fit maps
  * smaller pages inside that table (a table is never replaced by a block
- * outside an unmap). iopt_pgtbl_create(), iopt_pgtbl_destroy() and
- * iopt_pgtbl_gather_release() must not run concurrently with other calls on
- * the same table (a gather belongs to one thread).
+ * outside an unmap). iopt_pgtbl_gather_release() touches only the tables
+ * its gather holds, which nothing can reach any more, so it may run
+ * alongside other calls; a gather belongs to one thread at a time.
+ * iopt_pgtbl_destroy() must not run concurrently with any other call on the
+ * table.
  *
  * Errors: negative errno values; every error logs one line through the log
  * facility and leaves the table exactly as it was. A map first walks its

@@ -25,9 +25,10 @@
  * maps and are freed by a later unmap covering their span, or by
  * iopt_pgtbl_destroy(). The table memory of a table is therefore bounded by
  * the tables needed to map, at the same time, every range ever mapped.
- * Mapping over an empty leftover table where a larger page would fit maps
- * smaller pages inside that table (a table is never replaced by a block
- * outside an unmap). iopt_pgtbl_gather_release() touches only the tables
+ * iopt_pgtbl_map() over an empty leftover table where a larger page would
+ * fit maps smaller pages inside that table; iopt_pgtbl_map_gather() replaces
+ * the table by the block instead and hands the table to a gather (the map's
+ * range covers the table's span, so this is safe under the same rule). iopt_pgtbl_gather_release() touches only the tables
  * its gather holds, which nothing can reach any more, so it may run
  * alongside other calls; a gather belongs to one thread at a time.
  * iopt_pgtbl_destroy() must not run concurrently with any other call on the
@@ -254,6 +255,21 @@ int iopt_pgtbl_get_info(const struct iopt_pgtbl *t, struct iopt_pgtbl_info *info
  */
 int iopt_pgtbl_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
 		   uint32_t prot);
+
+/**
+ * Like iopt_pgtbl_map(), but where an entry that could hold a block holds
+ * an empty table (left by earlier unmaps that did not cover its whole
+ * span), the block replaces the table, which goes to the gather. So the
+ * largest pages are used even over leftover tables. The IOMMU may still hold
+ * the old table pointer in its paging-structure (walk) caches: the caller
+ * must invalidate the gather's range, non-leaf (table_levels is set), before
+ * the device uses the new mapping, then call iopt_pgtbl_gather_release().
+ * When nothing was replaced the gather is left unchanged.
+ * @return as iopt_pgtbl_map(); also -EINVAL for a NULL gather or a gather
+ *         of another table, and -ENOMEM when the gather cannot grow.
+ */
+int iopt_pgtbl_map_gather(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
+			  uint32_t prot, struct iopt_pgtbl_gather *gather);
 
 /**
  * Unmap whatever is mapped in [iova, iova + size). Holes are skipped.

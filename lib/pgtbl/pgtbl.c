@@ -163,15 +163,11 @@ static int check_range(const struct iopt_pgtbl *t, const char *what, uint64_t io
 	return 0;
 }
 
-int iopt_pgtbl_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
-		   uint32_t prot)
+static int map_common(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
+		      uint32_t prot, struct iopt_pgtbl_gather *g)
 {
 	int rc;
 
-	if (t == NULL) {
-		IOPT_ERRLOG("map: NULL table");
-		return -EINVAL;
-	}
 	rc = check_range(t, "map", iova, size);
 	if (rc != 0)
 		return rc;
@@ -189,11 +185,36 @@ int iopt_pgtbl_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t si
 			    t->ops->name, pa, size, t->oas);
 		return -ERANGE;
 	}
-	rc = t->ops->map(t, iova, iova + size - 1, pa, prot);
+	rc = t->ops->map(t, iova, iova + size - 1, pa, prot, g);
 	if (rc == -EEXIST)
 		IOPT_ERRLOG("%s map: iova 0x%" PRIx64 " size 0x%" PRIx64 " overlaps a mapping",
 			    t->ops->name, iova, size);
-	/* -ENOMEM was logged by the allocation. */
+	/* -ENOMEM was logged where it happened (table or gather allocation). */
+	return rc;
+}
+
+int iopt_pgtbl_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
+		   uint32_t prot)
+{
+	if (t == NULL) {
+		IOPT_ERRLOG("map: NULL table");
+		return -EINVAL;
+	}
+	return map_common(t, iova, pa, size, prot, NULL);
+}
+
+int iopt_pgtbl_map_gather(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
+			  uint32_t prot, struct iopt_pgtbl_gather *gather)
+{
+	int rc;
+
+	if (t == NULL || gather == NULL || (gather->owner != NULL && gather->owner != t)) {
+		IOPT_ERRLOG("map_gather: NULL table or gather, or a gather of another table");
+		return -EINVAL;
+	}
+	rc = map_common(t, iova, pa, size, prot, gather);
+	if (rc == 0)
+		gather->owner = t;
 	return rc;
 }
 
@@ -238,26 +259,35 @@ void iopt_pgtbl_gather_init(struct iopt_pgtbl_gather *g)
 bool pgtbl_gather_add_root(struct iopt_pgtbl_gather *g, void *va, uint64_t pa,
 			   unsigned int level)
 {
-	if (g->nr_roots == g->cap_roots) {
-		size_t cap = g->cap_roots * 2;
-		struct iopt_pgtbl_gather_root *r;
-
-		if (g->roots == g->inline_roots) {
-			r = malloc(cap * sizeof(*r));
-			if (r != NULL)
-				memcpy(r, g->inline_roots, sizeof(g->inline_roots));
-		} else {
-			r = realloc(g->roots, cap * sizeof(*r));
-		}
-		if (r == NULL)
-			return false;
-		g->roots = r;
-		g->cap_roots = cap;
-	}
+	if (!pgtbl_gather_reserve(g, 1))
+		return false;
 	g->roots[g->nr_roots].va = va;
 	g->roots[g->nr_roots].pa = pa;
 	g->roots[g->nr_roots].level = level;
 	g->nr_roots++;
+	return true;
+}
+
+bool pgtbl_gather_reserve(struct iopt_pgtbl_gather *g, size_t n)
+{
+	size_t cap = g->cap_roots;
+	struct iopt_pgtbl_gather_root *r;
+
+	if (g->nr_roots + n <= cap)
+		return true;
+	while (cap < g->nr_roots + n)
+		cap *= 2;
+	if (g->roots == g->inline_roots) {
+		r = malloc(cap * sizeof(*r));
+		if (r != NULL)
+			memcpy(r, g->inline_roots, sizeof(g->inline_roots));
+	} else {
+		r = realloc(g->roots, cap * sizeof(*r));
+	}
+	if (r == NULL)
+		return false;
+	g->roots = r;
+	g->cap_roots = cap;
 	return true;
 }
 

@@ -64,7 +64,9 @@ struct pgtbl_fmt_ops {
 	/* Check prot for the format: 0 or -EINVAL. */
 	int (*check_prot)(const struct iopt_pgtbl *t, uint32_t prot);
 	/* Arguments are validated by pgtbl.c; last is inclusive. */
-	int (*map)(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t pa, uint32_t prot);
+	/* g: NULL, or the gather that takes empty tables replaced by blocks. */
+	int (*map)(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t pa, uint32_t prot,
+		   struct iopt_pgtbl_gather *g);
 	int (*unmap)(struct iopt_pgtbl *t, uint64_t iova, uint64_t last,
 		     struct iopt_pgtbl_gather *g, uint64_t *unmapped);
 	/* The entry that maps iova (a leaf) or NULL; *level gets its level. */
@@ -157,6 +159,19 @@ static inline void pt_flush_entry(struct pt_flush *f, const uint64_t *p, unsigne
 /* Gather helpers (pgtbl.c). */
 bool pgtbl_gather_add_root(struct iopt_pgtbl_gather *g, void *va, uint64_t pa,
 			   unsigned int level);
+/* Make room for n more roots; false when memory runs out. */
+bool pgtbl_gather_reserve(struct iopt_pgtbl_gather *g, size_t n);
+/* Extend the gather's IOVA range by [start, last]. */
+static inline void pt_gather_range(struct iopt_pgtbl_gather *g, uint64_t start, uint64_t last)
+{
+	if (g->start > g->last) {
+		g->start = start;
+		g->last = last;
+	} else {
+		g->start = MIN(g->start, start);
+		g->last = MAX(g->last, last);
+	}
+}
 
 static inline void pt_gather_leaf(struct iopt_pgtbl_gather *g, uint64_t pgsize,
 				  unsigned int level)

@@ -116,6 +116,9 @@ struct pt_map {
 	uint64_t attrs[PT_MAX_LEVELS];
 	uint64_t oa_key;
 	uint64_t ntables;
+	/* map_gather: empty tables to replace by blocks, and where they go. */
+	uint64_t nreplace;
+	struct iopt_pgtbl_gather *g;
 	struct pt_pool pool;
 	struct pt_flush flush;
 };
@@ -174,10 +177,16 @@ static int pt_map_check(struct pt_map *m, uint64_t *tb, unsigned int lvl, uint64
 					continue;
 				if (!pt_is_table(t, pte, lvl))
 					return -EEXIST;
+				/* A table where a block goes: it must hold no leaf. */
+				uint64_t ntables = m->ntables, nreplace = m->nreplace;
 				int rc = pt_map_check(m, pt_child(t, pte), lvl - 1, a, a + esz - 1);
 
 				if (rc != 0)
 					return rc;
+				if (m->g != NULL) { /* replaced whole: nothing needed inside */
+					m->ntables = ntables;
+					m->nreplace = nreplace + 1;
+				}
 			}
 			if (run_last == e)
 				return 0;
@@ -204,6 +213,42 @@ static int pt_map_check(struct pt_map *m, uint64_t *tb, unsigned int lvl, uint64
 static void pt_map_fill(struct pt_map *m, uint64_t *tb, unsigned int lvl, uint64_t s, uint64_t e,
 			bool fresh);
 
+/* Table pages of a subtree. */
+static uint64_t pt_count_tables(const struct iopt_pgtbl *t, const uint64_t *tb, unsigned int lvl)
+{
+	uint64_t n = 1;
+	unsigned int i;
+
+	if (lvl > 0) {
+		for (i = 0; i < pt_nr_entries(t, lvl); i++) {
+			uint64_t pte = pt_load_acquire(&tb[i]);
+
+			if (pt_present(pte) && pt_is_table(t, pte, lvl))
+				n += pt_count_tables(t, pt_child(t, pte), lvl - 1);
+		}
+	}
+	return n;
+}
+
+/*
+ * map_gather: the entry at p (level lvl) holds an empty table where the
+ * block 'leaf' goes. Pass 1 proved the subtree empty and reserved room in
+ * the gather; nothing else can reach the subtree (its span is inside the
+ * call's range), so it is replaced at once and held for the invalidation.
+ */
+static void pt_replace_table(struct pt_map *m, uint64_t *p, uint64_t pte, unsigned int lvl,
+			     uint64_t leaf)
+{
+	const struct iopt_pgtbl *t = m->t;
+	uint64_t *child = pt_child(t, pte);
+
+	pt_store(p, leaf);
+	pt_flush_entry(&m->flush, p, lvl);
+	(void)pgtbl_gather_add_root(m->g, child, pt_table_oa(t, pte), lvl - 1);
+	m->g->table_levels |= 1U << lvl;
+	m->g->nr_table_pages += pt_count_tables(t, child, lvl - 1);
+}
+
 /*
  * Write leaves at level lvl into entries [i0, i1], the first one mapping
  * iova. A fresh (private, being built) table takes plain stores in a tight
@@ -229,7 +274,11 @@ static inline void pt_fill_leaves(struct pt_map *m, uint64_t *tb, unsigned int l
 		uint64_t pte = pt_load_acquire(&tb[i]);
 
 		if (unlikely(pt_present(pte))) {
-			pt_map_fill(m, pt_child(m->t, pte), lvl - 1, iova, iova + step - 1, false);
+			if (m->g != NULL)
+				pt_replace_table(m, &tb[i], pte, lvl, attrs | pt_oa_bits_k(key, pa));
+			else
+				pt_map_fill(m, pt_child(m->t, pte), lvl - 1, iova, iova + step - 1,
+					    false);
 			continue;
 		}
 		pt_store(&tb[i], attrs | pt_oa_bits_k(key, pa));
@@ -328,7 +377,8 @@ static void pt_map_fill(struct pt_map *m, uint64_t *tb, unsigned int lvl, uint64
 	}
 }
 
-static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t pa, uint32_t prot)
+static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t pa, uint32_t prot,
+		  struct iopt_pgtbl_gather *g)
 {
 	struct pt_map m; /* set field by field: a zeroing initialiser costs a rep stos */
 	unsigned int lvl;
@@ -340,6 +390,8 @@ static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t p
 	m.leaf_levels = 0;
 	m.oa_key = pt_oa_key(t);
 	m.ntables = 0;
+	m.nreplace = 0;
+	m.g = g;
 	m.pool.va = NULL;
 	m.pool.pa = 0;
 	pt_flush_init(&m.flush, t);
@@ -351,6 +403,10 @@ static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t p
 	rc = pt_map_check(&m, t->top_va, t->levels - 1, iova, last);
 	if (rc != 0)
 		return rc;
+	if (m.nreplace != 0 && !pgtbl_gather_reserve(g, m.nreplace)) {
+		IOPT_ERRLOG("%s map: no memory to grow the gather", PT_FMT_NAME);
+		return -ENOMEM;
+	}
 	for (n = 0; n < m.ntables; n++) {
 		void *va;
 		uint64_t tpa;
@@ -364,6 +420,8 @@ static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t p
 	}
 	pt_map_fill(&m, t->top_va, t->levels - 1, iova, last, false);
 	pt_flush_emit(&m.flush);
+	if (m.nreplace != 0)
+		pt_gather_range(g, iova, last);
 	/* Surplus: tables another call installed while we were preparing. */
 	pt_pool_drain(t, &m.pool);
 	return 0;
@@ -539,15 +597,8 @@ static int pt_unmap(struct iopt_pgtbl *t, uint64_t iova, uint64_t last,
 		return -EINVAL;
 	pt_unmap_range(&u, t->top_va, t->levels - 1, iova, last);
 	pt_flush_emit(&u.flush);
-	if (u.bytes != 0) {
-		if (g->start > g->last) {
-			g->start = iova;
-			g->last = last;
-		} else {
-			g->start = MIN(g->start, iova);
-			g->last = MAX(g->last, last);
-		}
-	}
+	if (u.bytes != 0)
+		pt_gather_range(g, iova, last);
 	*unmapped = u.bytes;
 	return 0;
 }

@@ -260,7 +260,7 @@ struct ref {
 static uint64_t g_rng;
 /* Outcomes seen, printed so that a run shows what it exercised. */
 static struct {
-	uint64_t map_ok, map_eexist, unmap_ok, unmap_cut, unmapped_bytes, big_leaves;
+	uint64_t map_ok, map_eexist, unmap_ok, unmap_cut, unmapped_bytes, big_leaves, replaced;
 } g_seen;
 
 static uint64_t rnd(void)
@@ -351,8 +351,17 @@ static int ref_expect_unmap(struct tctx *x, struct ref *r, uint64_t idx, uint64_
 
 static void rand_map(struct tctx *x, struct ref *r, uint64_t idx, uint64_t np, uint64_t pa)
 {
-	int e0 = g_log_errors, exp = ref_expect_map(r, idx, np);
-	int rc = iopt_pgtbl_map(x->t, r->base + idx * x->g, pa, np * x->g, RW);
+	int e0 = g_log_errors, exp = ref_expect_map(r, idx, np), rc;
+	struct iopt_pgtbl_gather g;
+
+	/* Half of the maps may replace leftover empty tables by blocks. */
+	iopt_pgtbl_gather_init(&g);
+	if (rnd() % 2)
+		rc = iopt_pgtbl_map_gather(x->t, r->base + idx * x->g, pa, np * x->g, RW, &g);
+	else
+		rc = iopt_pgtbl_map(x->t, r->base + idx * x->g, pa, np * x->g, RW);
+	g_seen.replaced += g.nr_table_pages;
+	iopt_pgtbl_gather_release(x->t, &g);
 
 	CU_ASSERT_EQUAL(rc, exp);
 	CU_ASSERT_EQUAL(g_log_errors - e0, rc != 0);
@@ -485,9 +494,10 @@ static void random_ops(const char *name, unsigned int nops)
 	rand_unmap(&x, &r, 0, r.npages);
 	CU_ASSERT_EQUAL(t_ops, nops);
 	printf("\n    %s: %u ops: map ok %" PRIu64 " eexist %" PRIu64 ", unmap ok %" PRIu64
-	       " cut %" PRIu64 " (%" PRIu64 " with blocks), %" PRIu64 " MiB unmapped\n",
+	       " cut %" PRIu64 " (%" PRIu64 " with blocks), %" PRIu64 " MiB unmapped, %" PRIu64
+	       " leftover tables replaced\n",
 	       name, nops, g_seen.map_ok, g_seen.map_eexist, g_seen.unmap_ok, g_seen.unmap_cut,
-	       g_seen.big_leaves, g_seen.unmapped_bytes >> 20);
+	       g_seen.big_leaves, g_seen.unmapped_bytes >> 20, g_seen.replaced);
 	/* The mix must have exercised every outcome. */
 	CU_ASSERT(g_seen.map_eexist > 0 && g_seen.unmap_cut > 0 && g_seen.big_leaves > 0);
 	free(r.pa);

@@ -404,6 +404,75 @@ static void test_gather_and_free(void)
 	}
 }
 
+/* map_gather: blocks replace empty leftover tables, which go to the gather. */
+static void test_map_gather(void)
+{
+	FOR_EACH_CFG(c) {
+		uint64_t sizes[6], g, big, bytes, p0;
+		unsigned int n = tsizes(c, sizes);
+		struct iopt_pgtbl_gather gat;
+		struct tctx x;
+
+		if (n < 2)
+			continue;
+		g = sizes[0];
+		big = sizes[1];
+		CU_ASSERT_EQUAL_FATAL(tctx_open(&x, c, 0), 0);
+		iopt_pgtbl_gather_init(&gat);
+		/* A leftover leaf table under [big, 2 big). */
+		CU_ASSERT_EQUAL(iopt_pgtbl_map(x.t, big, 0, g, RW), 0);
+		CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x.t, big, g, &gat, &bytes), 0);
+		iopt_pgtbl_gather_release(x.t, &gat);
+		p0 = tpages(&x);
+		/* Plain map keeps the table and maps small pages in it... */
+		CU_ASSERT_EQUAL(iopt_pgtbl_map(x.t, big, 4 * big, 2 * g, RW), 0);
+		CHECK_MAPPED(x.t, big + g, 4 * big + g, g);
+		CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x.t, big, 2 * g, &gat, &bytes), 0);
+		iopt_pgtbl_gather_release(x.t, &gat);
+		/* ...map_gather puts the block there and holds the table. */
+		CU_ASSERT_EQUAL(iopt_pgtbl_map_gather(x.t, big, 4 * big, big, RW, &gat), 0);
+		CHECK_MAPPED(x.t, big + g, 4 * big + g, big);
+		CU_ASSERT_EQUAL(gat.nr_table_pages, 1);
+		CU_ASSERT_EQUAL(gat.table_levels, 1U << 1);
+		CU_ASSERT_EQUAL(gat.leaf_levels, 0);
+		CU_ASSERT_EQUAL(gat.start, big);
+		CU_ASSERT_EQUAL(gat.last, 2 * big - 1);
+		CU_ASSERT_EQUAL(tpages(&x), p0);
+		iopt_pgtbl_gather_release(x.t, &gat);
+		CU_ASSERT_EQUAL(tpages(&x), p0 - 1);
+		/* Nothing to replace: the gather stays empty. */
+		CU_ASSERT_EQUAL(iopt_pgtbl_map_gather(x.t, 8 * big, 0, big, RW, &gat), 0);
+		CU_ASSERT(gat.start > gat.last);
+		CU_ASSERT_EQUAL(gat.nr_roots, 0);
+		/* A leftover table that still maps something: -EEXIST, nothing changed. */
+		CU_ASSERT_EQUAL(iopt_pgtbl_map(x.t, 12 * big + g, 0, g, RW), 0);
+		p0 = tpages(&x);
+		log_capture();
+		CU_ASSERT_EQUAL(iopt_pgtbl_map_gather(x.t, 12 * big, 0, big, RW, &gat), -EEXIST);
+		CU_ASSERT_EQUAL(tpages(&x), p0);
+		CU_ASSERT(gat.start > gat.last);
+		CHECK_UNMAPPED(x.t, 12 * big);
+		CHECK_MAPPED(x.t, 12 * big + g, 0, g);
+		CU_ASSERT_EQUAL(iopt_pgtbl_map_gather(x.t, 12 * big, 0, big, RW, NULL), -EINVAL);
+		if (n >= 3) {
+			/* Nested leftovers: a level-1 table and its leaf table under one huge entry. */
+			uint64_t huge = sizes[2];
+
+			CU_ASSERT_EQUAL(iopt_pgtbl_map(x.t, huge + big, 0, g, RW), 0);
+			CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x.t, huge + big, g, &gat, &bytes), 0);
+			iopt_pgtbl_gather_release(x.t, &gat);
+			p0 = tpages(&x);
+			CU_ASSERT_EQUAL(iopt_pgtbl_map_gather(x.t, huge, 2 * huge, huge, RW, &gat), 0);
+			CHECK_MAPPED(x.t, huge + big + g, 2 * huge + big + g, huge);
+			CU_ASSERT_EQUAL(gat.nr_table_pages, 2);
+			CU_ASSERT_EQUAL(gat.table_levels, 1U << 2);
+			iopt_pgtbl_gather_release(x.t, &gat);
+			CU_ASSERT_EQUAL(tpages(&x), p0 - 2);
+		}
+		tctx_close(&x);
+	}
+}
+
 /* Set the dirty state the way the hardware does, with the spec's bits. */
 static void hw_write(struct tctx *x, uint64_t iova)
 {
@@ -827,6 +896,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_map_errors),
 	UT_TEST(test_unmap_errors),
 	UT_TEST(test_gather_and_free),
+	UT_TEST(test_map_gather),
 	UT_TEST(test_dirty),
 	UT_TEST(test_bits_vtd),
 	UT_TEST(test_bits_x86),

@@ -187,15 +187,16 @@ struct iopt_pgtbl_gather_root {
 #define IOPT_PGTBL_GATHER_INLINE 16
 
 /**
- * Invalidation gather: what unmap calls changed, to drive IOTLB and
- * paging-structure-cache invalidation, and the table pages they unlinked,
+ * Invalidation gather: what unmap (and map_gather) calls changed, to drive
+ * IOTLB and paging-structure-cache invalidation, and the table pages they unlinked,
  * which stay allocated (the hardware may still walk them) until
  * iopt_pgtbl_gather_release(). Initialise with iopt_pgtbl_gather_init();
  * several unmaps of one table may add to one gather. A gather must not be
  * copied (it may point into itself) and belongs to one thread at a time.
  */
 struct iopt_pgtbl_gather {
-	/** IOVA range of the unmap calls that cleared something, 'last' inclusive;
+	/** IOVA range of the calls that changed something (unmaps that cleared
+	 *  entries, map_gather calls that replaced tables), 'last' inclusive;
 	 *  empty when start > last. */
 	uint64_t start;
 	uint64_t last;

@@ -177,6 +177,18 @@ void iopt_dma_flush(struct iopt_env *env, const void *va, size_t len);
  */
 int iopt_env_numa_nodes(void);
 
+/**
+ * NUMA node of a PCI device (an IOMMU unit's or an endpoint's), from
+ * /sys/bus/pci/devices/<bdf>/numa_node, for iopt_dma_alloc()'s node argument.
+ * @param bdf   "DDDD:BB:DD.F", or "BB:DD.F" for domain 0 (hex)
+ * @param node  receives the node, or IOPT_NUMA_ANY when the firmware gave the
+ *              device no proximity (sysfs says -1)
+ * @return 0; -EINVAL for a malformed bdf or node NULL; -ENOENT when there is
+ *         no such device; -EIO when sysfs holds something that is not a node;
+ *         another negative errno of fopen(3).
+ */
+int iopt_numa_node_of_pci(const char *bdf, int *node);
+
 /* ---- MMIO ---------------------------------------------------------------- */
 
 struct iopt_mmio_sim_ops;

@@ -21,9 +21,13 @@ static const struct env_mem_backend *backend_for(enum iopt_env_mem kind)
 	case IOPT_ENV_MEM_SIM:
 		return &env_sim_backend;
 	case IOPT_ENV_MEM_HUGETLBFS:
-		return NULL; /* not implemented yet */
+		return &env_hugetlbfs_backend;
 	case IOPT_ENV_MEM_DPDK:
-		return NULL; /* not implemented yet */
+#ifdef IOPT_HAVE_DPDK
+		return &env_dpdk_backend;
+#else
+		return NULL;
+#endif
 	}
 	return NULL;
 }

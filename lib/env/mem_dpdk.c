@@ -14,10 +14,13 @@
  * driver, so the addresses in its page tables and queues are what the IOMMU
  * itself reads memory with, and "IOVA as VA" addresses are not physical.
  *
- * Allocation: a mem_pool (mem_pool.h) over 2 MiB IOVA-contiguous memzones on
- * the requested socket (a memzone of one chunk, aligned to its size, lies in
- * one huge page of 2 MiB or more). A request larger than a chunk gets a
- * memzone of its own, IOVA-contiguous, up to DP_MAX_DEDICATED. Every
+ * Allocation: a mem_pool (mem_pool.h) over memzones of just under 2 MiB at
+ * 2 MiB alignment on the requested socket (each lies in one huge page; see
+ * DP_CHUNK). A request larger than a chunk gets a memzone of its own, up to
+ * DP_MAX_DEDICATED: one page's worth is placed inside one page; longer ones
+ * need RTE_MEMZONE_IOVA_CONTIG and fail with -ENOMEM when the EAL has no run
+ * of adjacent pages that long (--legacy-mem sorts pages physically). Every
+ * memzone's IOVA contiguity is checked memseg by memseg. Every
  * allocation's seg->be_priv is a struct mem_chunk: the pool's, or for a
  * dedicated memzone one of its own that has no arena (arena.len == 0).
  *
@@ -47,7 +50,17 @@
 #include "mem_pool.h"
 #include "iopt_internal/bits.h"
 
-#define DP_CHUNK (2ULL << 20)
+/*
+ * Chunks: the data of a memzone aligned to 2 MiB and shorter than 2 MiB lies
+ * in one page (EAL pages are 2 MiB or larger here), so it is IOVA-contiguous
+ * without the EAL having to find physically adjacent pages, which its
+ * dynamic memory mode rarely has (RTE_MEMZONE_IOVA_CONTIG fails). 64 KiB
+ * short of a page leaves room for the EAL's element header of the next
+ * chunk, so one chunk costs one page.
+ */
+#define DP_PAGE_MIN (2ULL << 20)
+#define DP_CHUNK (DP_PAGE_MIN - (64ULL << 10))
+#define DP_CHUNK_ALIGN DP_PAGE_MIN
 #define DP_MAX_DEDICATED (1ULL << 30)
 
 struct dp_state {
@@ -55,7 +68,11 @@ struct dp_state {
 	struct mem_pool pool;
 };
 
-/* The EAL argument copy: the EAL may keep pointers into it for the process's life. */
+/*
+ * The EAL arguments: the strings (kept for the process's life, the EAL may
+ * point into them) and the array handed to rte_eal_init(), which it permutes.
+ */
+static char **g_eal_strs;
 static char **g_eal_argv;
 
 static const struct mem_pool_ops dp_pool_ops;
@@ -65,27 +82,57 @@ static struct dp_state *dp_of(struct iopt_env *env)
 	return env->be_priv;
 }
 
+static void eal_args_free(void)
+{
+	for (int i = 0; g_eal_strs != NULL && g_eal_strs[i] != NULL; i++)
+		free(g_eal_strs[i]);
+	free(g_eal_strs);
+	free(g_eal_argv);
+	g_eal_strs = NULL;
+	g_eal_argv = NULL;
+}
+
+static int eal_args_copy(int argc, const char *const *argv)
+{
+	eal_args_free(); /* a failed earlier attempt's copy */
+	g_eal_strs = calloc((size_t)argc + 1, sizeof(char *));
+	g_eal_argv = calloc((size_t)argc + 1, sizeof(char *));
+	if (g_eal_strs == NULL || g_eal_argv == NULL) {
+		eal_args_free();
+		return -ENOMEM;
+	}
+	for (int i = 0; i < argc; i++) {
+		g_eal_strs[i] = strdup(argv[i] ? argv[i] : "");
+		if (g_eal_strs[i] == NULL) {
+			eal_args_free();
+			return -ENOMEM;
+		}
+		g_eal_argv[i] = g_eal_strs[i];
+	}
+	return 0;
+}
+
 static int dp_eal_start(const struct iopt_env_opts *opts)
 {
-	int argc = opts->dpdk_argc, rc;
+	static bool started;
+	int rc;
 
-	if (argc <= 0) {
-		IOPT_ERRLOG("dpdk_argv given with dpdk_argc %d", argc);
+	if (opts->dpdk_argc <= 0) {
+		IOPT_ERRLOG("dpdk_argv given with dpdk_argc %d", opts->dpdk_argc);
 		return -EINVAL;
 	}
-	if (g_eal_argv == NULL) {
-		g_eal_argv = calloc((size_t)argc + 1, sizeof(char *));
-		if (g_eal_argv == NULL)
-			return -ENOMEM;
-		for (int i = 0; i < argc; i++) {
-			g_eal_argv[i] = strdup(opts->dpdk_argv[i] ? opts->dpdk_argv[i] : "");
-			if (g_eal_argv[i] == NULL)
-				return -ENOMEM; /* the partial copy stays reachable */
-		}
-	}
-	rc = rte_eal_init(argc, g_eal_argv);
-	if (rc >= 0)
+	if (started) {
+		IOPT_INFOLOG("DPDK EAL was started by an earlier environment; dpdk_argv ignored");
 		return 0;
+	}
+	rc = eal_args_copy(opts->dpdk_argc, opts->dpdk_argv);
+	if (rc != 0)
+		return rc;
+	rc = rte_eal_init(opts->dpdk_argc, g_eal_argv);
+	if (rc >= 0) {
+		started = true;
+		return 0;
+	}
 	if (rte_errno == EALREADY) {
 		IOPT_INFOLOG("DPDK EAL was already initialised; dpdk_argv ignored");
 		return 0;
@@ -120,7 +167,7 @@ static int dp_init(struct iopt_env *env, const struct iopt_env_opts *opts)
 	if (dp == NULL)
 		return -ENOMEM;
 	env->be_priv = dp;
-	mem_pool_init(&dp->pool, &dp_pool_ops, env, DP_CHUNK);
+	mem_pool_init(&dp->pool, &dp_pool_ops, env, DP_CHUNK, DP_CHUNK_ALIGN);
 	return 0;
 }
 
@@ -138,24 +185,62 @@ static int socket_of(int node)
 	return node == IOPT_NUMA_ANY ? SOCKET_ID_ANY : node;
 }
 
-/* An IOVA-contiguous memzone of len bytes aligned to align on node. */
+/*
+ * Is [va, va + len) IOVA-contiguous? Walks the memsegs (huge pages) it spans.
+ * @return 0 with *iova of va; -EPERM when part is not DPDK memory with an
+ *         IOVA; -ERANGE when two pages do not follow each other.
+ */
+static int dp_iova_run(const uint8_t *va, size_t len, uint64_t *iova)
+{
+	const uint8_t *p = va, *end = va + len;
+
+	while (p < end) {
+		const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(p);
+		const struct rte_memseg *ms = msl ? rte_mem_virt2memseg(p, msl) : NULL;
+
+		if (ms == NULL || ms->iova == RTE_BAD_IOVA)
+			return -EPERM;
+		uint64_t here = ms->iova + (uint64_t)(p - (const uint8_t *)ms->addr);
+
+		if (p == va)
+			*iova = here;
+		else if (here != *iova + (uint64_t)(p - va))
+			return -ERANGE;
+		p = (const uint8_t *)ms->addr + ms->len;
+	}
+	return 0;
+}
+
+/*
+ * A memzone of len bytes aligned to align on node, IOVA-contiguous. Up to
+ * one DP_PAGE_MIN page it starts at a page boundary, so it lies in one page
+ * and the EAL need not find adjacent pages; longer ones ask the EAL for
+ * RTE_MEMZONE_IOVA_CONTIG. Either way the result is checked.
+ */
 static const struct rte_memzone *dp_reserve(struct iopt_env *env, uint64_t len, uint64_t align,
-					    int node)
+					    int node, uint64_t *iova)
 {
 	struct dp_state *dp = dp_of(env);
 	char name[RTE_MEMZONE_NAMESIZE];
 	const struct rte_memzone *mz;
+	unsigned int flags = 0;
+	int rc;
 
+	/* Only chunks and big requests come here: starting them at a page costs little. */
+	if (len <= DP_PAGE_MIN)
+		align = MAX(align, DP_PAGE_MIN);
+	else
+		flags = RTE_MEMZONE_IOVA_CONTIG;
 	snprintf(name, sizeof(name), "iopt%" PRIxPTR ".%u", (uintptr_t)env & 0xffffffu, dp->seq++);
-	mz = rte_memzone_reserve_aligned(name, len, socket_of(node), RTE_MEMZONE_IOVA_CONTIG,
-					 (unsigned int)align);
+	mz = rte_memzone_reserve_aligned(name, len, socket_of(node), flags, (unsigned int)align);
 	if (mz == NULL) {
 		IOPT_ERRLOG("rte_memzone_reserve of 0x%" PRIx64 " contiguous bytes on socket %d "
 			    "failed: %s", len, node, rte_strerror(rte_errno));
 		return NULL;
 	}
-	if (mz->iova == RTE_BAD_IOVA) {
-		IOPT_ERRLOG("memzone %s has no IOVA", name);
+	rc = dp_iova_run(mz->addr, len, iova);
+	if (rc != 0) {
+		IOPT_ERRLOG("memzone %s at %p is not IOVA-contiguous (%d)", name, mz->addr, rc);
 		rte_memzone_free(mz);
 		return NULL;
 	}
@@ -164,12 +249,11 @@ static const struct rte_memzone *dp_reserve(struct iopt_env *env, uint64_t len, 
 
 static int dp_map_chunk(void *ctx, int node, struct mem_chunk *c)
 {
-	const struct rte_memzone *mz = dp_reserve(ctx, DP_CHUNK, DP_CHUNK, node);
+	const struct rte_memzone *mz = dp_reserve(ctx, DP_CHUNK, DP_CHUNK_ALIGN, node, &c->pa);
 
 	if (mz == NULL)
 		return -ENOMEM;
 	c->va = mz->addr;
-	c->pa = mz->iova;
 	c->node = mz->socket_id;
 	c->os_priv = (void *)(uintptr_t)mz;
 	return 0;
@@ -200,14 +284,13 @@ static int dp_alloc_dedicated(struct iopt_env *env, size_t size, size_t align, i
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
-	mz = dp_reserve(env, mem_arena_round(size), MAX(align, MEM_ARENA_GRANULE), node);
+	c->len = mem_arena_round(size);
+	mz = dp_reserve(env, c->len, MAX(align, MEM_ARENA_GRANULE), node, &c->pa);
 	if (mz == NULL) {
 		free(c);
 		return -ENOMEM;
 	}
 	c->va = mz->addr;
-	c->pa = mz->iova;
-	c->len = mem_arena_round(size);
 	c->node = mz->socket_id;
 	c->os_priv = (void *)(uintptr_t)mz;
 	seg->va = c->va;
@@ -226,7 +309,7 @@ static int dp_alloc(struct iopt_env *env, size_t size, size_t align, int node,
 	uint64_t off;
 	int rc;
 
-	if (size > DP_CHUNK || align > DP_CHUNK) {
+	if (size > DP_CHUNK || align > DP_CHUNK_ALIGN) {
 		rc = dp_alloc_dedicated(env, size, align, node, seg);
 	} else {
 		rc = mem_pool_alloc(&dp->pool, size, align, node, &c, &off);

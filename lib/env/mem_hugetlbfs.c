@@ -305,7 +305,7 @@ static int hp_init(struct iopt_env *env, const struct iopt_env_opts *opts)
 		close(hp->pagemap_fd);
 		goto fail;
 	}
-	mem_pool_init(&hp->pool, &hp_pool_ops, hp, hp->page_size);
+	mem_pool_init(&hp->pool, &hp_pool_ops, hp, hp->page_size, hp->page_size);
 	env->be_priv = hp;
 	IOPT_INFOLOG("hugetlbfs backend: %" PRIu64 " kB pages, %s", hp->page_size >> 10,
 		     hp->mount ? hp->mount : "MAP_HUGETLB");
@@ -335,11 +335,6 @@ static int hp_alloc(struct iopt_env *env, size_t size, size_t align, int node,
 	uint64_t off;
 	int rc;
 
-	if (align > hp->page_size) {
-		IOPT_ERRLOG("dma_alloc: alignment 0x%zx exceeds the huge page size 0x%" PRIx64,
-			    align, hp->page_size);
-		return -EINVAL;
-	}
 	rc = mem_pool_alloc(&hp->pool, size, align, node, &c, &off);
 	if (rc != 0)
 		return rc;

@@ -136,11 +136,12 @@ int mem_arena_free(struct mem_arena *a, uint64_t off, uint64_t size)
 }
 
 void mem_pool_init(struct mem_pool *p, const struct mem_pool_ops *ops, void *ctx,
-		   uint64_t chunk_size)
+		   uint64_t chunk_size, uint64_t chunk_align)
 {
 	p->ops = ops;
 	p->ctx = ctx;
 	p->chunk_size = chunk_size;
+	p->chunk_align = chunk_align;
 	p->chunks = NULL;
 	p->nr_chunks = 0;
 	p->nr_empty = 0;
@@ -190,9 +191,14 @@ static int pool_grow(struct mem_pool *p, int node, struct mem_chunk **out)
 		free(c);
 		return rc;
 	}
-	if (!IS_ALIGNED(c->pa, p->chunk_size))
-		IOPT_WARNLOG("chunk at PA 0x%" PRIx64 " is not aligned to its size 0x%" PRIx64,
-			     c->pa, p->chunk_size);
+	if (!IS_ALIGNED(c->pa, p->chunk_align)) {
+		IOPT_ERRLOG("chunk at PA 0x%" PRIx64 " is not aligned to 0x%" PRIx64, c->pa,
+			    p->chunk_align);
+		p->ops->unmap_chunk(p->ctx, c);
+		mem_arena_fini(&c->arena);
+		free(c);
+		return -EIO;
+	}
 	/* A backend that cannot tell the node got what was asked for. */
 	if (c->node == IOPT_NUMA_ANY)
 		c->node = node;
@@ -211,13 +217,13 @@ int mem_pool_alloc(struct mem_pool *p, uint64_t size, uint64_t align, int node,
 	int rc;
 
 	if (size > p->chunk_size) {
-		IOPT_ERRLOG("dma_alloc: 0x%" PRIx64 " bytes exceed the contiguous unit 0x%" PRIx64
-			    " (one huge page)", size, p->chunk_size);
+		IOPT_ERRLOG("dma_alloc: 0x%" PRIx64 " bytes exceed the contiguous unit 0x%" PRIx64,
+			    size, p->chunk_size);
 		return -E2BIG;
 	}
-	if (align == 0 || (align & (align - 1)) != 0 || align > p->chunk_size) {
+	if (align == 0 || (align & (align - 1)) != 0 || align > p->chunk_align) {
 		IOPT_ERRLOG("dma_alloc: alignment 0x%" PRIx64 " is not a power of two up to 0x%"
-			    PRIx64, align, p->chunk_size);
+			    PRIx64, align, p->chunk_align);
 		return -EINVAL;
 	}
 	for (c = p->chunks; c != NULL; c = c->next) {
@@ -234,7 +240,7 @@ int mem_pool_alloc(struct mem_pool *p, uint64_t size, uint64_t align, int node,
 	if (rc != 0)
 		return rc;
 	rc = mem_arena_alloc(&c->arena, size, align, off);
-	if (rc != 0) /* cannot happen: a fresh chunk fits any size <= chunk_size */
+	if (rc != 0) /* cannot happen: offset 0 of a fresh chunk fits any valid request */
 		return rc == -ENOSPC ? -ENOMEM : rc;
 	p->nr_empty--;
 	*chunk = c;

@@ -90,8 +90,8 @@ struct mem_chunk {
 
 struct mem_pool_ops {
 	/*
-	 * Map one chunk of pool->chunk_size bytes, physically contiguous,
-	 * zeroed, on node (or anywhere for IOPT_NUMA_ANY); fill va, pa, node
+	 * Map one chunk of pool->chunk_size bytes, physically contiguous, at a
+	 * PA aligned to pool->chunk_align, on node (or anywhere for IOPT_NUMA_ANY); fill va, pa, node
 	 * and os_priv. @return 0 or a negative errno (logged by the callee).
 	 */
 	int (*map_chunk)(void *ctx, int node, struct mem_chunk *c);
@@ -101,21 +101,22 @@ struct mem_pool_ops {
 struct mem_pool {
 	const struct mem_pool_ops *ops;
 	void *ctx;
-	uint64_t chunk_size; /* power of two; chunk PAs are aligned to it */
+	uint64_t chunk_size;  /* bytes, a multiple of MEM_ARENA_GRANULE */
+	uint64_t chunk_align; /* power of two; every chunk's PA is aligned to it */
 	struct mem_chunk *chunks;
 	size_t nr_chunks;
 	size_t nr_empty;     /* chunks mapped with nothing allocated: 0 or 1 after a free */
 };
 
 void mem_pool_init(struct mem_pool *p, const struct mem_pool_ops *ops, void *ctx,
-		   uint64_t chunk_size);
+		   uint64_t chunk_size, uint64_t chunk_align);
 /* Unmap every chunk; allocations still live are the caller's problem. */
 void mem_pool_fini(struct mem_pool *p);
 
 /*
  * Allocate size bytes at a PA aligned to align from a chunk on node.
  * @return 0 with *chunk and *off; -E2BIG when size exceeds the chunk size;
- *         -EINVAL for a bad alignment or one above the chunk size; -ENOMEM or
+ *         -EINVAL for a bad alignment or one above the chunk alignment; -ENOMEM or
  *         the map callback's error when no chunk has room and none can be
  *         mapped.
  */

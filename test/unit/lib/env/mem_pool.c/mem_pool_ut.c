@@ -178,7 +178,7 @@ static void test_pool_chunks_and_caching(void)
 	struct mem_chunk *c[6];
 	uint64_t off[6];
 
-	mem_pool_init(&p, &fake_ops, &os, FAKE_CHUNK);
+	mem_pool_init(&p, &fake_ops, &os, FAKE_CHUNK, FAKE_CHUNK);
 	CU_ASSERT_EQUAL(mem_pool_alloc(&p, FAKE_CHUNK + 1, 64, IOPT_NUMA_ANY, &c[0], &off[0]), -E2BIG);
 	CU_ASSERT_EQUAL(mem_pool_alloc(&p, 64, 2 * FAKE_CHUNK, IOPT_NUMA_ANY, &c[0], &off[0]), -EINVAL);
 	CU_ASSERT_EQUAL(mem_pool_alloc(&p, 64, 48, IOPT_NUMA_ANY, &c[0], &off[0]), -EINVAL);
@@ -238,7 +238,7 @@ static void test_pool_fills_chunk_exactly(void)
 	struct mem_chunk *c, *first = NULL;
 	uint64_t off, seen = 0;
 
-	mem_pool_init(&p, &fake_ops, &os, FAKE_CHUNK);
+	mem_pool_init(&p, &fake_ops, &os, FAKE_CHUNK, FAKE_CHUNK);
 	/* 16 page tables fill a 64 KiB chunk; each lies at a distinct aligned offset. */
 	for (int i = 0; i < 16; i++) {
 		CU_ASSERT_EQUAL_FATAL(mem_pool_alloc(&p, 4096, 4096, 0, &c, &off), 0);

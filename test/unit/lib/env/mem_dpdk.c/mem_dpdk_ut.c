@@ -25,13 +25,6 @@
 #define FREE_2M_PATH "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 #define WANT_2M 48
 
-/* DPDK keeps some EAL state allocated for the process's life. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:librte_\n";
-}
-
 static const char *g_skip;
 static long g_old_2m = -1;
 static bool g_eal_up;

@@ -257,11 +257,36 @@ static void test_pool_fills_chunk_exactly(void)
 	CU_ASSERT_EQUAL(os.unmaps, 2);
 }
 
+/* A chunk whose PA breaks the promised alignment is given back, not used. */
+static void test_pool_rejects_misaligned_chunk(void)
+{
+	struct fake_os os = { .next_pa = 0x40001000, .report_node = 0 };
+	struct mem_pool p;
+	struct mem_chunk *c;
+	uint64_t off;
+
+	/* Chunks a little shorter than their alignment, as the DPDK backend uses. */
+	mem_pool_init(&p, &fake_ops, &os, FAKE_CHUNK - 4096, FAKE_CHUNK);
+	CU_ASSERT_EQUAL(mem_pool_alloc(&p, 64, 64, 0, &c, &off), -EIO);
+	CU_ASSERT_EQUAL(os.maps, 1);
+	CU_ASSERT_EQUAL(os.unmaps, 1);
+	CU_ASSERT_EQUAL(p.nr_chunks, 0);
+	os.next_pa = 0x80000000;
+	CU_ASSERT_EQUAL(mem_pool_alloc(&p, FAKE_CHUNK - 4096 + 64, 64, 0, &c, &off), -E2BIG);
+	CU_ASSERT_EQUAL(mem_pool_alloc(&p, FAKE_CHUNK - 4096, FAKE_CHUNK, 0, &c, &off), 0);
+	CU_ASSERT_EQUAL(off, 0);
+	CU_ASSERT_EQUAL(c->pa % FAKE_CHUNK, 0);
+	mem_pool_free(&p, c, off, FAKE_CHUNK - 4096);
+	mem_pool_fini(&p);
+	CU_ASSERT_EQUAL(os.maps, os.unmaps);
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_arena_basic),
 	UT_TEST(test_arena_against_model),
 	UT_TEST(test_pool_chunks_and_caching),
 	UT_TEST(test_pool_fills_chunk_exactly),
+	UT_TEST(test_pool_rejects_misaligned_chunk),
 	UT_END,
 };
 

@@ -42,6 +42,7 @@
 #include "iopt_internal/util.h"
 
 #include <rte_eal.h>
+#include <rte_eal_memconfig.h>
 #include <rte_errno.h>
 #include <rte_memory.h>
 #include <rte_memzone.h>
@@ -193,22 +194,29 @@ static int socket_of(int node)
 static int dp_iova_run(const uint8_t *va, size_t len, uint64_t *iova)
 {
 	const uint8_t *p = va, *end = va + len;
+	int rc = 0;
 
+	rte_mcfg_mem_read_lock(); /* no memory hotplug while we walk */
 	while (p < end) {
 		const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(p);
 		const struct rte_memseg *ms = msl ? rte_mem_virt2memseg(p, msl) : NULL;
 
-		if (ms == NULL || ms->iova == RTE_BAD_IOVA)
-			return -EPERM;
+		if (ms == NULL || ms->iova == RTE_BAD_IOVA) {
+			rc = -EPERM;
+			break;
+		}
 		uint64_t here = ms->iova + (uint64_t)(p - (const uint8_t *)ms->addr);
 
-		if (p == va)
+		if (p == va) {
 			*iova = here;
-		else if (here != *iova + (uint64_t)(p - va))
-			return -ERANGE;
+		} else if (here != *iova + (uint64_t)(p - va)) {
+			rc = -ERANGE;
+			break;
+		}
 		p = (const uint8_t *)ms->addr + ms->len;
 	}
-	return 0;
+	rte_mcfg_mem_read_unlock();
+	return rc;
 }
 
 /*
@@ -371,6 +379,7 @@ static int dp_register(struct iopt_env *env, struct env_reg *reg)
 	int rc = 0;
 
 	(void)env;
+	rte_mcfg_mem_read_lock(); /* no memory hotplug while we walk */
 	while (rc == 0 && p < end) {
 		const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(p);
 		const struct rte_memseg *ms = msl ? rte_mem_virt2memseg(p, msl) : NULL;
@@ -388,6 +397,7 @@ static int dp_register(struct iopt_env *env, struct env_reg *reg)
 		rc = reg_add_run(reg, &last, p, ms->iova + off, n, ms->socket_id);
 		p += n;
 	}
+	rte_mcfg_mem_read_unlock();
 	if (rc != 0) {
 		while (reg->segs != NULL) {
 			last = reg->segs;

@@ -22,9 +22,10 @@
  * Registration: /proc/self/smaps decides whether memory is hugetlb: every
  * VMA in the range must carry the "ht" VmFlag, and its KernelPageSize is the
  * page size the range must be aligned to. Ordinary pages (including THP,
- * whose VMAs report 4 kB) are refused with -EPERM. Each huge page's PA is
- * read from pagemap once (faulting the page in first if needed); pages whose
- * PAs follow each other are merged into one segment.
+ * whose VMAs report 4 kB) are refused with -EPERM. The range is faulted in
+ * (for writing where allowed: see hp_populate()), then each huge page's PA
+ * is read from pagemap once; pages whose PAs follow each other are merged
+ * into one segment.
  *
  * Root: pagemap shows PFNs only to CAP_SYS_ADMIN; others read 0, which the
  * backend checks once at iopt_env_create() and turns into -EPERM.
@@ -218,10 +219,10 @@ static int hp_fault_in(struct hp_state *hp, void *va, int node)
 		memset(va, 0, PM_BASE_PAGE);
 		return 0;
 	}
-	IOPT_ERRLOG("no free %" PRIu64 " kB huge page%s%.0d (%s): reserve some (scripts/setup.sh, "
-		    "or /sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB/nr_hugepages)",
-		    hp->page_size >> 10, node == IOPT_NUMA_ANY ? "" : " on node ",
-		    node == IOPT_NUMA_ANY ? 0 : node, strerror(err), hp->page_size >> 10);
+	IOPT_ERRLOG("no free %" PRIu64 " kB huge page on node %d (-1: any) (%s): reserve some "
+		    "(scripts/setup.sh, or /sys/kernel/mm/hugepages/hugepages-%" PRIu64
+		    "kB/nr_hugepages)", hp->page_size >> 10, node, strerror(err),
+		    hp->page_size >> 10);
 	return -ENOMEM;
 }
 
@@ -473,20 +474,27 @@ static int hp_check_mapping(const struct env_reg *reg, uint64_t *page_size)
 	return 0;
 }
 
-/* PA of the huge page at va, faulting the range in once if it is not. */
-static int hp_page_pa(struct hp_state *hp, const struct env_reg *reg, const uint8_t *va,
-		      bool *populated, uint64_t *pa)
+/*
+ * Fault the whole range in before reading any PA, for writing where the
+ * mapping allows it: in a MAP_PRIVATE mapping a page that is present but
+ * still shared (a hugetlbfs file's page, or one shared with a fork() parent
+ * or child) would be copied on the application's first write, and the PA
+ * read before that would then be stale. Writable populating breaks such
+ * sharing now. A read-only mapping is faulted in for reading.
+ */
+static void hp_populate(const struct env_reg *reg)
+{
+	if (madvise(reg->va, reg->len, MADV_POPULATE_WRITE) != 0)
+		madvise(reg->va, reg->len, MADV_POPULATE_READ);
+}
+
+static int hp_page_pa(struct hp_state *hp, const uint8_t *va, uint64_t *pa)
 {
 	int rc = pagemap_pa(hp->pagemap_fd, va, pa);
 
-	if (rc == -ENOENT && !*populated) {
-		*populated = true;
-		if (madvise(reg->va, reg->len, MADV_POPULATE_WRITE) != 0)
-			madvise(reg->va, reg->len, MADV_POPULATE_READ);
-		rc = pagemap_pa(hp->pagemap_fd, va, pa);
-	}
 	if (rc == -ENOENT)
-		IOPT_ERRLOG("mem_register: page %p cannot be faulted in", (const void *)va);
+		IOPT_ERRLOG("mem_register: page %p cannot be faulted in (no free huge pages?)",
+			    (const void *)va);
 	else if (rc == -EPERM)
 		IOPT_ERRLOG("mem_register: pagemap hides PFNs (needs CAP_SYS_ADMIN)");
 	return rc == -ENOENT ? -EFAULT : rc;
@@ -496,12 +504,13 @@ static int hp_register(struct iopt_env *env, struct env_reg *reg)
 {
 	struct hp_state *hp = hp_of(env);
 	struct env_seg *run = NULL, **tail = &reg->segs;
-	bool populated = false;
 	uint64_t psize, pa;
 	int rc = hp_check_mapping(reg, &psize);
 
+	if (rc == 0)
+		hp_populate(reg);
 	for (size_t off = 0; rc == 0 && off < reg->len; off += psize) {
-		rc = hp_page_pa(hp, reg, reg->va + off, &populated, &pa);
+		rc = hp_page_pa(hp, reg->va + off, &pa);
 		if (rc != 0)
 			break;
 		if (run != NULL && run->pa + run->len == pa) {

@@ -29,6 +29,7 @@ static const char *g_skip;
 static long g_old_2m = -1;
 static bool g_eal_up;
 static char g_prefix[64];
+static char g_runtime_dir[96]; /* the EAL makes it even with --in-memory */
 
 static long read_long(const char *path)
 {
@@ -72,6 +73,7 @@ static int suite_init(void)
 {
 	iopt_log_set_level(IOPT_LOG_ERROR);
 	snprintf(g_prefix, sizeof(g_prefix), "--file-prefix=iopt_ut_%d", (int)getpid());
+	snprintf(g_runtime_dir, sizeof(g_runtime_dir), "/var/run/dpdk/iopt_ut_%d", (int)getpid());
 	if (geteuid() != 0) {
 		g_skip = "not root: DPDK cannot give physical addresses (IOVA as PA needs pagemap)";
 		return 0;
@@ -91,6 +93,7 @@ static int suite_fini(void)
 {
 	if (g_eal_up)
 		rte_eal_cleanup();
+	rmdir(g_runtime_dir);
 	if (g_old_2m >= 0)
 		write_long(NR_2M_PATH, g_old_2m);
 	return 0;

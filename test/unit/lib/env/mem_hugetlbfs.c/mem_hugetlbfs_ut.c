@@ -523,6 +523,25 @@ static void test_mount_backend(void)
 	check_registration(env, va, 2, MB2);
 	CU_ASSERT_EQUAL(iopt_mem_unregister(env, va, 2 * MB2), 0);
 	munmap(va, 2 * MB2);
+
+	/*
+	 * A private mapping of the file whose pages are present but still the
+	 * file's: the application's first write would copy them. Registration
+	 * must do that copy first, so the PA it records survives the write.
+	 */
+	va = mmap(NULL, MB2, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	CU_ASSERT_FATAL(va != MAP_FAILED);
+	CU_ASSERT_EQUAL(*(volatile uint8_t *)va, 7); /* read fault: the file's page */
+	uint64_t file_pa = test_pa(va), pa;
+
+	CU_ASSERT_EQUAL(iopt_mem_register(env, va, MB2), 0);
+	CU_ASSERT_EQUAL(iopt_vtophys(env, va, &pa, NULL), 0);
+	CU_ASSERT_NOT_EQUAL(pa, file_pa);
+	va[1] = 8;
+	CU_ASSERT_EQUAL(test_pa(va), pa);
+	CU_ASSERT_EQUAL(va[0], 7);
+	CU_ASSERT_EQUAL(iopt_mem_unregister(env, va, MB2), 0);
+	munmap(va, MB2);
 	close(fd);
 	unlink(path);
 	iopt_dma_free(env, &a);

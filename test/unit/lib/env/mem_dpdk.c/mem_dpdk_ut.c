@@ -29,7 +29,8 @@ static const char *g_skip;
 static long g_old_2m = -1;
 static bool g_eal_up;
 static char g_prefix[64];
-static char g_runtime_dir[96]; /* the EAL makes it even with --in-memory */
+/* The EAL makes its runtime directory even with --in-memory: root's, then others'. */
+static char g_runtime_dir[2][96];
 
 static long read_long(const char *path)
 {
@@ -73,7 +74,10 @@ static int suite_init(void)
 {
 	iopt_log_set_level(IOPT_LOG_ERROR);
 	snprintf(g_prefix, sizeof(g_prefix), "--file-prefix=iopt_ut_%d", (int)getpid());
-	snprintf(g_runtime_dir, sizeof(g_runtime_dir), "/var/run/dpdk/iopt_ut_%d", (int)getpid());
+	snprintf(g_runtime_dir[0], sizeof(g_runtime_dir[0]), "/var/run/dpdk/iopt_ut_%d",
+		 (int)getpid());
+	snprintf(g_runtime_dir[1], sizeof(g_runtime_dir[1]), "%s/dpdk/iopt_ut_%d",
+		 getenv("XDG_RUNTIME_DIR") ? getenv("XDG_RUNTIME_DIR") : "/tmp", (int)getpid());
 	if (geteuid() != 0) {
 		g_skip = "not root: DPDK cannot give physical addresses (IOVA as PA needs pagemap)";
 		return 0;
@@ -93,7 +97,8 @@ static int suite_fini(void)
 {
 	if (g_eal_up)
 		rte_eal_cleanup();
-	rmdir(g_runtime_dir);
+	rmdir(g_runtime_dir[0]);
+	rmdir(g_runtime_dir[1]);
 	if (g_old_2m >= 0)
 		write_long(NR_2M_PATH, g_old_2m);
 	return 0;

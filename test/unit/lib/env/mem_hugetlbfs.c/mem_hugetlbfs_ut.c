@@ -388,6 +388,35 @@ static void test_free_reuse_and_unmap(void)
 	CU_ASSERT_EQUAL(free_pages(MB2), free0);
 }
 
+/* Running out of huge pages is -ENOMEM with a log line, never SIGBUS. */
+static void test_exhaustion(void)
+{
+	struct iopt_dma_buf b[WANT_2M + 64];
+	struct iopt_env *env;
+	long avail;
+	int n = 0;
+
+	if (g_skip)
+		UT_SKIP(g_skip);
+	avail = free_pages(MB2);
+	if (avail >= (long)ARRAY_SIZE(b))
+		UT_SKIP("more free 2 MiB pages than this test wants to use up");
+	env = hp_env(MB2, NULL);
+	for (; n < avail; n++)
+		CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(env, MB2, MB2, IOPT_NUMA_ANY, &b[n]), 0);
+	CU_ASSERT_EQUAL(iopt_dma_alloc(env, MB2, MB2, IOPT_NUMA_ANY, &b[n]), -ENOMEM);
+	CU_ASSERT_EQUAL(iopt_dma_alloc(env, 64, 64, IOPT_NUMA_ANY, &b[n]), -ENOMEM);
+	CU_ASSERT_EQUAL(free_pages(MB2), 0);
+	/* One freed page is cached for the next request, which then succeeds. */
+	iopt_dma_free(env, &b[--n]);
+	CU_ASSERT_EQUAL(iopt_dma_alloc(env, 4096, 4096, IOPT_NUMA_ANY, &b[n]), 0);
+	n++;
+	while (n > 0)
+		iopt_dma_free(env, &b[--n]);
+	iopt_env_destroy(env);
+	CU_ASSERT_EQUAL(free_pages(MB2), avail);
+}
+
 static void test_alloc_1g(void)
 {
 	struct iopt_dma_buf a, b;
@@ -554,6 +583,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_unprivileged_refused),
 	UT_TEST(test_alloc_2m),
 	UT_TEST(test_free_reuse_and_unmap),
+	UT_TEST(test_exhaustion),
 	UT_TEST(test_alloc_1g),
 	UT_TEST(test_register_refuses_ordinary),
 	UT_TEST(test_register_hugetlb),

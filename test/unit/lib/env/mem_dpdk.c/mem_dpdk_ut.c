@@ -8,6 +8,8 @@
  */
 #include "ut.h"
 
+#ifdef IOPT_HAVE_DPDK
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -294,6 +296,30 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_dpdk_running_eal),
 	UT_END,
 };
+
+#else /* !IOPT_HAVE_DPDK */
+
+static int suite_init(void)
+{
+	return 0;
+}
+
+static int suite_fini(void)
+{
+	return 0;
+}
+
+static void test_dpdk_backend(void)
+{
+	UT_SKIP("built without DPDK (CONFIG_DPDK=n)");
+}
+
+static const struct ut_test g_tests[] = {
+	UT_TEST(test_dpdk_backend),
+	UT_END,
+};
+
+#endif
 
 static const struct ut_suite g_suites[] = {
 	{ "mem_dpdk", suite_init, suite_fini, g_tests },

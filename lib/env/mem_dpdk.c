@@ -36,7 +36,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 /* util.h first: DPDK defines container_of only when it is not defined yet. */
 #include "iopt_internal/util.h"
@@ -65,9 +67,13 @@
 #define DP_MAX_DEDICATED (1ULL << 30)
 
 struct dp_state {
-	unsigned int seq; /* memzone names: "iopt<env>.<seq>", unique per process */
 	struct mem_pool pool;
 };
+
+/* Memzone names are global to the EAL (and its secondary processes): "iopt<pid>.<n>". */
+static uint64_t g_mz_seq;
+/* Serialises EAL start-up between environments created from several threads. */
+static pthread_mutex_t g_eal_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * The EAL arguments: the strings (kept for the process's life, the EAL may
@@ -148,7 +154,9 @@ static int dp_init(struct iopt_env *env, const struct iopt_env_opts *opts)
 	int rc;
 
 	if (opts->dpdk_argv != NULL) {
+		pthread_mutex_lock(&g_eal_lock);
 		rc = dp_eal_start(opts);
+		pthread_mutex_unlock(&g_eal_lock);
 		if (rc != 0)
 			return rc;
 	} else if (rte_eal_iova_mode() == RTE_IOVA_DC) {
@@ -168,7 +176,7 @@ static int dp_init(struct iopt_env *env, const struct iopt_env_opts *opts)
 	if (dp == NULL)
 		return -ENOMEM;
 	env->be_priv = dp;
-	mem_pool_init(&dp->pool, &dp_pool_ops, env, DP_CHUNK, DP_CHUNK_ALIGN);
+	mem_pool_init(&dp->pool, &dp_pool_ops, NULL, DP_CHUNK, DP_CHUNK_ALIGN);
 	return 0;
 }
 
@@ -225,10 +233,9 @@ static int dp_iova_run(const uint8_t *va, size_t len, uint64_t *iova)
  * and the EAL need not find adjacent pages; longer ones ask the EAL for
  * RTE_MEMZONE_IOVA_CONTIG. Either way the result is checked.
  */
-static const struct rte_memzone *dp_reserve(struct iopt_env *env, uint64_t len, uint64_t align,
-					    int node, uint64_t *iova)
+static const struct rte_memzone *dp_reserve(uint64_t len, uint64_t align, int node,
+					    uint64_t *iova)
 {
-	struct dp_state *dp = dp_of(env);
 	char name[RTE_MEMZONE_NAMESIZE];
 	const struct rte_memzone *mz;
 	unsigned int flags = 0;
@@ -239,7 +246,8 @@ static const struct rte_memzone *dp_reserve(struct iopt_env *env, uint64_t len, 
 		align = MAX(align, DP_PAGE_MIN);
 	else
 		flags = RTE_MEMZONE_IOVA_CONTIG;
-	snprintf(name, sizeof(name), "iopt%" PRIxPTR ".%u", (uintptr_t)env & 0xffffffu, dp->seq++);
+	snprintf(name, sizeof(name), "iopt%d.%" PRIu64, (int)getpid(),
+		 __atomic_fetch_add(&g_mz_seq, 1, __ATOMIC_RELAXED));
 	mz = rte_memzone_reserve_aligned(name, len, socket_of(node), flags, (unsigned int)align);
 	if (mz == NULL) {
 		IOPT_ERRLOG("rte_memzone_reserve of 0x%" PRIx64 " contiguous bytes on socket %d "
@@ -257,8 +265,9 @@ static const struct rte_memzone *dp_reserve(struct iopt_env *env, uint64_t len, 
 
 static int dp_map_chunk(void *ctx, int node, struct mem_chunk *c)
 {
-	const struct rte_memzone *mz = dp_reserve(ctx, DP_CHUNK, DP_CHUNK_ALIGN, node, &c->pa);
+	const struct rte_memzone *mz = dp_reserve(DP_CHUNK, DP_CHUNK_ALIGN, node, &c->pa);
 
+	(void)ctx;
 	if (mz == NULL)
 		return -ENOMEM;
 	c->va = mz->addr;
@@ -278,8 +287,7 @@ static const struct mem_pool_ops dp_pool_ops = {
 	.unmap_chunk = dp_unmap_chunk,
 };
 
-static int dp_alloc_dedicated(struct iopt_env *env, size_t size, size_t align, int node,
-			      struct env_seg *seg)
+static int dp_alloc_dedicated(size_t size, size_t align, int node, struct env_seg *seg)
 {
 	const struct rte_memzone *mz;
 	struct mem_chunk *c;
@@ -293,7 +301,7 @@ static int dp_alloc_dedicated(struct iopt_env *env, size_t size, size_t align, i
 	if (c == NULL)
 		return -ENOMEM;
 	c->len = mem_arena_round(size);
-	mz = dp_reserve(env, c->len, MAX(align, MEM_ARENA_GRANULE), node, &c->pa);
+	mz = dp_reserve(c->len, MAX(align, MEM_ARENA_GRANULE), node, &c->pa);
 	if (mz == NULL) {
 		free(c);
 		return -ENOMEM;
@@ -318,7 +326,7 @@ static int dp_alloc(struct iopt_env *env, size_t size, size_t align, int node,
 	int rc;
 
 	if (size > DP_CHUNK || align > DP_CHUNK_ALIGN) {
-		rc = dp_alloc_dedicated(env, size, align, node, seg);
+		rc = dp_alloc_dedicated(size, align, node, seg);
 	} else {
 		rc = mem_pool_alloc(&dp->pool, size, align, node, &c, &off);
 		if (rc == 0) {

@@ -266,6 +266,50 @@ static void test_dpdk_register(void)
 	iopt_env_destroy(env);
 }
 
+static int count_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
+{
+	(void)msl;
+	(void)ms;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int eal_pages(void)
+{
+	int n = 0;
+
+	rte_memseg_walk(count_seg, &n);
+	return n;
+}
+
+/* Whole chunks: each costs about one huge page of the EAL's, not two. */
+static void test_dpdk_chunk_cost(void)
+{
+	struct iopt_env *env = real_env();
+	struct iopt_dma_buf b[8];
+
+	if (env == NULL)
+		UT_SKIP(g_skip);
+	int before = eal_pages();
+
+	for (int i = 0; i < 8; i++) {
+		CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(env, DP_CHUNK, 4096, IOPT_NUMA_ANY, &b[i]), 0);
+		CU_ASSERT_EQUAL(b[i].pa % DP_CHUNK_ALIGN, 0);
+	}
+	/*
+	 * n chunks take n pages, plus the page before the first (its element
+	 * header) and at most one spare: the EAL grows its heap by
+	 * align + size rounded up to pages, i.e. two pages at a time. Chunks
+	 * of a whole page would take 2n.
+	 */
+	printf("EAL pages: %d before, %d after 8 chunks\n", before, eal_pages());
+	CU_ASSERT(eal_pages() - before <= 8 + 2);
+	CU_ASSERT_EQUAL(dp_of(env)->pool.nr_chunks, 8);
+	for (int i = 0; i < 8; i++)
+		iopt_dma_free(env, &b[i]);
+	iopt_env_destroy(env);
+}
+
 /* With the EAL running, dpdk_argv may be left out (or is ignored: EALREADY). */
 static void test_dpdk_running_eal(void)
 {
@@ -293,6 +337,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_eal_without_hugepages_refused),
 	UT_TEST(test_dpdk_alloc),
 	UT_TEST(test_dpdk_register),
+	UT_TEST(test_dpdk_chunk_cost),
 	UT_TEST(test_dpdk_running_eal),
 	UT_END,
 };

@@ -288,6 +288,23 @@ static void check_buf_pa(const struct iopt_dma_buf *b)
 	CU_ASSERT_EQUAL(test_pa((uint8_t *)b->va + b->size - 1), b->pa + b->size - 1);
 }
 
+/* Expected segments of a mapping of n huge pages: runs of contiguous PAs. */
+static void check_registration(struct iopt_env *env, uint8_t *va, size_t npages, uint64_t psize)
+{
+	for (size_t i = 0; i < npages; i++) {
+		uint64_t want = test_pa(va + i * psize), pa;
+		size_t contig, run = 1;
+
+		CU_ASSERT_NOT_EQUAL(want, 0);
+		CU_ASSERT_EQUAL(want % psize, 0);
+		while (i + run < npages && test_pa(va + (i + run) * psize) == want + run * psize)
+			run++;
+		CU_ASSERT_EQUAL(iopt_vtophys(env, va + i * psize + 64, &pa, &contig), 0);
+		CU_ASSERT_EQUAL(pa, want + 64);
+		CU_ASSERT_EQUAL(contig, run * psize - 64);
+	}
+}
+
 static void test_alloc_2m(void)
 {
 	struct iopt_dma_buf a, b, c, big;
@@ -438,7 +455,20 @@ static void test_alloc_1g(void)
 	check_buf_pa(&b);
 	CU_ASSERT_EQUAL(iopt_dma_alloc(env, GB1 + 4096, 4096, IOPT_NUMA_ANY, &a), -E2BIG);
 	iopt_dma_free(env, &b);
-	iopt_env_destroy(env); /* a is freed as a leak, with a warning */
+	iopt_env_destroy(env); /* a is freed as a leak, with a warning; the page goes back */
+
+	/* Registration of a 1 GiB page, in an environment whose own pages are 2 MiB. */
+	uint8_t *va = mmap(NULL, GB1, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | (30 << MAP_HUGE_SHIFT), -1, 0);
+
+	CU_ASSERT_FATAL(va != MAP_FAILED);
+	env = hp_env(0, NULL);
+	CU_ASSERT_EQUAL(iopt_mem_register(env, va, MB2), -EINVAL); /* part of a page */
+	CU_ASSERT_EQUAL(iopt_mem_register(env, va, GB1), 0);
+	check_registration(env, va, 1, GB1);
+	CU_ASSERT_EQUAL(iopt_mem_unregister(env, va, GB1), 0);
+	iopt_env_destroy(env);
+	munmap(va, GB1);
 }
 
 /* Ordinary pages (malloc, anonymous mmap, THP) are refused with -EPERM. */
@@ -466,23 +496,6 @@ static void test_register_refuses_ordinary(void)
 	/* Unmapped now. */
 	CU_ASSERT_EQUAL(iopt_mem_register(env, anon, MB2), -EFAULT);
 	iopt_env_destroy(env);
-}
-
-/* Expected segments of a mapping of n huge pages: runs of contiguous PAs. */
-static void check_registration(struct iopt_env *env, uint8_t *va, size_t npages, uint64_t psize)
-{
-	for (size_t i = 0; i < npages; i++) {
-		uint64_t want = test_pa(va + i * psize), pa;
-		size_t contig, run = 1;
-
-		CU_ASSERT_NOT_EQUAL(want, 0);
-		CU_ASSERT_EQUAL(want % psize, 0);
-		while (i + run < npages && test_pa(va + (i + run) * psize) == want + run * psize)
-			run++;
-		CU_ASSERT_EQUAL(iopt_vtophys(env, va + i * psize + 64, &pa, &contig), 0);
-		CU_ASSERT_EQUAL(pa, want + 64);
-		CU_ASSERT_EQUAL(contig, run * psize - 64);
-	}
 }
 
 static void test_register_hugetlb(void)

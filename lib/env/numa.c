@@ -31,6 +31,8 @@ int env_numa_bind(void *va, size_t len, int node)
 {
 	if (node == IOPT_NUMA_ANY)
 		return 0;
+	if (node < 0)
+		return -EINVAL;
 #ifdef IOPT_HAVE_NUMA
 	if (numa_available() >= 0) {
 		unsigned long mask[(node / (8 * sizeof(unsigned long))) + 1];

@@ -28,7 +28,7 @@
 #define WANT_2M 48
 
 static const char *g_skip;
-static long g_old_2m = -1;
+static long g_added_2m; /* pages this suite added to the machine-wide pool */
 static bool g_eal_up;
 static char g_prefix[64];
 /* The EAL makes its runtime directory even with --in-memory: root's, then others'. */
@@ -84,13 +84,16 @@ static int suite_init(void)
 		g_skip = "not root: DPDK cannot give physical addresses (IOVA as PA needs pagemap)";
 		return 0;
 	}
-	g_old_2m = read_long(NR_2M_PATH);
-	if (g_old_2m < 0) {
+	long old = read_long(NR_2M_PATH);
+
+	if (old < 0) {
 		g_skip = "this kernel offers no 2 MiB huge pages";
 		return 0;
 	}
-	write_long(NR_2M_PATH, g_old_2m + WANT_2M);
-	if (read_long(FREE_2M_PATH) < WANT_2M)
+	/* Add to the count and later take off what was added: others may use the pool too. */
+	write_long(NR_2M_PATH, old + WANT_2M);
+	g_added_2m = read_long(NR_2M_PATH) - old;
+	if (g_added_2m < WANT_2M || read_long(FREE_2M_PATH) < WANT_2M)
 		g_skip = "the kernel could not reserve 2 MiB huge pages for the EAL";
 	return 0;
 }
@@ -101,8 +104,11 @@ static int suite_fini(void)
 		rte_eal_cleanup();
 	rmdir(g_runtime_dir[0]);
 	rmdir(g_runtime_dir[1]);
-	if (g_old_2m >= 0)
-		write_long(NR_2M_PATH, g_old_2m);
+	if (g_added_2m > 0) {
+		long now = read_long(NR_2M_PATH);
+
+		write_long(NR_2M_PATH, now > g_added_2m ? now - g_added_2m : 0);
+	}
 	return 0;
 }
 

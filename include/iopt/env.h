@@ -103,8 +103,11 @@ int iopt_env_create(const struct iopt_env_opts *opts, struct iopt_env **out);
 
 /**
  * Destroy an environment. Every DMA buffer and registration still live is
- * released (and logged as leaked). MMIO handles and PCI devices opened on it
- * must be closed first.
+ * released (and logged as leaked); the huge pages or memzones the backend
+ * mapped go back (registered memory stays the caller's). A DPDK EAL keeps
+ * running: it cannot be started twice in a process, so only the
+ * application calls rte_eal_cleanup(), after its last environment. MMIO
+ * handles and PCI devices opened on it must be closed first.
  */
 void iopt_env_destroy(struct iopt_env *env);
 

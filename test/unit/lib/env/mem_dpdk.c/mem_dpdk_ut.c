@@ -269,6 +269,42 @@ static void test_dpdk_register(void)
 	CU_ASSERT_EQUAL(iopt_mem_unregister(env, m + 64, 200000), 0);
 	CU_ASSERT_EQUAL(iopt_vtophys(env, m + 64, &pa, NULL), -ENOENT);
 	rte_free(m);
+
+	/*
+	 * Several huge pages: one run per physically contiguous stretch. The
+	 * contiguous length the backend reports must match what pagemap says.
+	 */
+	const size_t big = 5 * MB2 + 12345;
+
+	m = rte_malloc("iopt_ut_big", big, 4096);
+	CU_ASSERT_FATAL(m != NULL);
+	CU_ASSERT_EQUAL_FATAL(iopt_mem_register(env, m, big), 0);
+	/* Expected contiguous length from each page on, worked out backwards. */
+	const size_t npages = (big + 4095) / 4096;
+	uint64_t *pas = calloc(npages, sizeof(*pas));
+	size_t *run = calloc(npages, sizeof(*run));
+
+	CU_ASSERT_FATAL(pas != NULL && run != NULL);
+	for (size_t i = 0; i < npages; i++)
+		pas[i] = test_pa(m + i * 4096);
+	run[npages - 1] = big - (npages - 1) * 4096;
+	for (size_t i = npages - 1; i-- > 0;)
+		run[i] = 4096 + (pas[i + 1] == pas[i] + 4096 ? run[i + 1] : 0);
+	for (size_t i = 0; i < npages; i++) {
+		CU_ASSERT_EQUAL_FATAL(iopt_vtophys(env, m + i * 4096, &pa, &contig), 0);
+		CU_ASSERT_EQUAL_FATAL(pa, pas[i]);
+		CU_ASSERT_EQUAL_FATAL(contig, run[i]);
+	}
+	size_t runs = 1;
+
+	for (size_t i = 1; i < npages; i++)
+		runs += pas[i] != pas[i - 1] + 4096;
+	printf("registered 0x%zx bytes of rte_malloc memory: %zu physically contiguous runs\n",
+	       big, runs);
+	free(pas);
+	free(run);
+	CU_ASSERT_EQUAL(iopt_mem_unregister(env, m, big), 0);
+	rte_free(m);
 	iopt_env_destroy(env);
 }
 

@@ -305,6 +305,12 @@ static void check_buf_pa(const struct iopt_dma_buf *b)
 /* Expected segments of a mapping of n huge pages: runs of contiguous PAs. */
 static void check_registration(struct iopt_env *env, uint8_t *va, size_t npages, uint64_t psize)
 {
+	size_t runs = 1;
+
+	for (size_t i = 1; i < npages; i++)
+		runs += test_pa(va + i * psize) != test_pa(va + (i - 1) * psize) + psize;
+	printf("registered %zu pages of %llu kB: %zu physically contiguous runs\n", npages,
+	       (unsigned long long)(psize >> 10), runs);
 	for (size_t i = 0; i < npages; i++) {
 		uint64_t want = test_pa(va + i * psize), pa;
 		size_t contig, run = 1;

@@ -173,6 +173,30 @@ struct env_seg *env_seg_by_pa(struct iopt_env *env, uint64_t pa)
 	return pa - seg->pa < seg->len ? seg : NULL;
 }
 
+int env_reg_add_run(struct env_reg *reg, struct env_seg **last, uint8_t *va, uint64_t pa,
+		    size_t len, int node)
+{
+	struct env_seg *s = *last;
+
+	if (s != NULL && s->va + s->len == va && s->pa + s->len == pa && s->node == node) {
+		s->len += len;
+		return 0;
+	}
+	s = env_seg_new();
+	if (s == NULL)
+		return -ENOMEM;
+	s->va = va;
+	s->pa = pa;
+	s->len = len;
+	s->node = node;
+	if (*last == NULL)
+		reg->segs = s;
+	else
+		(*last)->next_in_reg = s;
+	*last = s;
+	return 0;
+}
+
 /* Does [va, va + len) overlap any known segment? env->lock held. */
 static bool va_range_busy(struct iopt_env *env, const uint8_t *va, size_t len)
 {

@@ -105,6 +105,16 @@ struct env_seg *env_seg_by_pa(struct iopt_env *env, uint64_t pa);
 /* A zeroed segment descriptor, or NULL. Freed with free(). */
 struct env_seg *env_seg_new(void);
 
+/*
+ * Backends' register_mem(): append [va, va + len) at pa on node to reg, in
+ * VA order. It extends *last (the registration's last segment, NULL at
+ * first) when it continues it in both VA and PA on the same node, else
+ * chains a new segment and makes it *last. @return 0 or -ENOMEM (reg keeps
+ * what it had; the caller frees reg->segs on failure).
+ */
+int env_reg_add_run(struct env_reg *reg, struct env_seg **last, uint8_t *va, uint64_t pa,
+		    size_t len, int node);
+
 /* The sim backend's iopt_dma_flush(): publish lines to the memory view. */
 void sim_flush(struct iopt_env *env, const void *va, size_t len);
 

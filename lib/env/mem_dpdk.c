@@ -355,31 +355,6 @@ static void dp_free(struct iopt_env *env, struct env_seg *seg)
 	seg->va = NULL;
 }
 
-/* Append [va, va + len) at pa to the registration, merging a physical continuation. */
-static int reg_add_run(struct env_reg *reg, struct env_seg **last, uint8_t *va, uint64_t pa,
-		       size_t len, int node)
-{
-	struct env_seg *s = *last;
-
-	if (s != NULL && s->va + s->len == va && s->pa + s->len == pa && s->node == node) {
-		s->len += len;
-		return 0;
-	}
-	s = env_seg_new();
-	if (s == NULL)
-		return -ENOMEM;
-	s->va = va;
-	s->pa = pa;
-	s->len = len;
-	s->node = node;
-	if (*last == NULL)
-		reg->segs = s;
-	else
-		(*last)->next_in_reg = s;
-	*last = s;
-	return 0;
-}
-
 static int dp_register(struct iopt_env *env, struct env_reg *reg)
 {
 	struct env_seg *last = NULL;
@@ -402,7 +377,7 @@ static int dp_register(struct iopt_env *env, struct env_reg *reg)
 		size_t off = (size_t)(p - (uint8_t *)ms->addr);
 		size_t n = MIN(ms->len - off, (size_t)(end - p));
 
-		rc = reg_add_run(reg, &last, p, ms->iova + off, n, ms->socket_id);
+		rc = env_reg_add_run(reg, &last, p, ms->iova + off, n, ms->socket_id);
 		p += n;
 	}
 	rte_mcfg_mem_read_unlock();

@@ -503,7 +503,7 @@ static int hp_page_pa(struct hp_state *hp, const uint8_t *va, uint64_t *pa)
 static int hp_register(struct iopt_env *env, struct env_reg *reg)
 {
 	struct hp_state *hp = hp_of(env);
-	struct env_seg *run = NULL, **tail = &reg->segs;
+	struct env_seg *last = NULL;
 	uint64_t psize, pa;
 	int rc = hp_check_mapping(reg, &psize);
 
@@ -511,29 +511,15 @@ static int hp_register(struct iopt_env *env, struct env_reg *reg)
 		hp_populate(reg);
 	for (size_t off = 0; rc == 0 && off < reg->len; off += psize) {
 		rc = hp_page_pa(hp, reg->va + off, &pa);
-		if (rc != 0)
-			break;
-		if (run != NULL && run->pa + run->len == pa) {
-			run->len += psize;
-			continue;
-		}
-		run = env_seg_new();
-		if (run == NULL) {
-			rc = -ENOMEM;
-			break;
-		}
-		run->va = reg->va + off;
-		run->pa = pa;
-		run->len = psize;
-		run->node = env_numa_node_of(run->va);
-		*tail = run;
-		tail = &run->next_in_reg;
+		if (rc == 0)
+			rc = env_reg_add_run(reg, &last, reg->va + off, pa, psize,
+					     env_numa_node_of(reg->va + off));
 	}
 	if (rc != 0) {
 		while (reg->segs != NULL) {
-			run = reg->segs;
-			reg->segs = run->next_in_reg;
-			free(run);
+			last = reg->segs;
+			reg->segs = last->next_in_reg;
+			free(last);
 		}
 	}
 	return rc;

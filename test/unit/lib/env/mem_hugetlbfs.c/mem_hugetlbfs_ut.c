@@ -169,7 +169,6 @@ static int test_node_of(const void *va)
 		return -1;
 	return node;
 #else
-	(void)va;
 	return 0;
 #endif
 }
@@ -243,6 +242,40 @@ static void test_smaps_parser(void)
 	CU_ASSERT_EQUAL(smaps_scan(f, 0x1000000, 0x1200000, &v), -EIO);
 	fclose(f);
 #undef SCAN
+}
+
+/* Pages whose PAs follow each other (same node) become one segment. */
+static void test_registration_runs(void)
+{
+	struct env_reg reg = { .va = (uint8_t *)0x7f0000000000, .len = 6 * MB2 };
+	struct env_seg *last = NULL, *s;
+	uint8_t *base = reg.va;
+
+	/* Pages 0-1 adjacent, page 2 elsewhere, page 3 follows it, page 4 follows
+	 * physically but on another node, page 5 follows page 4. */
+	const uint64_t pa[6] = { 0x40000000, 0x40200000, 0x10000000, 0x10200000, 0x10400000,
+				 0x10600000 };
+	const int node[6] = { 0, 0, 0, 0, 1, 1 };
+
+	for (int i = 0; i < 6; i++)
+		CU_ASSERT_EQUAL_FATAL(env_reg_add_run(&reg, &last, base + i * MB2, pa[i], MB2,
+						      node[i]), 0);
+	s = reg.segs;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT(s->va == base && s->pa == pa[0] && s->len == 2 * MB2 && s->node == 0);
+	s = s->next_in_reg;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT(s->va == base + 2 * MB2 && s->pa == pa[2] && s->len == 2 * MB2);
+	s = s->next_in_reg;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT(s->va == base + 4 * MB2 && s->pa == pa[4] && s->len == 2 * MB2 && s->node == 1);
+	CU_ASSERT_PTR_NULL(s->next_in_reg);
+	CU_ASSERT_PTR_EQUAL(last, s);
+	while (reg.segs != NULL) {
+		s = reg.segs;
+		reg.segs = s->next_in_reg;
+		free(s);
+	}
 }
 
 static void test_create_options(void)
@@ -630,6 +663,7 @@ static void test_mount_backend(void)
 
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_smaps_parser),
+	UT_TEST(test_registration_runs),
 	UT_TEST(test_create_options),
 	UT_TEST(test_unprivileged_refused),
 	UT_TEST(test_alloc_2m),

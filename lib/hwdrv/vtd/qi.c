@@ -314,8 +314,12 @@ static void qi_reset(struct vtd_qi *qi)
 	qi->stats.resets++;
 	qi->last_error.queue_reset = true;
 	IOPT_WARNLOG("resetting the invalidation queue");
-	if (vtd_qi_disable(qi) == 0 && vtd_qi_enable(qi) == 0)
-		return;
+	if (vtd_qi_disable(qi) == 0) {
+		/* Errors raised while the queue drained belong to the old ring. */
+		iopt_mmio_write32(qi->mmio, VTD_FSTS_REG, VTD_FSTS_QI_ERRORS);
+		if (vtd_qi_enable(qi) == 0)
+			return;
+	}
 	qi->enabled = false;
 	IOPT_ERRLOG("invalidation queue reset failed; queued invalidation is off");
 }

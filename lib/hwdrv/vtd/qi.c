@@ -372,6 +372,9 @@ static int qi_recover(struct vtd_qi *qi, uint32_t fsts, bool *fresh_wait)
 	return rc;
 }
 
+/* Error repairs within one wait before the queue is reset instead. */
+#define VTD_QI_MAX_RECOVERIES 8
+
 static uint32_t next_seq(struct vtd_qi *qi)
 {
 	if (++qi->seq == 0)
@@ -396,6 +399,7 @@ static uint32_t put_wait(struct vtd_qi *qi)
 static int qi_wait_seq(struct vtd_qi *qi, uint32_t seq)
 {
 	uint64_t deadline = vtd_now_ns() + qi->timeout_ns;
+	unsigned int recoveries = 0;
 	bool had_error = false;
 
 	for (;;) {
@@ -410,7 +414,10 @@ static int qi_wait_seq(struct vtd_qi *qi, uint32_t seq)
 			if (!had_error)
 				memset(&qi->last_error, 0, sizeof(qi->last_error));
 			had_error = true;
-			if (qi_recover(qi, fsts, &fresh)) {
+			/* An error that comes back after every repair (hardware that
+			 * keeps failing) must not keep us here: bounded by count and
+			 * by the deadline below. */
+			if (++recoveries > VTD_QI_MAX_RECOVERIES || qi_recover(qi, fsts, &fresh)) {
 				qi_reset(qi);
 				return -EIO;
 			}
@@ -424,7 +431,6 @@ static int qi_wait_seq(struct vtd_qi *qi, uint32_t seq)
 				seq = put_wait(qi);
 				publish_tail(qi, from);
 			}
-			continue;
 		}
 		if (vtd_now_ns() > deadline) {
 			qi->stats.timeouts++;

@@ -55,6 +55,7 @@ struct fake_vtd {
 	bool iaig_zero;            /* IOTLB invalidations report IAIG 0 */
 	unsigned int iqe_on_type;  /* descriptor type raising IQE; 0: none */
 	unsigned int iqe_code;     /* IQEI reported with it */
+	bool iqe_every;            /* every descriptor fetch raises IQE (broken unit) */
 	bool ite_on_dev_tlb;       /* device-TLB descriptors time out (ITE) */
 	bool ice_on_dev_tlb;       /* device-TLB descriptors get a bad completion (ICE) */
 	uint16_t err_sid;          /* ITESID / ICESID reported */
@@ -165,7 +166,7 @@ FAKE_FN void fake_process_queue(struct fake_vtd *f)
 			return;
 		}
 		type = vtd_qi_desc_type(&d);
-		if (f->iqe_on_type && type == f->iqe_on_type) {
+		if ((f->iqe_on_type && type == f->iqe_on_type) || f->iqe_every) {
 			fake_raise_iqe(f, (uint64_t)head * dsz, f->iqe_code);
 			return;
 		}

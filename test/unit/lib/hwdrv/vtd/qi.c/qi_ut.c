@@ -306,6 +306,17 @@ static void test_iqe_recovery(void)
 	CU_ASSERT_TRUE(qi.last_error.queue_reset);
 	g_f.iqe_on_type = 0;
 	CU_ASSERT_EQUAL(vtd_qi_submit_sync(&qi, d, 3), 0);
+
+	/* A unit whose every fetch fails: bounded, -EIO, the queue reset. */
+	uint64_t iqe_before = qi.stats.iqe;
+
+	g_f.iqe_every = true;
+	g_f.iqe_code = VTD_IQEI_RSVD;
+	CU_ASSERT_EQUAL(vtd_qi_submit_sync(&qi, d, 3), -EIO);
+	CU_ASSERT(qi.stats.iqe - iqe_before <= VTD_QI_MAX_RECOVERIES);
+	CU_ASSERT_TRUE(qi.last_error.queue_reset);
+	g_f.iqe_every = false;
+	CU_ASSERT_EQUAL(vtd_qi_submit_sync(&qi, d, 3), 0);
 	qi_teardown(&qi);
 }
 

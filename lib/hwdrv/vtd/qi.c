@@ -244,10 +244,12 @@ static void publish_tail(struct vtd_qi *qi, uint32_t from)
 	uint32_t n = (qi->tail + qi->nslots - from) % qi->nslots;
 	uint32_t first = MIN(n, qi->nslots - from);
 
-	iopt_dma_flush(qi->env, (uint8_t *)qi->ring.va + (size_t)from * qi->desc_bytes,
-		       (size_t)first * qi->desc_bytes);
-	if (n > first)
-		iopt_dma_flush(qi->env, qi->ring.va, (size_t)(n - first) * qi->desc_bytes);
+	if (qi->flush_ring) {
+		iopt_dma_flush(qi->env, (uint8_t *)qi->ring.va + (size_t)from * qi->desc_bytes,
+			       (size_t)first * qi->desc_bytes);
+		if (n > first)
+			iopt_dma_flush(qi->env, qi->ring.va, (size_t)(n - first) * qi->desc_bytes);
+	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	iopt_mmio_write64(qi->mmio, VTD_IQT_REG, (uint64_t)qi->tail * qi->desc_bytes);
 	qi->stats.tail_writes++;
@@ -350,8 +352,9 @@ static int qi_recover(struct vtd_qi *qi, uint32_t fsts, bool *fresh_wait)
 			rc = -EIO; /* head outside the descriptors we queued: do not patch */
 		else
 			ring_put(qi, e->head, &noop);
-		iopt_dma_flush(qi->env, (uint8_t *)qi->ring.va + (size_t)e->head * qi->desc_bytes,
-			       qi->desc_bytes);
+		if (qi->flush_ring)
+			iopt_dma_flush(qi->env, (uint8_t *)qi->ring.va +
+				       (size_t)e->head * qi->desc_bytes, qi->desc_bytes);
 	}
 	if (fsts & VTD_FSTS_ITE) {
 		qi->stats.ite++;

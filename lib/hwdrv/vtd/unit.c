@@ -99,6 +99,9 @@ int vtd_unit_init(struct vtd_unit *u, struct iopt_env *env, const struct iopt_mm
 	u->opts = o;
 	u->timeout_ns = o.timeout_ns ? o.timeout_ns : VTD_DEFAULT_TIMEOUT_NS;
 	u->use_qi = u->caps.qi && !o.no_qi;
+	u->flush_tables = !u->caps.coherent ||
+			  (u->mode == VTD_MODE_SCALABLE && !u->caps.smpwc);
+	u->inv_on_present = u->caps.cm;
 	/* DID 0 stays unused: with CM=1 hardware tags cached not-present
 	 * entries with it, and keeping it free in every mode costs one id. */
 	u->first_did = 1;
@@ -192,7 +195,7 @@ static int setup_root(struct vtd_unit *u)
 	if (rc)
 		return rc;
 	/* Zeroed by the allocator; publish the zeroes to a non-coherent walker. */
-	if (!u->caps.coherent)
+	if (u->flush_tables)
 		iopt_dma_flush(u->env, u->root.va, u->root.size);
 	iopt_mmio_write64(u->mmio, VTD_RTADDR_REG,
 			  (u->root.pa & VTD_RTADDR_RTA) | FIELD_PREP(VTD_RTADDR_TTM, ttm));
@@ -233,6 +236,7 @@ int vtd_unit_start(struct vtd_unit *u)
 		if (rc)
 			goto fail;
 		u->qi_allocated = true;
+		u->qi.flush_ring = u->flush_tables;
 		rc = vtd_qi_enable(&u->qi);
 		if (rc)
 			goto fail;

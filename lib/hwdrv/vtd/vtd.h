@@ -185,6 +185,7 @@ struct vtd_qi {
 	unsigned int qs;
 	bool dw256;
 	bool enabled;
+	bool flush_ring;             /* write back descriptors for a non-coherent fetch */
 	uint64_t timeout_ns;
 	struct vtd_qi_stats stats;
 	struct vtd_qi_error last_error;
@@ -343,7 +344,7 @@ struct vtd_unit_opts {
 	bool force_legacy;        /* legacy mode even when ECAP.SMTS */
 	bool force_scalable;      /* fail rather than fall back to legacy */
 	bool no_qi;               /* register-based invalidation (legacy only) */
-	unsigned int qi_qs;       /* IQA.QS; 0: one 4 KiB page (128-bit) or two (256-bit) */
+	unsigned int qi_qs;       /* IQA.QS: 2^qi_qs 4 KiB pages (256 or 128 descriptors each) */
 	uint64_t timeout_ns;      /* 0: VTD_DEFAULT_TIMEOUT_NS */
 	int node;                 /* NUMA node for tables and queues */
 };
@@ -362,6 +363,13 @@ struct vtd_unit {
 	bool started;              /* root table programmed, caches invalidated */
 	bool translating;          /* GSTS.TES */
 	bool took_over;            /* start found the unit enabled and reset it */
+	/* Table writes must be written back from the CPU cache before the
+	 * hardware may read them: legacy mode without ECAP.C, or scalable mode
+	 * without ECAP.C or without SMPWCS (conservative: either walker). */
+	bool flush_tables;
+	/* CAP.CM: the unit may cache not-present entries, so making an entry
+	 * present needs an invalidation too (attach and map must honour it). */
+	bool inv_on_present;
 	uint32_t first_did;        /* lowest domain id handed out (0 stays unused) */
 };
 

@@ -56,6 +56,7 @@ struct fake_vtd {
 	unsigned int iqe_on_type;  /* descriptor type raising IQE; 0: none */
 	unsigned int iqe_code;     /* IQEI reported with it */
 	bool iqe_every;            /* every descriptor fetch raises IQE (broken unit) */
+	bool noncoherent_fetch;    /* read the queue through the non-coherent view */
 	bool ite_on_dev_tlb;       /* device-TLB descriptors time out (ITE) */
 	bool ice_on_dev_tlb;       /* device-TLB descriptors get a bad completion (ICE) */
 	uint16_t err_sid;          /* ITESID / ICESID reported */
@@ -161,7 +162,8 @@ FAKE_FN void fake_process_queue(struct fake_vtd *f)
 		struct vtd_qi_desc d = { { 0 } };
 		unsigned int type;
 
-		if (sim_phys_read(f->env, base + (uint64_t)head * dsz, d.qw, dsz, 0)) {
+		if (sim_phys_read(f->env, base + (uint64_t)head * dsz, d.qw, dsz,
+				  f->noncoherent_fetch ? SIM_PHYS_NONCOHERENT : 0)) {
 			fake_raise_iqe(f, (uint64_t)head * dsz, VTD_IQEI_FETCH);
 			return;
 		}

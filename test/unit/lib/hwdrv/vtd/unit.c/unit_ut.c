@@ -184,6 +184,64 @@ static void test_bringup_register_invalidation(void)
 	fake_vtd_destroy(&g_f);
 }
 
+/* The fake fetches descriptors through the non-coherent view: only written-back
+ * lines are seen (poison otherwise), so bring-up works only if the driver
+ * flushes the ring on a non-coherent unit. */
+static void test_noncoherent_queue_fetch(void)
+{
+	struct vtd_unit u;
+
+	unit_setup(&u, QEMU_CAP, QEMU_ECAP, NULL);
+	CU_ASSERT_TRUE(u.flush_tables);
+	g_f.noncoherent_fetch = true;
+	CU_ASSERT_EQUAL(vtd_unit_start(&u), 0);
+	CU_ASSERT_TRUE(u.qi.flush_ring);
+	CU_ASSERT_EQUAL(g_f.status_writes, 1);
+	CU_ASSERT_EQUAL(vtd_unit_stop(&u), 0);
+	/* Without the write-back the unit would read poison: prove the test can
+	 * tell, by dropping flushes. */
+	sim_set_drop_flushes(g_env, 1);
+	CU_ASSERT_NOT_EQUAL(vtd_unit_start(&u), 0);
+	sim_set_drop_flushes(g_env, 0);
+	CU_ASSERT_FALSE(u.started);
+	fake_vtd_destroy(&g_f);
+}
+
+/* A synthetic unit with everything: scalable, coherent, CM, 8 fault records. */
+static void test_bringup_full(void)
+{
+	uint64_t cap = FIELD_PREP(VTD_CAP_ND, 2) | VTD_CAP_CM |
+		       FIELD_PREP(VTD_CAP_SAGAW, VTD_SAGAW_48_4LVL | VTD_SAGAW_57_5LVL) |
+		       FIELD_PREP(VTD_CAP_MGAW, 56) | FIELD_PREP(VTD_CAP_FRO, 0x40) |
+		       FIELD_PREP(VTD_CAP_SLLPS, 3) | VTD_CAP_PSI | FIELD_PREP(VTD_CAP_NFR, 7) |
+		       FIELD_PREP(VTD_CAP_MAMV, 9) | VTD_CAP_FL1GP | VTD_CAP_ESRTPS;
+	uint64_t ecap = VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PT | VTD_ECAP_SC |
+			FIELD_PREP(VTD_ECAP_IRO, 0x30) | VTD_ECAP_NEST | VTD_ECAP_PRS |
+			FIELD_PREP(VTD_ECAP_PSS, 19) | VTD_ECAP_PASID | VTD_ECAP_SMTS |
+			VTD_ECAP_SLADS | VTD_ECAP_SLTS | VTD_ECAP_FLTS | VTD_ECAP_SMPWCS;
+	struct vtd_unit u;
+	struct sim_flush_stats before, after;
+	char types[32];
+
+	unit_setup(&u, cap, ecap, NULL);
+	CU_ASSERT_EQUAL(u.mode, VTD_MODE_SCALABLE);
+	CU_ASSERT_FALSE(u.flush_tables);
+	CU_ASSERT_TRUE(u.inv_on_present);
+	sim_get_flush_stats(g_env, &before);
+	CU_ASSERT_EQUAL_FATAL(vtd_unit_start(&u), 0);
+	sim_get_flush_stats(g_env, &after);
+	CU_ASSERT_EQUAL(after.calls, before.calls); /* coherent: no write-backs */
+	CU_ASSERT_EQUAL(FIELD_GET(VTD_RTADDR_TTM, fake_get(&g_f, VTD_RTADDR_REG, 8)),
+			VTD_TTM_SCALABLE);
+	consumed_types(types, sizeof(types));
+	CU_ASSERT_STRING_EQUAL(types, "172");
+	/* No DRD/DWD on this unit: no drain bits. */
+	CU_ASSERT_FALSE(g_f.log[2].qw[0] & (VTD_QI_IOTLB_0_DR | VTD_QI_IOTLB_0_DW));
+	CU_ASSERT_EQUAL(vtd_unit_enable_translation(&u), 0);
+	CU_ASSERT_EQUAL(vtd_unit_stop(&u), 0);
+	fake_vtd_destroy(&g_f);
+}
+
 static void test_take_over(void)
 {
 	struct vtd_unit u;
@@ -302,6 +360,8 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_bringup_legacy_qemu),
 	UT_TEST(test_bringup_scalable),
 	UT_TEST(test_bringup_register_invalidation),
+	UT_TEST(test_noncoherent_queue_fetch),
+	UT_TEST(test_bringup_full),
 	UT_TEST(test_take_over),
 	UT_TEST(test_timeouts_undo),
 	UT_TEST(test_init_refusals),

@@ -211,6 +211,11 @@ int vtd_prq_decode(const uint64_t qw[VTD_PRQ_DESC_WORDS], struct vtd_page_req *o
 	return 0;
 }
 
+struct vtd_qi_desc vtd_prq_response(const struct vtd_page_req *r, unsigned int code)
+{
+	return vtd_qi_enc_pgrp_resp(r->rid, r->pasid_present, r->pasid, r->prgi, code);
+}
+
 int vtd_prq_init(struct vtd_prq *q, struct iopt_env *env, const struct iopt_mmio *mmio,
 		 const struct vtd_caps *caps, unsigned int pqs, int node)
 {

@@ -10,12 +10,12 @@
  * number. A late status write from an earlier, abandoned flush therefore
  * never completes a later one.
  *
- * Errors (6.5.2.10):
+ * Errors (6.5.2.11, invalidation queue errors):
  *   IQE  hardware stopped at the descriptor at IQH. We log it, overwrite it
  *        with a wait descriptor that writes nothing (a no-op), clear IQE; the
  *        hardware resumes at IQH and our own wait completes the flush.
- *   ITE  a device-TLB invalidation timed out; hardware drops the wait
- *        descriptors it had fetched. We clear ITE and queue a fresh wait
+ *   ITE  a device-TLB invalidation timed out; hardware completes none of
+ *        the wait descriptors pending at that moment. We clear ITE and queue a fresh wait
  *        (new sequence number) to learn when the queue has moved past.
  *   ICE  an invalid device-TLB completion; handled as ITE.
  *   The caller gets -EIO in every case; qi->last_error holds the details.

@@ -191,10 +191,15 @@ static int setup_root(struct vtd_unit *u)
 	uint64_t ttm = u->mode == VTD_MODE_SCALABLE ? VTD_TTM_SCALABLE : VTD_TTM_LEGACY;
 	int rc;
 
-	rc = iopt_dma_alloc(u->env, 4096, 4096, u->opts.node, &u->root);
-	if (rc)
-		return rc;
-	/* Zeroed by the allocator; publish the zeroes to a non-coherent walker. */
+	/* A table kept by a failed undo (the unit would not let go) is reused. */
+	if (u->root.va == NULL) {
+		rc = iopt_dma_alloc(u->env, 4096, 4096, u->opts.node, &u->root);
+		if (rc)
+			return rc;
+	} else {
+		memset(u->root.va, 0, u->root.size);
+	}
+	/* Zeroed; publish the zeroes to a non-coherent walker. */
 	if (u->flush_tables)
 		iopt_dma_flush(u->env, u->root.va, u->root.size);
 	iopt_mmio_write64(u->mmio, VTD_RTADDR_REG,
@@ -231,11 +236,13 @@ int vtd_unit_start(struct vtd_unit *u)
 	if (rc)
 		goto fail;
 	if (u->use_qi) {
-		rc = vtd_qi_init(&u->qi, u->env, u->mmio, u->opts.qi_qs,
-				 u->mode == VTD_MODE_SCALABLE, u->opts.node, u->timeout_ns);
-		if (rc)
-			goto fail;
-		u->qi_allocated = true;
+		if (!u->qi_allocated) {
+			rc = vtd_qi_init(&u->qi, u->env, u->mmio, u->opts.qi_qs,
+					 u->mode == VTD_MODE_SCALABLE, u->opts.node, u->timeout_ns);
+			if (rc)
+				goto fail;
+			u->qi_allocated = true;
+		}
 		u->qi.flush_ring = u->flush_tables;
 		rc = vtd_qi_enable(&u->qi);
 		if (rc)

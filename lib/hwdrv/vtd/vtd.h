@@ -313,6 +313,12 @@ struct vtd_page_req {
  * not a page request (logged). */
 int vtd_prq_decode(const uint64_t qw[VTD_PRQ_DESC_WORDS], struct vtd_page_req *out);
 
+/* The page group response (7.7.1) answering request r: same requester,
+ * the PASID only when the request carried one, its group index. Send it
+ * through the invalidation queue (scalable mode, 256-bit descriptors) for
+ * the last request of a group. */
+struct vtd_qi_desc vtd_prq_response(const struct vtd_page_req *r, unsigned int code);
+
 struct vtd_prq {
 	struct iopt_env *env;
 	const struct iopt_mmio *mmio;

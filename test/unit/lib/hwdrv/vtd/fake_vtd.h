@@ -57,6 +57,7 @@ struct fake_vtd {
 	unsigned int iqe_code;     /* IQEI reported with it */
 	bool iqe_every;            /* every descriptor fetch raises IQE (broken unit) */
 	bool noncoherent_fetch;    /* read the queue through the non-coherent view */
+	bool qies_latch;           /* once set, QIES never clears */
 	bool ite_on_dev_tlb;       /* device-TLB descriptors time out (ITE) */
 	bool ice_on_dev_tlb;       /* device-TLB descriptors get a bad completion (ICE) */
 	uint16_t err_sid;          /* ITESID / ICESID reported */
@@ -235,7 +236,7 @@ FAKE_FN void fake_gcmd(struct fake_vtd *f, uint32_t cmd)
 		fake_gsts_update(f, VTD_GSTS_QIES, true);
 		fake_process_queue(f);
 	} else if (!(cmd & VTD_GCMD_QIE) && (f->gsts & VTD_GSTS_QIES) &&
-		   !(f->stuck & VTD_GSTS_QIES)) {
+		   !(f->stuck & VTD_GSTS_QIES) && !f->qies_latch) {
 		fake_event(f, EV_QIE_OFF, 0);
 		fake_gsts_update(f, VTD_GSTS_QIES, false);
 		fake_set(f, VTD_IQH_REG, 0, 8); /* head returns to 0 while disabled */

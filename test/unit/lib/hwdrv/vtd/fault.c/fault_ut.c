@@ -181,6 +181,14 @@ static void test_prq_decode(void)
 	CU_ASSERT_EQUAL(r.addr, 0xbeef000);
 	CU_ASSERT_EQUAL(r.priv_data[0], 0x11);
 	CU_ASSERT_EQUAL(r.priv_data[1], 0x22);
+	/* The response echoes requester, PASID and group index. */
+	struct vtd_qi_desc resp = vtd_prq_response(&r, VTD_PGRP_RC_SUCCESS);
+
+	CU_ASSERT_EQUAL(resp.qw[0], 0x0000007703000019ULL);
+	CU_ASSERT_EQUAL(resp.qw[1], 0x155ULL << 3);
+	r.pasid_present = false;
+	resp = vtd_prq_response(&r, VTD_PGRP_RC_FAILURE);
+	CU_ASSERT_EQUAL(resp.qw[0], 0x000000000300f009ULL);
 	qw[0] = FIELD_SET(VTD_PRQ_0_TYPE, qw[0], 2);
 	CU_ASSERT_EQUAL(vtd_prq_decode(qw, &r), -EINVAL);
 }

@@ -303,6 +303,42 @@ static void test_timeouts_undo(void)
 	CU_ASSERT_PTR_NULL(u.root.va);
 	fake_vtd_destroy(&g_f);
 
+	/* QI cannot be switched off after a failed start: the queue and the
+	 * root table are kept (the unit may read them) and reused next time. */
+	unit_setup(&u, QEMU_CAP, QEMU_ECAP, NULL);
+	g_f.hold_queue = true;
+	g_f.qies_latch = true;
+	CU_ASSERT_EQUAL(vtd_unit_start(&u), -ETIMEDOUT);
+	CU_ASSERT_TRUE(u.qi_allocated);
+	CU_ASSERT_PTR_NOT_NULL(u.root.va);
+	uint64_t root_pa = u.root.pa, ring_pa = u.qi.ring.pa;
+
+	g_f.hold_queue = false;
+	g_f.qies_latch = false;
+	CU_ASSERT_EQUAL_FATAL(vtd_unit_start(&u), 0); /* takes over its own leftovers */
+	CU_ASSERT_TRUE(u.took_over);
+	CU_ASSERT_EQUAL(u.root.pa, root_pa);
+	CU_ASSERT_EQUAL(u.qi.ring.pa, ring_pa);
+	CU_ASSERT_EQUAL(vtd_unit_stop(&u), 0);
+	CU_ASSERT_PTR_NULL(u.root.va);
+	fake_vtd_destroy(&g_f);
+
+	unit_setup(&u, QEMU_CAP, QEMU_ECAP, NULL);
+	CU_ASSERT_EQUAL_FATAL(vtd_unit_start(&u), 0);
+	CU_ASSERT_EQUAL(vtd_unit_stop(&u), 0);
+	g_f.hold_queue = true;
+	g_f.stuck = VTD_GSTS_QIES;
+	g_f.gsts |= VTD_GSTS_QIES; /* enabled and stuck so */
+	u.qi.enabled = false;
+	/* start: take-over cannot disable QI either: refused, nothing leaked */
+	CU_ASSERT_EQUAL(vtd_unit_start(&u), -ETIMEDOUT);
+	CU_ASSERT_FALSE(u.qi_allocated);
+	CU_ASSERT_PTR_NULL(u.root.va);
+	g_f.stuck = 0;
+	g_f.hold_queue = false;
+	g_f.gsts &= ~VTD_GSTS_QIES;
+	fake_vtd_destroy(&g_f);
+
 	/* TES never clears: stop reports it and keeps the memory. */
 	unit_setup(&u, QEMU_CAP, QEMU_ECAP, NULL);
 	CU_ASSERT_EQUAL_FATAL(vtd_unit_start(&u), 0);

@@ -256,6 +256,42 @@ int vtd_reg_inv_context(const struct iopt_mmio *m, unsigned int gran, uint16_t d
 int vtd_reg_inv_iotlb(const struct iopt_mmio *m, const struct vtd_caps *caps, unsigned int gran,
 		      uint16_t did, uint64_t addr, unsigned int am, bool ih, uint64_t timeout_ns);
 
+/* ---- range invalidation planning (inv.c) ------------------------------- */
+
+/* How to invalidate a range: one page-selective invalidation of 2^am pages
+ * at addr, or (domain) the whole domain. */
+struct vtd_inv_plan {
+	bool domain;
+	uint64_t addr;   /* aligned to 2^am pages */
+	unsigned int am;
+	uint64_t pages;  /* 2^am */
+};
+
+/*
+ * Plan the invalidation of [iova, iova + size).
+ * @param max_pages  fall back to domain-selective above this many pages
+ *                   (0: no limit beyond CAP.MAMV)
+ * @return 0; -EINVAL for an empty or wrapping range.
+ */
+int vtd_inv_plan_range(const struct vtd_caps *caps, uint64_t iova, uint64_t size,
+		       uint64_t max_pages, struct vtd_inv_plan *plan);
+
+/* Device-TLB (ATS) range encoding of 2^am pages at addr: the address with
+ * its size bits, and the S bit. Pure. */
+void vtd_dev_tlb_range(uint64_t addr, unsigned int am, uint64_t *enc_addr, bool *size_bit);
+
+struct vtd_unit;
+/*
+ * Invalidate the IOTLB for [iova, iova + size) of domain did (second-stage
+ * and pass-through mappings): page-selective when possible, domain-selective
+ * otherwise; queued or register-based as the unit runs. Returns after
+ * completion. leaf_only sets the IH hint (no paging-structure entry changed).
+ * @return 0; -EINVAL (bad range, unit not started); errors of
+ *         vtd_qi_submit_sync() or vtd_reg_inv_iotlb().
+ */
+int vtd_unit_inv_iotlb_range(struct vtd_unit *u, uint16_t did, uint64_t iova, uint64_t size,
+			     bool leaf_only, uint64_t max_pages);
+
 /* ---- faults and page requests (fault.c) ------------------------------- */
 
 enum vtd_fault_access {

@@ -270,6 +270,8 @@ int vtd_prq_drain(struct vtd_prq *q, struct vtd_page_req *out, unsigned int max,
 			    tail, q->nslots);
 		return -EIO;
 	}
+	/* Entries up to PQT are complete once PQT shows them: read them after. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	while (head != tail && n < max) {
 		const uint64_t *qw = (const uint64_t *)((const uint8_t *)q->ring.va +
 							(size_t)head * VTD_PRQ_DESC_SIZE);

@@ -474,8 +474,10 @@ static int qi_submit_batch(struct vtd_qi *qi, const struct vtd_qi_desc *d, uint3
 		IOPT_ERRLOG("queued invalidation is not enabled");
 		return -ENODEV;
 	}
-	if (n + 2 > qi->nslots)
+	if (n + 2 > qi->nslots) {
+		IOPT_ERRLOG("batch of %u descriptors does not fit a %u-slot queue", n, qi->nslots);
 		return -EINVAL;
+	}
 	rc = wait_for_space(qi, n + 1);
 	if (rc)
 		return rc;

@@ -3,7 +3,8 @@
  *
  * Start order (each step waits, bounded, for the hardware to acknowledge):
  *   1. take over: a unit found with TES/QIES set (a crashed process) has
- *      translation and queued invalidation switched off first;
+ *      translation and queued invalidation switched off first; event
+ *      interrupts are masked (polled mode);
  *   2. root table: 4 KiB of zeroes (no bus present: every DMA with
  *      translation enabled is blocked), flushed for a non-coherent walker,
  *      RTADDR = base | TTM (legacy 00b / scalable 01b), GCMD.SRTP, wait RTPS;
@@ -232,6 +233,12 @@ int vtd_unit_start(struct vtd_unit *u)
 	rc = unit_take_over(u);
 	if (rc)
 		return rc;
+	/* Polled mode: keep the fault, invalidation-completion and page-request
+	 * interrupts masked, whatever a previous owner programmed. */
+	iopt_mmio_write32(u->mmio, VTD_FECTL_REG, VTD_FECTL_IM);
+	iopt_mmio_write32(u->mmio, VTD_IECTL_REG, VTD_IECTL_IM);
+	if (u->caps.prs)
+		iopt_mmio_write32(u->mmio, VTD_PECTL_REG, VTD_PECTL_IM);
 	rc = setup_root(u);
 	if (rc)
 		goto fail;

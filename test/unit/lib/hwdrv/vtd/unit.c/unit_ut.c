@@ -258,9 +258,13 @@ static void test_take_over(void)
 	g_f.hold_queue = true;
 	CU_ASSERT_TRUE(fake_add_fault(&g_f, 0, 0x1000, FIELD_PREP(VTD_FRCD_1_FR, 2)));
 	g_f.hold_queue = false;
+	fake_set(&g_f, VTD_FECTL_REG, 0, 4); /* the old owner unmasked fault events */
+	fake_set(&g_f, VTD_IECTL_REG, 0, 4);
 
 	CU_ASSERT_EQUAL_FATAL(vtd_unit_start(&u), 0);
 	CU_ASSERT_TRUE(u.took_over);
+	CU_ASSERT_EQUAL(fake_get(&g_f, VTD_FECTL_REG, 4), VTD_FECTL_IM);
+	CU_ASSERT_EQUAL(fake_get(&g_f, VTD_IECTL_REG, 4), VTD_IECTL_IM);
 	CU_ASSERT(strstr(g_last_log, "taking it over") != NULL || u.took_over);
 	te_off = fake_find(&g_f, EV_TE_OFF, 0);
 	qie_off = fake_find(&g_f, EV_QIE_OFF, 0);

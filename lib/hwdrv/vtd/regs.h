@@ -4,8 +4,10 @@
  * invalidation queue descriptors and the page request descriptor.
  *
  * Written from the Intel Virtualization Technology for Directed I/O
- * Architecture Specification (rev. 3.x/4.x); section numbers below refer to
- * it. Layout: register offset, then its fields (GENMASK), then their named
+ * Architecture Specification (rev. 3.x/4.x). Section numbers below follow
+ * that numbering as best we know it and may be off by a subsection between
+ * revisions; the register, field and descriptor names are the spec's own,
+ * which is what to search the spec for. Layout: register offset, then its fields (GENMASK), then their named
  * values. Memory structures and descriptors are arrays of little-endian
  * uint64_t words; a field's name carries the index of the word it lives in
  * (CTX_1_DID is in word 1). No C bitfields.

@@ -306,6 +306,11 @@ static void test_timeouts_undo(void)
 	CU_ASSERT_FALSE(g_f.gsts & VTD_GSTS_QIES);
 	CU_ASSERT_PTR_NULL(u.root.va);
 	fake_vtd_destroy(&g_f);
+}
+
+static void test_failed_undo_keeps_memory(void)
+{
+	struct vtd_unit u;
 
 	/* QI cannot be switched off after a failed start: the queue and the
 	 * root table are kept (the unit may read them) and reused next time. */
@@ -333,7 +338,6 @@ static void test_timeouts_undo(void)
 	g_f.hold_queue = true;
 	g_f.stuck = VTD_GSTS_QIES;
 	g_f.gsts |= VTD_GSTS_QIES; /* enabled and stuck so */
-	u.qi.enabled = false;
 	/* start: take-over cannot disable QI either: refused, nothing leaked */
 	CU_ASSERT_EQUAL(vtd_unit_start(&u), -ETIMEDOUT);
 	CU_ASSERT_FALSE(u.qi_allocated);
@@ -342,6 +346,11 @@ static void test_timeouts_undo(void)
 	g_f.hold_queue = false;
 	g_f.gsts &= ~VTD_GSTS_QIES;
 	fake_vtd_destroy(&g_f);
+}
+
+static void test_stop_timeouts(void)
+{
+	struct vtd_unit u;
 
 	/* TES never clears: stop reports it and keeps the memory. */
 	unit_setup(&u, QEMU_CAP, QEMU_ECAP, NULL);
@@ -404,6 +413,8 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_bringup_full),
 	UT_TEST(test_take_over),
 	UT_TEST(test_timeouts_undo),
+	UT_TEST(test_failed_undo_keeps_memory),
+	UT_TEST(test_stop_timeouts),
 	UT_TEST(test_init_refusals),
 	UT_END,
 };

@@ -12,7 +12,7 @@
  *
  * Errors (6.5.2.11, invalidation queue errors):
  *   IQE  hardware stopped at the descriptor at IQH. We log it, overwrite it
- *        with a wait descriptor that writes nothing (a no-op), clear IQE; the
+ *        with a wait descriptor that writes a scratch word (a no-op), clear IQE; the
  *        hardware resumes at IQH and our own wait completes the flush.
  *   ITE  a device-TLB invalidation timed out; hardware completes none of
  *        the wait descriptors pending at that moment. We clear ITE and queue a fresh wait
@@ -154,6 +154,9 @@ struct vtd_qi_desc vtd_qi_enc_pgrp_resp(uint16_t rid, bool pasid_valid, uint32_t
 }
 
 /* ---- the queue ----------------------------------------------------------- */
+
+/* Byte offset, in the status buffer, of the word patched descriptors write. */
+#define VTD_QI_SCRATCH_OFF 8
 
 static const char *iqei_str(unsigned int iqei)
 {
@@ -338,7 +341,11 @@ static int qi_recover(struct vtd_qi *qi, uint32_t fsts, bool *fresh_wait)
 	e->iqercd = iopt_mmio_read64(qi->mmio, VTD_IQERCD_REG);
 	e->head = hw_head(qi);
 	if (fsts & VTD_FSTS_IQE) {
-		struct vtd_qi_desc noop = vtd_qi_enc_wait(0, 0, false, false, false, false);
+		/* A wait writing to a scratch word nobody polls: harmless, and valid
+		 * everywhere (some implementations reject a wait with neither SW
+		 * nor IF). */
+		struct vtd_qi_desc noop = vtd_qi_enc_wait(0, qi->status.pa + VTD_QI_SCRATCH_OFF,
+							  true, false, false, false);
 
 		qi->stats.iqe++;
 		e->iqei = (unsigned int)FIELD_GET(VTD_IQERCD_IQEI, e->iqercd);

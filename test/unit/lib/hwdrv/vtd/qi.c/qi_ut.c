@@ -286,13 +286,16 @@ static void test_iqe_recovery(void)
 	CU_ASSERT_EQUAL(qi.stats.iqe, 1);
 	CU_ASSERT_FALSE(fake_fsts(&g_f) & VTD_FSTS_IQE);
 	CU_ASSERT(strstr(g_last_log, "IQE") != NULL);
-	/* The bad descriptor became a no-op wait; the ones after it still ran. */
+	/* The bad descriptor became a no-op wait (writing the scratch word, not
+	 * the status word); the ones after it still ran. */
 	CU_ASSERT_EQUAL(g_f.nlog, 4);
 	CU_ASSERT_EQUAL(vtd_qi_desc_type(&g_f.log[0]), VTD_QI_TYPE_CC);
 	CU_ASSERT_EQUAL(vtd_qi_desc_type(&g_f.log[1]), VTD_QI_TYPE_WAIT);
-	CU_ASSERT_FALSE(g_f.log[1].qw[0] & VTD_QI_WAIT_0_SW);
+	CU_ASSERT_EQUAL(g_f.log[1].qw[1], qi.status.pa + VTD_QI_SCRATCH_OFF);
 	CU_ASSERT_EQUAL(vtd_qi_desc_type(&g_f.log[2]), VTD_QI_TYPE_IOTLB);
-	CU_ASSERT_EQUAL(g_f.status_writes, 1);
+	CU_ASSERT_EQUAL(vtd_qi_desc_type(&g_f.log[3]), VTD_QI_TYPE_WAIT);
+	CU_ASSERT_EQUAL(g_f.log[3].qw[1], qi.status.pa);
+	CU_ASSERT_EQUAL(g_f.status_writes, 2);
 	/* The queue goes on working. */
 	g_f.iqe_on_type = 0;
 	before = g_f.nlog;

@@ -527,7 +527,7 @@ struct iopt_fdt_smmu_info {
  * Find the SMMUv3 nodes ("arm,smmu-v3") of a flattened device tree and the
  * iommu-map of every PCI host bridge node.
  *
- * Checks the header (magic, version >= 16, totalsize within len, blocks
+ * Checks the header (magic, version 17, totalsize within len, blocks
  * inside totalsize), every token, node name and property (inside the
  * structure block, names NUL-terminated inside the strings block), nesting
  * depth (at most 32) and the sizes of the properties it decodes (reg in

@@ -30,6 +30,7 @@ apps: libs
 	$(Q)for d in $(APPS); do $(MAKE) --no-print-directory -C $$d O=$(O) all || exit 1; done
 
 unittests: libs
+	$(Q)$(MAKE) --no-print-directory -C test/data/acpi O=$(O) all
 	$(Q)$(MAKE) --no-print-directory -f mk/iopt.unittest.mk O=$(O) all
 
 deps:
@@ -38,6 +39,10 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory $(TEST_MAKEFLAGS) apps unittests
 	$(Q)scripts/run_tests.sh $(TEST_O)
+
+# libFuzzer targets (clang) in build/fuzz; test/fuzz/fuzz.test.sh runs them.
+fuzz:
+	$(Q)$(MAKE) --no-print-directory -C test/fuzz
 
 bench: apps
 	$(Q)$(BIN_DIR)/pgtbl_bench
@@ -59,7 +64,7 @@ install: libs
 clean:
 	rm -rf build
 
-.PHONY: all libs apps unittests deps test bench install clean
+.PHONY: all libs apps unittests deps test fuzz bench install clean
 
 # The main job: until the demo exists, the page-table benchmark.
 run: deps

@@ -448,7 +448,9 @@ struct iopt_iort {
  * and count), then every node: length at least the common header and the
  * type's fixed part, inside the table, no zero length, nodes do not overlap;
  * its ID mapping array inside the node; every mapping's input range within
- * 32 bits, no two overlapping input ranges in one node, an output reference
+ * 32 bits, no two overlapping input ranges in one node (except by exactly
+ * one ID, the common firmware bug of writing the count into "Number of IDs":
+ * accepted with a warning, the later range wins), an output reference
  * that is the offset of a node of the table able to take IDs (ITS group,
  * SMMU, SMMUv3 or an unknown newer type) and not the node itself, SMMU
  * nodes mapping only to ITS groups (so that references cannot loop);

@@ -382,7 +382,20 @@ static int check_overlaps(struct iort_builder *b)
 		}
 		qsort(v, n, sizeof(*v), cmp_map_input);
 		for (uint32_t j = 1; j < n; j++) {
-			if ((uint64_t)v[j - 1]->input_base + v[j - 1]->count > v[j]->input_base) {
+			uint64_t end = (uint64_t)v[j - 1]->input_base + v[j - 1]->count;
+
+			/*
+			 * Firmware that took "Number of IDs" for the count overlaps the
+			 * next range by its last ID; Linux accepts that, and so do we,
+			 * giving the shared ID to the later range (see the lookup).
+			 */
+			if (end == (uint64_t)v[j]->input_base + 1 && v[j]->count > 1) {
+				IOPT_WARNLOG("%s: ID mapping (offset 0x%x) overlaps the next one by "
+					     "its last ID (Number of IDs taken as a count?)",
+					     node_name(node->type), v[j - 1]->table_offset);
+				continue;
+			}
+			if (end > v[j]->input_base) {
 				IOPT_ERRLOG("%s: ID mapping (offset 0x%x) input range overlaps the one "
 					    "at offset 0x%x", node_name(node->type),
 					    MAX(v[j]->table_offset, v[j - 1]->table_offset),
@@ -505,6 +518,7 @@ void iopt_iort_free(struct iopt_iort *iort)
 int iopt_iort_rid_to_streamid(const struct iopt_iort *iort, uint32_t segment, uint32_t rid,
 			      const struct iopt_iort_node **smmu, uint32_t *sid)
 {
+	const struct iopt_iort_id_mapping *m = NULL;
 	const struct iopt_iort_node *rc = NULL;
 
 	if (iort == NULL || smmu == NULL || sid == NULL)
@@ -516,19 +530,26 @@ int iopt_iort_rid_to_streamid(const struct iopt_iort *iort, uint32_t segment, ui
 	}
 	if (rc == NULL)
 		return -ENOENT;
-	/* Single mappings name the root complex's own ID, not its RIDs. */
+	/*
+	 * Single mappings name the root complex's own ID, not its RIDs. Ranges
+	 * overlap at most by one ID (see check_overlaps()): the later range,
+	 * the one with the larger input base, wins.
+	 */
 	for (uint32_t j = 0; j < rc->n_mappings; j++) {
-		const struct iopt_iort_id_mapping *m = &rc->mappings[j];
+		const struct iopt_iort_id_mapping *c = &rc->mappings[j];
 
-		if (m->single || rid < m->input_base || rid - m->input_base >= m->count)
+		if (c->single || rid < c->input_base || rid - c->input_base >= c->count)
 			continue;
-		if (m->output->type == IORT_TYPE_ITS_GROUP)
-			return -ENODEV;
-		if (m->output->type != IORT_TYPE_SMMUV3)
-			return -EOPNOTSUPP;
-		*smmu = m->output;
-		*sid = m->output_base + (rid - m->input_base);
-		return 0;
+		if (m == NULL || c->input_base > m->input_base)
+			m = c;
 	}
-	return -ENOENT;
+	if (m == NULL)
+		return -ENOENT;
+	if (m->output->type == IORT_TYPE_ITS_GROUP)
+		return -ENODEV;
+	if (m->output->type != IORT_TYPE_SMMUV3)
+		return -EOPNOTSUPP;
+	*smmu = m->output;
+	*sid = m->output_base + (rid - m->input_base);
+	return 0;
 }

@@ -297,8 +297,44 @@ static void test_overlaps(void)
 	}
 	len = build_two_maps(t, 0x80, 1);
 	parse_expect(t, len, -EINVAL, "input range overlaps");
+	/* Overlap by exactly the last ID: accepted with a warning. */
+	len = build_two_maps(t, 0xff, 1);
+	r = parse_expect(t, len, 0, NULL);
+	CU_ASSERT_EQUAL(g_log.warnings, 1);
+	iopt_iort_free(r);
 	len = build_two_maps(t, 0x100, 0);
 	parse_expect(t, len, -EINVAL, "PCI Segment Number (offset 0xb0)");
+}
+
+/* The lookup on a result built by hand: ranges sharing one ID, later one wins. */
+static void test_lookup_shared_id(void)
+{
+	struct iopt_iort_node nodes[2] = { 0 };
+	struct iopt_iort_id_mapping maps[2] = { 0 };
+	struct iopt_iort r = { .n_nodes = 2, .nodes = nodes };
+	const struct iopt_iort_node *smmu = NULL;
+	uint32_t sid = 0;
+
+	nodes[0].type = IOPT_IORT_NODE_SMMUV3;
+	nodes[1].type = IOPT_IORT_NODE_ROOT_COMPLEX;
+	nodes[1].u.rc.segment = 3;
+	nodes[1].n_mappings = 2;
+	nodes[1].mappings = maps;
+	maps[0] = (struct iopt_iort_id_mapping){ .input_base = 0x100, .count = 0x101,
+						 .output_base = 0x1000, .output = &nodes[0] };
+	maps[1] = (struct iopt_iort_id_mapping){ .input_base = 0x200, .count = 0x100,
+						 .output_base = 0x5000, .output = &nodes[0] };
+	CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(&r, 3, 0x1ff, &smmu, &sid), 0);
+	CU_ASSERT_EQUAL(sid, 0x10ff);
+	CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(&r, 3, 0x200, &smmu, &sid), 0);
+	CU_ASSERT_EQUAL(sid, 0x5000);
+	CU_ASSERT_PTR_EQUAL(smmu, &nodes[0]);
+	CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(&r, 3, 0x300, &smmu, &sid), -ENOENT);
+	maps[1].single = true; /* single mappings never match a RID */
+	CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(&r, 3, 0x200, &smmu, &sid), 0);
+	CU_ASSERT_EQUAL(sid, 0x1100);
+	nodes[0].type = IOPT_IORT_NODE_SMMU;
+	CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(&r, 3, 0x200, &smmu, &sid), -EOPNOTSUPP);
 }
 
 /* As for the DMAR: every truncation and single-byte corruption. */
@@ -350,6 +386,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_header_and_nodes),
 	UT_TEST(test_mappings),
 	UT_TEST(test_overlaps),
+	UT_TEST(test_lookup_shared_id),
 	UT_TEST(test_every_truncation_and_byte),
 	UT_END,
 };

@@ -303,7 +303,8 @@ static int begin_node(struct fdt_walk *w, uint32_t *pos)
 	n->map_mask = UINT32_MAX;
 	n->domain = -1;
 	n->path_len = strlen(w->path);
-	*pos += (uint32_t)ALIGN_UP(nlen + 1, 4);
+	/* The padding may run past a block that ends right after the NUL. */
+	*pos += (uint32_t)MIN(ALIGN_UP(nlen + 1, 4), (uint64_t)w->st_size - *pos);
 	return 0;
 }
 

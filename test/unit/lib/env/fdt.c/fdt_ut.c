@@ -430,6 +430,24 @@ static void e_map_truncated(struct fb *b)
 	fb_u32(b, FDT_END);
 }
 
+/* A name whose NUL is the last byte of the blob: its padding is not there. */
+static void test_name_at_block_end(void)
+{
+	static uint8_t dtb[256];
+	static struct fb b;
+	uint8_t *exact;
+	size_t len;
+
+	memset(&b, 0, sizeof(b));
+	fb_begin(&b, "ab");
+	b.st_len--; /* drop the one padding byte */
+	len = fb_finish(&b, dtb);
+	exact = malloc(len); /* exact size, so ASan sees any read beyond */
+	memcpy(exact, dtb, len);
+	find_expect(exact, len, -EINVAL, "without FDT_END");
+	free(exact);
+}
+
 static void test_malformed(void)
 {
 	expect_tree(e_name_unterminated, -EINVAL, "node name at offset 0x3c");
@@ -501,6 +519,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_hand_built),
 	UT_TEST(test_bad_header),
 	UT_TEST(test_malformed),
+	UT_TEST(test_name_at_block_end),
 	UT_TEST(test_every_cut_and_byte),
 	UT_END,
 };

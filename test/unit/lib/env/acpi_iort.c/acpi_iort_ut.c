@@ -306,6 +306,30 @@ static void test_overlaps(void)
 	parse_expect(t, len, -EINVAL, "PCI Segment Number (offset 0xb0)");
 }
 
+/* Unknown (newer) node types are kept by type only and may be mapping targets. */
+static void test_unknown_node_type(void)
+{
+	const struct iopt_iort_node *smmu;
+	struct iopt_iort *r;
+	uint32_t sid;
+	uint8_t *t;
+
+	NEED_TABLE();
+	t = td_dup(g_iort, g_iort_len, 0);
+	t[T_SMMU + IORT_N_TYPE] = 0x42;
+	td_fix_checksum(t, g_iort_len);
+	r = parse_expect(t, g_iort_len, 0, NULL);
+	if (r != NULL) {
+		CU_ASSERT_EQUAL(r->n_nodes, 4);
+		CU_ASSERT_EQUAL(r->nodes[1].type, 0x42);
+		CU_ASSERT_EQUAL(r->nodes[1].n_mappings, 0);
+		CU_ASSERT_PTR_EQUAL(r->nodes[2].mappings[0].output, &r->nodes[1]);
+		CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(r, 0, 8, &smmu, &sid), -EOPNOTSUPP);
+		iopt_iort_free(r);
+	}
+	free(t);
+}
+
 /* The lookup on a result built by hand: ranges sharing one ID, later one wins. */
 static void test_lookup_shared_id(void)
 {
@@ -387,6 +411,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_mappings),
 	UT_TEST(test_overlaps),
 	UT_TEST(test_lookup_shared_id),
+	UT_TEST(test_unknown_node_type),
 	UT_TEST(test_every_truncation_and_byte),
 	UT_END,
 };

@@ -6,8 +6,8 @@
  *  - DRHD 0xfed91000, segment 0, INCLUDE_PCI_ALL, with the IOAPIC (id 8,
  *    source 00:1f.0 on bus 0xf0), an MSI-capable HPET (number 0, source
  *    00:1f.7) and an ACPI namespace device (ANDD number 1);
- *  - DRHD 0xfed92000, segment 1, INCLUDE_PCI_ALL (iasl writes its Size
- *    field as 0; the unit test sets it to 1, 8 KiB);
+ *  - DRHD 0xfed92000, segment 1, INCLUDE_PCI_ALL (this iasl has no Size
+ *    field, only Reserved, which must be 0; the unit test sets Size to 1, 8 KiB);
  *  - RMRR 0x3e000000..0x3e0fffff for the USB controller 00:14.0;
  *  - ATSR (not ALL_PORTS) for the root port 00:1c.0;
  *  - RHSA 0xfed90000 -> proximity domain 0, 0xfed92000 -> 1;
@@ -83,7 +83,7 @@
 [0002]                      Subtable Type : 0000 [Hardware Unit Definition]
 [0002]                             Length : 0010
 [0001]                              Flags : 01
-[0001]                           Reserved : 01
+[0001]                           Reserved : 00
 [0002]                 PCI Segment Number : 0001
 [0008]              Register Base Address : 00000000FED92000
 

@@ -141,6 +141,8 @@ struct iopt_dmar_scope {
 	uint8_t start_bus;
 	uint32_t path_len;      /**< hops, >= 1 */
 	const struct iopt_dmar_path_hop *path;
+	/** ACPI_NAMESPACE scopes: the ANDD whose device number is enumeration_id. */
+	const struct iopt_dmar_andd *andd;
 	uint32_t table_offset;  /**< of the scope entry, for messages */
 };
 
@@ -255,7 +257,8 @@ struct iopt_dmar {
  * ranges (base <= limit), no two DRHDs with overlapping register sets, at
  * most one INCLUDE_PCI_ALL unit per segment, no PCI scope listed by two
  * units, one RHSA per unit and each naming an existing unit, unique ANDD
- * device numbers. Bytes beyond the table's Length are ignored.
+ * device numbers, every ACPI namespace scope naming a declared ANDD. Bytes
+ * beyond the table's Length are ignored.
  *
  * @param buf    the table
  * @param len    bytes in buf

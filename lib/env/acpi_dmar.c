@@ -502,15 +502,29 @@ static int link_rhsa(struct dmar_builder *b, struct iopt_dmar_drhd **sorted, uin
 	return 0;
 }
 
-static int check_andd(const struct dmar_builder *b)
+/* ANDD device numbers are unique; namespace scopes are linked to theirs. */
+static int link_andd(struct dmar_builder *b)
 {
-	uint8_t seen[256] = { 0 };
+	const struct iopt_dmar_andd *by_number[256] = { NULL };
 
 	for (uint32_t i = 0; i < b->n.andd; i++) {
-		if (seen[b->andd[i].device_number]++) {
+		if (by_number[b->andd[i].device_number] != NULL) {
 			IOPT_ERRLOG("ANDD: ACPI Device Number (offset 0x%x) %u is used twice",
 				    b->andd[i].table_offset + ANDD_DEVICE_NUMBER,
 				    b->andd[i].device_number);
+			return -EINVAL;
+		}
+		by_number[b->andd[i].device_number] = &b->andd[i];
+	}
+	for (uint32_t i = 0; i < b->n.scopes; i++) {
+		struct iopt_dmar_scope *s = &b->scopes[i];
+
+		if (s->type != IOPT_DMAR_SCOPE_ACPI_NAMESPACE)
+			continue;
+		s->andd = by_number[s->enumeration_id];
+		if (s->andd == NULL) {
+			IOPT_ERRLOG("device scope Enumeration ID (offset 0x%x) %u names no ANDD",
+				    s->table_offset + SCOPE_ENUM_ID, s->enumeration_id);
 			return -EINVAL;
 		}
 	}
@@ -539,7 +553,7 @@ static int cross_check(struct dmar_builder *b)
 	if (rc == 0)
 		rc = check_scopes_unique(b->drhd, n, b->n.scopes);
 	if (rc == 0)
-		rc = check_andd(b);
+		rc = link_andd(b);
 	return rc;
 }
 

@@ -235,6 +235,7 @@ static void test_multi(void)
 	CU_ASSERT_EQUAL(bdf, 0x1f << 3 | 7);
 	CU_ASSERT_EQUAL(d->drhd[1].scopes[2].type, IOPT_DMAR_SCOPE_ACPI_NAMESPACE);
 	CU_ASSERT_EQUAL(d->drhd[1].scopes[2].enumeration_id, 1);
+	CU_ASSERT_PTR_EQUAL(d->drhd[1].scopes[2].andd, &d->andd[0]);
 
 	/* Which unit covers a device. */
 	CU_ASSERT_EQUAL(iopt_dmar_find_drhd(d, 0, 0x0010, fake_buses, NULL, &unit), 0);
@@ -415,10 +416,23 @@ static void test_overlaps(void)
 	td_fix_checksum(t, g_multi_len);
 	parse_expect(t, g_multi_len, 0, -EINVAL, "RMRR");
 	td_put64(t + MULTI_RMRR + 16, 0x3e0fffffULL);
+	/* Namespace scope naming no ANDD. */
+	t[MULTI_ANDD + ANDD_DEVICE_NUMBER] = 2;
+	td_fix_checksum(t, g_multi_len);
+	parse_expect(t, g_multi_len, 0, -EINVAL, "Enumeration ID (offset 0x76) 1 names no ANDD");
+	t[MULTI_ANDD + ANDD_DEVICE_NUMBER] = 1;
 	/* ANDD name not terminated inside the structure. */
 	t[g_multi_len - 1] = 'X';
 	td_fix_checksum(t, g_multi_len);
 	parse_expect(t, g_multi_len, 0, -EINVAL, "Object Name (offset 0xea)");
+	free(t);
+
+	/* A second ANDD with the same device number, appended. */
+	t = td_dup(g_multi, g_multi_len, MULTI_LEN - MULTI_ANDD);
+	memcpy(t + g_multi_len, g_multi + MULTI_ANDD, MULTI_LEN - MULTI_ANDD);
+	td_set_length(t, (uint32_t)g_multi_len + MULTI_LEN - MULTI_ANDD);
+	parse_expect(t, g_multi_len + MULTI_LEN - MULTI_ANDD, 0, -EINVAL,
+		     "ACPI Device Number (offset 0x100) 1 is used twice");
 	free(t);
 }
 

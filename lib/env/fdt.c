@@ -41,8 +41,16 @@ struct fdt_node {
 	size_t path_len;                    /* bytes of the path in the walker's buffer */
 };
 
+/* A node with #iommu-cells and a phandle: what an iommu-map entry can name. */
 struct fdt_provider {
 	uint32_t phandle, cells;
+	int32_t smmu; /* index in fdt_walk.smmus, or -1 when not an SMMUv3 */
+};
+
+/* Where each decoded iommu-map entry belongs. */
+struct fdt_map_owner {
+	uint32_t host;
+	int32_t smmu;
 };
 
 struct fdt_host_raw {
@@ -68,8 +76,8 @@ struct fdt_walk {
 	uint32_t n_prov, cap_prov;
 	struct iopt_fdt_iommu_map *maps;
 	uint32_t n_maps, cap_maps;
-	uint32_t *map_host;     /* host index of each map */
-	uint32_t cap_map_host;
+	struct fdt_map_owner *owner; /* one per map */
+	uint32_t cap_owner;
 };
 
 static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
@@ -249,14 +257,16 @@ static int end_smmuv3(struct fdt_walk *w, const struct fdt_node *n)
 static int end_node(struct fdt_walk *w)
 {
 	const struct fdt_node *n = &w->stack[w->depth - 1];
+	bool smmu = n->smmuv3 && w->depth >= 2;
 	int rc = 0;
 
-	if (n->smmuv3 && w->depth >= 2)
+	if (smmu)
 		rc = end_smmuv3(w, n);
 	if (rc == 0 && n->has_iommu_cells && n->phandle != 0) {
 		rc = grow((void **)&w->prov, &w->cap_prov, w->n_prov + 1, sizeof(*w->prov));
 		if (rc == 0)
-			w->prov[w->n_prov++] = (struct fdt_provider){ n->phandle, n->iommu_cells };
+			w->prov[w->n_prov++] = (struct fdt_provider){
+				n->phandle, n->iommu_cells, smmu ? (int32_t)w->n_smmus - 1 : -1 };
 	}
 	if (rc == 0 && n->map_len != 0) {
 		rc = grow((void **)&w->hosts, &w->cap_hosts, w->n_hosts + 1, sizeof(*w->hosts));
@@ -398,13 +408,37 @@ static int walk(struct fdt_walk *w)
 	return rc;
 }
 
+static int cmp_provider(const void *a, const void *b)
+{
+	uint32_t x = ((const struct fdt_provider *)a)->phandle;
+	uint32_t y = ((const struct fdt_provider *)b)->phandle;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort the providers by phandle (for bsearch); a phandle used twice is ambiguous. */
+static int sort_providers(struct fdt_walk *w)
+{
+	if (w->n_prov == 0)
+		return 0;
+	qsort(w->prov, w->n_prov, sizeof(*w->prov), cmp_provider);
+	for (uint32_t i = 1; i < w->n_prov; i++) {
+		if (w->prov[i].phandle == w->prov[i - 1].phandle) {
+			IOPT_ERRLOG("phandle 0x%x is used by two nodes with #iommu-cells",
+				    w->prov[i].phandle);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static const struct fdt_provider *find_provider(const struct fdt_walk *w, uint32_t phandle)
 {
-	for (uint32_t i = 0; i < w->n_prov; i++) {
-		if (w->prov[i].phandle == phandle)
-			return &w->prov[i];
-	}
-	return NULL;
+	struct fdt_provider key = { .phandle = phandle };
+
+	if (w->n_prov == 0)
+		return NULL;
+	return bsearch(&key, w->prov, w->n_prov, sizeof(*w->prov), cmp_provider);
 }
 
 /* Decode every host's iommu-map into w->maps. */
@@ -433,8 +467,8 @@ static int decode_maps(struct fdt_walk *w)
 			}
 			rc = grow((void **)&w->maps, &w->cap_maps, w->n_maps + 1, sizeof(*w->maps));
 			if (rc == 0)
-				rc = grow((void **)&w->map_host, &w->cap_map_host, w->n_maps + 1,
-					  sizeof(*w->map_host));
+				rc = grow((void **)&w->owner, &w->cap_owner, w->n_maps + 1,
+					  sizeof(*w->owner));
 			if (rc != 0)
 				return rc;
 			m = &w->maps[w->n_maps];
@@ -449,7 +483,7 @@ static int decode_maps(struct fdt_walk *w)
 					    m->length);
 				return -EINVAL;
 			}
-			w->map_host[w->n_maps++] = h;
+			w->owner[w->n_maps++] = (struct fdt_map_owner){ h, p->smmu };
 			off += esize;
 		}
 	}
@@ -473,15 +507,11 @@ static int build_result(struct fdt_walk *w, struct iopt_fdt_smmu_info **out)
 	if (w->n_smmus)
 		memcpy(smmus, w->smmus, w->n_smmus * sizeof(*smmus));
 	for (uint32_t i = 0; i < w->n_maps; i++) {
-		struct fdt_host_raw *raw = &w->hosts[w->map_host[i]];
-		struct iopt_fdt_pci_host *h = &hosts[w->map_host[i]];
+		struct fdt_host_raw *raw = &w->hosts[w->owner[i].host];
+		struct iopt_fdt_pci_host *h = &hosts[w->owner[i].host];
 
 		maps[i] = w->maps[i];
-		maps[i].smmu = NULL;
-		for (uint32_t j = 0; j < w->n_smmus && maps[i].phandle != 0; j++) {
-			if (smmus[j].phandle == maps[i].phandle)
-				maps[i].smmu = &smmus[j];
-		}
+		maps[i].smmu = w->owner[i].smmu >= 0 ? &smmus[w->owner[i].smmu] : NULL;
 		if (h->n_maps++ == 0) {
 			h->maps = &maps[i];
 			h->domain = raw->domain;
@@ -511,6 +541,8 @@ int iopt_fdt_smmuv3_find(const void *dtb, size_t len, struct iopt_fdt_smmu_info 
 	if (rc == 0)
 		rc = walk(w);
 	if (rc == 0)
+		rc = sort_providers(w);
+	if (rc == 0)
 		rc = decode_maps(w);
 	if (rc == 0)
 		rc = build_result(w, out);
@@ -518,7 +550,7 @@ int iopt_fdt_smmuv3_find(const void *dtb, size_t len, struct iopt_fdt_smmu_info 
 	free(w->hosts);
 	free(w->prov);
 	free(w->maps);
-	free(w->map_host);
+	free(w->owner);
 	free(w);
 	return rc;
 }

@@ -448,6 +448,21 @@ static void test_name_at_block_end(void)
 	free(exact);
 }
 
+static void e_dup_phandle(struct fb *b)
+{
+	fb_begin(b, "");
+	fb_begin(b, "a");
+	FB_CELLS(b, "#iommu-cells", 1);
+	FB_CELLS(b, "phandle", 5);
+	fb_end(b);
+	fb_begin(b, "b");
+	FB_CELLS(b, "#iommu-cells", 1);
+	FB_CELLS(b, "phandle", 5);
+	fb_end(b);
+	fb_end(b);
+	fb_u32(b, FDT_END);
+}
+
 static void test_malformed(void)
 {
 	expect_tree(e_name_unterminated, -EINVAL, "node name at offset 0x3c");
@@ -463,6 +478,7 @@ static void test_malformed(void)
 	expect_tree(e_map_phandle, -EINVAL, "phandle without #iommu-cells");
 	expect_tree(e_map_length, -EINVAL, "empty or overflows");
 	expect_tree(e_map_truncated, -EINVAL, "truncated");
+	expect_tree(e_dup_phandle, -EINVAL, "phandle 0x5 is used by two nodes");
 }
 
 /*

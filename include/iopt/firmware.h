@@ -62,10 +62,11 @@ extern "C" {
 /**
  * Read an ACPI table into a new buffer.
  *
- * @param name_or_path  a 4-character signature ("DMAR", "IORT"), read from
- *                      /sys/firmware/acpi/tables/<NAME> (needs root), or a
- *                      path to a file holding one binary table (anything
- *                      that contains a '/' or is not 4 characters long)
+ * @param name_or_path  a signature: exactly 4 characters of A-Z, 0-9 or '_'
+ *                      ("DMAR", "IORT"), read from
+ *                      /sys/firmware/acpi/tables/<NAME> (needs root); anything
+ *                      else is a path to a file holding one binary table
+ *                      (write "./DMAR" for a file of that name)
  * @param buf           set to a buffer the caller frees with
  *                      iopt_acpi_table_free()
  * @param len           set to the table's length (its header Length field,

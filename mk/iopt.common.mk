@@ -50,9 +50,14 @@ endif
 COMMON_CFLAGS += $(SAN_FLAGS)
 
 SYS_LIBS := -pthread
+# DPDK's own flags (-include rte_config.h, -march=...) go only to the sources
+# that call DPDK: a component sets CFLAGS_<source> = $(DPDK_CFLAGS). Only the
+# EAL is linked, not every DPDK library pkg-config lists.
+DPDK_CFLAGS :=
 ifeq ($(CONFIG_DPDK),y)
-COMMON_CFLAGS += -DIOPT_HAVE_DPDK=1 $(shell $(PKG_CONFIG) --cflags libdpdk)
-SYS_LIBS += $(shell $(PKG_CONFIG) --libs libdpdk)
+COMMON_CFLAGS += -DIOPT_HAVE_DPDK=1
+DPDK_CFLAGS := $(shell $(PKG_CONFIG) --cflags libdpdk)
+SYS_LIBS += -lrte_eal -lrte_kvargs -lrte_telemetry
 endif
 ifeq ($(CONFIG_PCIACCESS),y)
 COMMON_CFLAGS += -DIOPT_HAVE_PCIACCESS=1

@@ -1,6 +1,7 @@
 # Rules for one component of libiopt. The component's Makefile sets
 # IOPT_ROOT_DIR and C_SRCS (optional sources as C_SRCS-$(CONFIG_X) += x.c),
-# then includes this file. Objects go to $(OBJ_DIR)/lib/<component>/; the
+# optionally CFLAGS_<source without .c> for one source's extra flags, then
+# includes this file. Objects go to $(OBJ_DIR)/lib/<component>/; the
 # top-level Makefile gathers every component's objects into libiopt.
 
 include $(IOPT_ROOT_DIR)/mk/iopt.common.mk
@@ -16,7 +17,7 @@ all: $(OBJS)
 $(COMP_OBJ_DIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $(COMPONENT)/$<"
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(CFLAGS_$(<:.c=)) $(DEPFLAGS) -c $< -o $@
 
 clean:
 	rm -rf $(COMP_OBJ_DIR)

@@ -7,7 +7,7 @@ IOPT_ROOT_DIR ?= $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 include $(IOPT_ROOT_DIR)/mk/iopt.common.mk
 
 UT_SRCS := $(shell cd $(IOPT_ROOT_DIR) && find test -path test/qemu -prune -o -name '*_ut.c' -print | sort)
-UT_BINS := $(patsubst %.c,$(TEST_DIR)/%,$(UT_SRCS))
+UT_BINS := $(patsubst test/%.c,$(TEST_DIR)/%,$(UT_SRCS))
 UT_COMMON_OBJ := $(TEST_DIR)/common/ut.o
 UT_CFLAGS := $(CFLAGS) -I$(IOPT_ROOT_DIR)/test/common -Wno-missing-prototypes
 
@@ -18,7 +18,7 @@ $(UT_COMMON_OBJ): $(IOPT_ROOT_DIR)/test/common/ut.c $(IOPT_ROOT_DIR)/test/common
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(UT_CFLAGS) -c $< -o $@
 
-$(TEST_DIR)/%: $(IOPT_ROOT_DIR)/%.c $(UT_COMMON_OBJ) $(LIBIOPT_A)
+$(TEST_DIR)/%: $(IOPT_ROOT_DIR)/test/%.c $(UT_COMMON_OBJ) $(LIBIOPT_A)
 	@mkdir -p $(dir $@)
 	@echo "  UT $*"
 	$(Q)$(CC) $(UT_CFLAGS) $(DEPFLAGS) -MF $@.d -o $@ $< $(UT_COMMON_OBJ) $(LIBIOPT_A) $(SYS_LIBS) -lcunit -lm

@@ -26,10 +26,10 @@
  * anonymous pages, which the kernel may move or swap) is refused on the real
  * backends.
  *
- * Thread safety: every call may be made from any thread; allocation and
- * registration serialise on a per-environment lock; iopt_vtophys() and
- * iopt_dma_flush() take no lock for memory that stays registered while they
- * run.
+ * Thread safety: every call may be made from any thread. Each environment
+ * has one reader-writer lock: allocation and registration take it
+ * exclusive, lookups (iopt_vtophys, iopt_dma_phys_to_virt, iopt_dma_flush on
+ * sim) take it shared, so lookups from several threads run in parallel.
  */
 #ifndef IOPT_ENV_H
 #define IOPT_ENV_H
@@ -149,6 +149,15 @@ int iopt_mem_unregister(struct iopt_env *env, void *va, size_t len);
  * @return 0; -ENOENT when va is in no registration or allocation.
  */
 int iopt_vtophys(struct iopt_env *env, const void *va, uint64_t *pa, size_t *contig_len);
+
+/**
+ * CPU address of a physical address inside an allocation of env (drivers and
+ * page tables follow physical pointers in the structures they own).
+ * @param env  the environment
+ * @param pa   a physical address inside a live iopt_dma_alloc() buffer
+ * @return the VA, or NULL when pa is in no allocation of env.
+ */
+void *iopt_dma_phys_to_virt(struct iopt_env *env, uint64_t pa);
 
 /**
  * Write back the CPU cache lines covering [va, va + len) so that a

@@ -394,7 +394,7 @@ int iopt_hwpt_set_dirty_tracking(struct iopt_ctx *ctx, uint32_t hwpt_id, bool en
  *         the range wraps; -EIO.
  */
 int iopt_hwpt_get_dirty_bitmap(struct iopt_ctx *ctx, uint32_t hwpt_id, uint64_t iova,
-			       uint64_t length, uint64_t page_size, uint64_t *bitmap,
+			       uint64_t length, uint64_t page_size, void *bitmap,
 			       uint32_t flags);
 
 /* ---- hardware information ---------------------------------------------------- */

@@ -241,7 +241,7 @@ struct iom_device {
 	struct iopt_hw_dev *hw;
 	char name[64];
 	struct iom_attach rid;
-	struct iom_attach *pasids; /* attached PASIDs, unordered */
+	struct iom_attach **pasids; /* PASID records (stable addresses: reservation owners) */
 	uint32_t nr_pasids;
 	uint32_t cap_pasids;
 };

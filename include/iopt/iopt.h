@@ -109,8 +109,10 @@ void iopt_ctx_destroy(struct iopt_ctx *ctx);
 int iopt_destroy(struct iopt_ctx *ctx, uint32_t id);
 
 /**
- * Bytes of user memory the context holds mapped (each byte counted once,
- * however many areas map it).
+ * Bytes of user memory the context holds registered for DMA on behalf of
+ * its areas, each byte counted once however many areas map it. Memory is
+ * registered in the pieces that maps first brought in, and a piece stays
+ * registered (and counted) while any area overlaps part of it.
  */
 uint64_t iopt_ctx_pinned_bytes(struct iopt_ctx *ctx);
 

@@ -16,6 +16,7 @@
 #include "iopt/env.h"
 #include "iopt/log.h"
 #include "iopt/iopt_private.h"
+#include "iopt_internal/util.h"
 
 #define PAGE 4096ULL
 #define MB (1ULL << 20)

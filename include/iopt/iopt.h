@@ -23,7 +23,9 @@
  *
  * Ranges: every "last" is inclusive, so ranges may end at UINT64_MAX; a
  * length is a byte count. IOVAs, user addresses and lengths of maps are
- * multiples of 4 KiB (the IOAS's IOVA alignment, iopt_ioas_iova_ranges()).
+ * multiples of the IOAS's IOVA alignment (iopt_ioas_iova_ranges()): 4 KiB,
+ * or the smallest page size of an attached unit when that is larger (an
+ * SMMUv3 with a 64 KiB granule).
  *
  * Memory: iopt_ioas_map() takes the caller's virtual addresses; iopt looks up
  * their physical addresses through the platform layer (iopt/env.h),
@@ -136,10 +138,12 @@ int iopt_ioas_alloc(struct iopt_ctx *ctx, uint32_t *out_ioas_id);
  *               FIXED_IOVA iopt picks the lowest free IOVA inside the allowed
  *               ranges (iopt_ioas_allow_iovas(), else [4 KiB, 2^64 - 4 KiB)),
  *               outside reserved ranges and areas, aligned to
- *               min(roundup_pow_of_two(length), lowest set bit of va, 2 MiB).
+ *               min(roundup_pow_of_two(length), lowest set bit of va, 2 MiB)
+ *               but at least to the IOVA alignment.
  * @param flags  IOPT_IOAS_MAP_*; at least one of READABLE, WRITEABLE
  * @return 0; -ENOENT unknown ioas_id or not an IOAS; -EINVAL for length 0,
- *         va, iova or length not 4 KiB aligned, unknown flags, or neither
+ *         va, iova or length not aligned to the IOVA alignment, unknown
+ *         flags, or neither
  *         READABLE nor WRITEABLE; -EOVERFLOW when the range wraps;
  *         -EEXIST when a fixed range overlaps an area; -EADDRINUSE when it
  *         overlaps a reserved range (a device's reserved region or outside
@@ -252,7 +256,10 @@ int iopt_device_bind(struct iopt_ctx *ctx, const char *name, uint32_t *out_dev_i
  *         -EBUSY already attached (use replace); -EINVAL when the HWPT is
  *         on another unit or cannot serve the device; -EADDRINUSE when the
  *         device's reserved regions or aperture conflict with areas or
- *         allowed ranges of the IOAS; -ENOMEM; -EIO.
+ *         allowed ranges of the IOAS, or (new HWPT) an area is not aligned
+ *         to the unit's smallest page; -EOPNOTSUPP when a new HWPT needs a
+ *         feature the unit lacks; -ENOMEM; -EIO and other driver errors
+ *         (everything is rolled back).
  */
 int iopt_device_attach(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t *pt_id);
 
@@ -384,16 +391,21 @@ int iopt_hwpt_set_dirty_tracking(struct iopt_ctx *ctx, uint32_t hwpt_id, bool en
 #define IOPT_HWPT_GET_DIRTY_BITMAP_NO_CLEAR (1U << 0) /**< leave the dirty bits set */
 
 /**
- * Read (and clear) the dirty state of [iova, iova + length): bit i of the
- * bitmap (bit i % 64 of word i / 64) is set when any byte of page
- * [iova + i * page_size, iova + (i + 1) * page_size) was written. Bits for
- * clean pages are cleared, bits past the range left alone. The bitmap may
- * be at any 8-byte aligned address.
+ * Read (and clear) the dirty state of [iova, iova + length)
+ * (IOMMU_HWPT_GET_DIRTY_BITMAP): bit i of the bitmap (bit i % 8 of byte
+ * i / 8, the layout of a little-endian uint64_t array) is set when any byte
+ * of page [iova + i * page_size, iova + (i + 1) * page_size) was written
+ * since the last clearing read. As in iommufd, bits are only set: the
+ * caller zeroes the bitmap. The bitmap may be at any address; it needs
+ * length / page_size bits. The range must be fully mapped (contiguous
+ * areas).
  * @param page_size  a power of two, at least 4 KiB
+ * @param flags      0 or IOPT_HWPT_GET_DIRTY_BITMAP_NO_CLEAR
  * @return 0; -ENOENT unknown or not a paging HWPT; -EINVAL bad page_size,
- *         iova or length not a multiple of it, length 0, bitmap NULL or
- *         unaligned, tracking not enabled, unknown flags; -EOVERFLOW when
- *         the range wraps; -EIO.
+ *         iova or length not a multiple of it, length 0, bitmap NULL,
+ *         tracking not enabled, range not fully mapped, unknown flags;
+ *         -EOVERFLOW when the range wraps; -EIO when the invalidation after
+ *         clearing did not complete.
  */
 int iopt_hwpt_get_dirty_bitmap(struct iopt_ctx *ctx, uint32_t hwpt_id, uint64_t iova,
 			       uint64_t length, uint64_t page_size, void *bitmap,
@@ -485,12 +497,14 @@ enum iopt_fault_response_code {
 int iopt_fault_queue_alloc(struct iopt_ctx *ctx, uint32_t *out_fault_id);
 
 /**
- * Take up to max queued page requests, oldest first. A request stays
- * pending (for iopt_fault_respond()) after it is read; a group whose last
- * request has been read is answered as a whole.
+ * Take up to max queued page requests, oldest first, whole groups only
+ * (a group is delivered once its last request arrived). The requests of a
+ * group share a cookie; the group stays pending until iopt_fault_respond()
+ * with that cookie.
  * @param n  receives how many were stored
  * @return 0 (also when none is queued: *n = 0); -ENOENT unknown fault_id;
- *         -EINVAL buf NULL with max > 0.
+ *         -EINVAL buf NULL with max > 0; -EMSGSIZE when the oldest group
+ *         has more requests than max (nothing is taken).
  */
 int iopt_fault_read(struct iopt_ctx *ctx, uint32_t fault_id, struct iopt_fault *buf,
 		    uint32_t max, uint32_t *n);
@@ -509,7 +523,8 @@ int iopt_fault_respond(struct iopt_ctx *ctx, uint32_t fault_id, uint32_t cookie,
  * of the HWPT the (device, PASID) is attached to (or are answered INVALID
  * when it has none); unrecoverable faults and errors are logged and
  * counted.
- * @return how many records were handled (>= 0); -EIO when a unit failed.
+ * @return how many records were handled (>= 0); -EIO when a unit failed;
+ *         -ENOMEM.
  */
 int iopt_poll(struct iopt_ctx *ctx);
 

@@ -29,6 +29,19 @@ uint64_t iom_ioas_pgsizes(const struct iom_ioas *ioas, const struct iopt_hw_doma
 	return bm;
 }
 
+uint64_t iom_ioas_iova_alignment(const struct iom_ioas *ioas)
+{
+	uint64_t align = IOM_PAGE_SIZE;
+
+	for (uint32_t i = 0; i < ioas->nr_hwpts; i++) {
+		uint64_t bm = ioas->hwpts[i]->dom->pgsize_bitmap;
+
+		if (bm && (bm & -bm) > align)
+			align = bm & -bm;
+	}
+	return align;
+}
+
 static inline uint64_t area_len(const struct iom_area *a)
 {
 	return a->node.last - a->node.start + 1;
@@ -251,7 +264,8 @@ static int place_iova(struct iom_ioas *ioas, uint64_t uva, uint64_t length, uint
 		return 0;
 	}
 	rc = iova_find_hole(&ioas->allowed, IOM_PAGE_SIZE, UINT64_MAX - IOM_PAGE_SIZE,
-			    &ioas->areas, &ioas->reserved, length, auto_align(uva, length), iova);
+			    &ioas->areas, &ioas->reserved, length,
+			    MAX(auto_align(uva, length), iom_ioas_iova_alignment(ioas)), iova);
 	if (rc)
 		IOPT_ERRLOG("map: no free IOVA range of 0x%" PRIx64 " bytes", length);
 	return rc;
@@ -277,7 +291,7 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 		 uint64_t *iova, uint32_t flags)
 {
 	struct iom_area *a;
-	uint64_t at = (flags & IOPT_IOAS_MAP_FIXED_IOVA) ? *iova : 0;
+	uint64_t at = (flags & IOPT_IOAS_MAP_FIXED_IOVA) ? *iova : 0, align;
 	int rc;
 
 	rc = check_map_args(uva, length, at, flags);
@@ -287,6 +301,13 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	if (!a)
 		return -ENOMEM;
 	pthread_mutex_lock(&ioas->lock);
+	align = iom_ioas_iova_alignment(ioas);
+	if (align > IOM_PAGE_SIZE && ((uva | length | at) & (align - 1))) {
+		IOPT_ERRLOG("map: va, iova and length must be multiples of the IOAS's IOVA "
+			    "alignment 0x%" PRIx64, align);
+		rc = -EINVAL;
+		goto err_unlock;
+	}
 	rc = place_iova(ioas, uva, length, &at, flags);
 	if (rc)
 		goto err_unlock;
@@ -388,6 +409,19 @@ int iom_ioas_add_hwpt(struct iopt_ctx *ctx, struct iom_ioas *ioas, struct iom_hw
 		IOPT_ERRLOG("domain aperture [0x%" PRIx64 ", 0x%" PRIx64 "] excludes mapped areas",
 			    dom->aperture_start, dom->aperture_last);
 		return -EADDRINUSE;
+	}
+	if (dom->pgsize_bitmap) {
+		uint64_t min = dom->pgsize_bitmap & -dom->pgsize_bitmap;
+
+		itree_for_each(&ioas->areas, n, 0, UINT64_MAX) {
+			struct iom_area *a = container_of(n, struct iom_area, node);
+
+			if ((n->start | area_len(a) | a->uva) & (min - 1)) {
+				IOPT_ERRLOG("area at 0x%" PRIx64 " is not aligned to the domain's "
+					    "smallest page 0x%" PRIx64, n->start, min);
+				return -EADDRINUSE;
+			}
+		}
 	}
 	itree_for_each(&ioas->areas, n, 0, UINT64_MAX) {
 		rc = area_map_dom(ctx, ioas, container_of(n, struct iom_area, node), dom, &done);

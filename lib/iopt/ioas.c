@@ -272,11 +272,11 @@ int iopt_ioas_iova_ranges(struct iopt_ctx *ctx, uint32_t ioas_id,
 			ranges[cnt] = (struct iopt_iova_range){ cur, UINT64_MAX };
 		cnt++;
 	}
+	if (out_iova_alignment)
+		*out_iova_alignment = iom_ioas_iova_alignment(ioas);
 	pthread_mutex_unlock(&ioas->lock);
 	iom_obj_put(ctx, &ioas->obj);
 	*num_iovas = cnt;
-	if (out_iova_alignment)
-		*out_iova_alignment = IOM_PAGE_SIZE;
 	return cnt > cap ? -EMSGSIZE : 0;
 }
 

@@ -172,6 +172,8 @@ struct iom_ioas *iom_ioas_get(struct iopt_ctx *ctx, uint32_t id);
 int iom_ioas_alloc_locked(struct iopt_ctx *ctx, struct iom_ioas **out);
 void iom_ioas_destroy(struct iopt_ctx *ctx, struct iom_obj *obj);
 
+/* The IOVA alignment: 4 KiB or the largest smallest page size of its domains. */
+uint64_t iom_ioas_iova_alignment(const struct iom_ioas *ioas);
 /* The page-size bitmap the IOAS lets dom use (HUGE_PAGES off: smallest only). */
 uint64_t iom_ioas_pgsizes(const struct iom_ioas *ioas, const struct iopt_hw_domain *dom);
 

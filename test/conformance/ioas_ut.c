@@ -429,6 +429,39 @@ static void ioas_pinned_limit(void)
 	fx_teardown();
 }
 
+/* A unit whose smallest page is 64 KiB raises the IOAS's IOVA alignment. */
+static void ioas_iova_alignment(void)
+{
+	struct mock_cfg c = fx_cfg_default();
+	struct iopt_iova_range r[2];
+	struct iopt_dma_buf big;
+	uint64_t iova = 0x100000, align = 0, pgsize = 0;
+	uint32_t num = 2, pt;
+
+	c.units[0].pgsize_bitmap = (64ULL << 10) | (512ULL << 20);
+	fx_setup_cfg(&c, 16 * PAGE);
+	fx_bind(0);
+	CU_ASSERT_FATAL(iopt_dma_alloc(g_fx.env, 256 << 10, 64 << 10, IOPT_NUMA_ANY, &big) == 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED), 0);
+	/* An area the domain cannot map: attach refused, nothing left behind. */
+	pt = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), -EADDRINUSE);
+	CU_ASSERT_EQUAL(mock_nr_domains(g_fx.m), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, NULL), 0);
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_iova_ranges(g_fx.ctx, g_fx.ioas, r, &num, &align), 0);
+	CU_ASSERT_EQUAL(align, 64 << 10);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_RW), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, big.va, 256 << 10, &iova, MAP_RW), 0);
+	CU_ASSERT_EQUAL(iova & ((64 << 10) - 1), 0);
+	CU_ASSERT_EQUAL(mock_dom_translate(fx_hwpt_dom(pt), iova + PAGE, NULL, NULL, &pgsize), 0);
+	CU_ASSERT_EQUAL(pgsize, 64 << 10);
+	CU_ASSERT(fx_dom_maps(fx_hwpt_dom(pt), iova, big.va, 256 << 10));
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, NULL), 0);
+	iopt_dma_free(g_fx.env, &big);
+	fx_teardown();
+}
+
 static void ctx_backends(void)
 {
 	struct iopt_ctx_opts o = { .log_level = -1 };
@@ -461,6 +494,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(unmap_waits_for_iotlb_sync),
 	UT_TEST(ioas_option_huge_pages),
 	UT_TEST(ioas_pinned_limit),
+	UT_TEST(ioas_iova_alignment),
 	UT_TEST(ctx_backends),
 	UT_END
 };

@@ -158,6 +158,22 @@ int iopt_ioas_map(struct iopt_ctx *ctx, uint32_t ioas_id, void *va, uint64_t len
 		  uint64_t *iova, uint32_t flags);
 
 /**
+ * Map length bytes of a file from offset (IOMMU_IOAS_MAP_FILE): a memfd,
+ * or a hugetlbfs file on the real backends. iopt maps the file into the
+ * process itself (shared, writable unless only READABLE is asked and the
+ * file is read-only) and unmaps it when the last area using it (the area
+ * or a copy of it) is unmapped.
+ * @param fd      an open file descriptor; it stays the caller's
+ * @param offset  4 KiB aligned offset in the file
+ * @param iova    and flags as iopt_ioas_map()
+ * @return as iopt_ioas_map(); -EINVAL for fd < 0 or a misaligned offset
+ *         or length; the negative errno of mmap(2) (-EACCES, -ENODEV,
+ *         -EBADF, ...).
+ */
+int iopt_ioas_map_file(struct iopt_ctx *ctx, uint32_t ioas_id, int fd, uint64_t offset,
+		       uint64_t length, uint64_t *iova, uint32_t flags);
+
+/**
  * Unmap every area inside [iova, iova + length). Areas must be covered
  * whole. iova 0 with length UINT64_MAX unmaps everything (success also when
  * the IOAS is empty). When this returns, no device can use the old

@@ -288,7 +288,7 @@ static uint32_t map_prot(uint32_t flags)
 }
 
 int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint64_t length,
-		 uint64_t *iova, uint32_t flags)
+		 uint64_t *iova, uint32_t flags, struct iom_filemap *fmap)
 {
 	struct iom_area *a;
 	uint64_t at = (flags & IOPT_IOAS_MAP_FIXED_IOVA) ? *iova : 0, align;
@@ -322,6 +322,10 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	if (rc) {
 		iom_unpin(ctx, uva, length);
 		goto err_unlock;
+	}
+	if (fmap) {
+		__atomic_add_fetch(&fmap->refs, 1, __ATOMIC_RELAXED);
+		a->fmap = fmap;
 	}
 	itree_insert(&ioas->areas, &a->node);
 	pthread_mutex_unlock(&ioas->lock);
@@ -377,6 +381,8 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 		next = itree_next(&ioas->areas, n, start, last);
 		itree_remove(&ioas->areas, n);
 		iom_unpin(ctx, a->uva, area_len(a));
+		if (a->fmap)
+			iom_filemap_put(a->fmap);
 		iom_free(a);
 	}
 	pthread_mutex_unlock(&ioas->lock);

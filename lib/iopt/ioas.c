@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "iopt_private.h"
 #include "iopt_internal/util.h"
@@ -91,8 +92,61 @@ int iopt_ioas_map(struct iopt_ctx *ctx, uint32_t ioas_id, void *va, uint64_t len
 	ioas = iom_ioas_get(ctx, ioas_id);
 	if (!ioas)
 		return -ENOENT;
-	rc = iom_iopt_map(ctx, ioas, (uint64_t)(uintptr_t)va, length, iova, flags);
+	rc = iom_iopt_map(ctx, ioas, (uint64_t)(uintptr_t)va, length, iova, flags, NULL);
 	iom_obj_put(ctx, &ioas->obj);
+	return rc;
+}
+
+void iom_filemap_put(struct iom_filemap *fm)
+{
+	if (__atomic_sub_fetch(&fm->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		munmap(fm->va, fm->len);
+		iom_free(fm);
+	}
+}
+
+int iopt_ioas_map_file(struct iopt_ctx *ctx, uint32_t ioas_id, int fd, uint64_t offset,
+		       uint64_t length, uint64_t *iova, uint32_t flags)
+{
+	int prot = PROT_READ | PROT_WRITE;
+	struct iom_filemap *fm;
+	struct iom_ioas *ioas;
+	void *va;
+	int rc;
+
+	if (!ctx || !iova || fd < 0)
+		return -EINVAL;
+	if ((offset & IOM_PAGE_MASK) || length == 0 || (length & IOM_PAGE_MASK) ||
+	    length > SIZE_MAX || offset + length < offset) {
+		IOPT_ERRLOG("map_file: offset 0x%" PRIx64 " and length 0x%" PRIx64
+			    " must be non-zero 4 KiB multiples", offset, length);
+		return -EINVAL;
+	}
+	fm = iom_calloc(1, sizeof(*fm));
+	if (!fm)
+		return -ENOMEM;
+	va = mmap(NULL, length, prot, MAP_SHARED, fd, (off_t)offset);
+	if (va == MAP_FAILED && errno == EACCES && !(flags & IOPT_IOAS_MAP_WRITEABLE)) {
+		prot = PROT_READ;
+		va = mmap(NULL, length, prot, MAP_SHARED, fd, (off_t)offset);
+	}
+	if (va == MAP_FAILED) {
+		rc = -errno;
+		IOPT_ERRLOG("map_file: mmap of fd %d failed: %d", fd, rc);
+		iom_free(fm);
+		return rc;
+	}
+	fm->refs = 1; /* ours until the area takes its own */
+	fm->va = va;
+	fm->len = length;
+	ioas = iom_ioas_get(ctx, ioas_id);
+	if (!ioas) {
+		iom_filemap_put(fm);
+		return -ENOENT;
+	}
+	rc = iom_iopt_map(ctx, ioas, (uint64_t)(uintptr_t)va, length, iova, flags, fm);
+	iom_obj_put(ctx, &ioas->obj);
+	iom_filemap_put(fm);
 	return rc;
 }
 
@@ -128,7 +182,16 @@ int iopt_ioas_unmap(struct iopt_ctx *ctx, uint32_t ioas_id, uint64_t iova, uint6
 struct copy_seg {
 	uint64_t uva;
 	uint64_t len;
+	struct iom_filemap *fmap; /* referenced while the copy runs */
 };
+
+static void copy_segs_free(struct copy_seg *segs, uint32_t nr)
+{
+	for (uint32_t i = 0; i < nr; i++)
+		if (segs[i].fmap)
+			iom_filemap_put(segs[i].fmap);
+	iom_free(segs);
+}
 
 static int copy_collect(struct iom_ioas *src, uint64_t iova, uint64_t length,
 			struct copy_seg **out, uint32_t *nr)
@@ -147,12 +210,15 @@ static int copy_collect(struct iom_ioas *src, uint64_t iova, uint64_t length,
 			break;
 		s = iom_realloc(segs, (cnt + 1) * sizeof(*segs));
 		if (!s) {
-			iom_free(segs);
+			copy_segs_free(segs, cnt);
 			return -ENOMEM;
 		}
 		segs = s;
 		segs[cnt].uva = a->uva + (cur - n->start);
 		segs[cnt].len = end - cur + 1;
+		segs[cnt].fmap = a->fmap;
+		if (a->fmap)
+			__atomic_add_fetch(&a->fmap->refs, 1, __ATOMIC_RELAXED);
 		cnt++;
 		if (end == last) {
 			*out = segs;
@@ -161,7 +227,7 @@ static int copy_collect(struct iom_ioas *src, uint64_t iova, uint64_t length,
 		}
 		cur = end + 1;
 	}
-	iom_free(segs);
+	copy_segs_free(segs, cnt);
 	IOPT_ERRLOG("copy: source [0x%" PRIx64 ", 0x%" PRIx64 "] is not fully mapped", iova, last);
 	return -ENOENT;
 }
@@ -192,7 +258,7 @@ static int copy_map(struct iopt_ctx *ctx, struct iom_ioas *dst, const struct cop
 	for (i = 0; i < nr; i++) {
 		uint64_t piece = cur;
 
-		rc = iom_iopt_map(ctx, dst, segs[i].uva, segs[i].len, &piece, flags);
+		rc = iom_iopt_map(ctx, dst, segs[i].uva, segs[i].len, &piece, flags, segs[i].fmap);
 		if (rc) {
 			if (cur > at)
 				iom_iopt_unmap(ctx, dst, at, cur - 1, false, NULL);
@@ -228,9 +294,10 @@ int iopt_ioas_copy(struct iopt_ctx *ctx, uint32_t dst_ioas_id, uint32_t src_ioas
 	rc = copy_collect(src, src_iova, length, &segs, &nr);
 	pthread_mutex_unlock(&src->lock);
 	/* The user memory stays mapped in the process; map_path registers it again. */
-	if (!rc)
+	if (!rc) {
 		rc = copy_map(ctx, dst, segs, nr, dst_iova, flags);
-	iom_free(segs);
+		copy_segs_free(segs, nr);
+	}
 	iom_obj_put(ctx, &dst->obj);
 	iom_obj_put(ctx, &src->obj);
 	return rc;

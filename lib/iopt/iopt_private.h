@@ -139,10 +139,24 @@ void iom_pin_destroy_all(struct iopt_ctx *ctx);
 
 struct iom_hwpt;
 
+/*
+ * A file mapping iopt made for iopt_ioas_map_file(): shared by the area it
+ * was made for and by every copy of it, unmapped with the last of them
+ * (atomic refs: areas of different IOASes hold it under different locks).
+ */
+struct iom_filemap {
+	unsigned int refs;
+	void *va;
+	size_t len;
+};
+
+void iom_filemap_put(struct iom_filemap *fm);
+
 struct iom_area {
 	struct itree_node node; /* IOVA [start, last] */
 	uint64_t uva;           /* user address of node.start */
 	uint32_t prot;          /* IOPT_HW_PROT_* */
+	struct iom_filemap *fmap; /* the mapping uva lies in, or NULL (caller's memory) */
 };
 
 /* A reserved IOVA range and who needs it. */
@@ -177,8 +191,9 @@ uint64_t iom_ioas_iova_alignment(const struct iom_ioas *ioas);
 /* The page-size bitmap the IOAS lets dom use (HUGE_PAGES off: smallest only). */
 uint64_t iom_ioas_pgsizes(const struct iom_ioas *ioas, const struct iopt_hw_domain *dom);
 
+/* Map an area (fmap: the file mapping uva lies in, referenced on success). */
 int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint64_t length,
-		 uint64_t *iova, uint32_t flags);
+		 uint64_t *iova, uint32_t flags, struct iom_filemap *fmap);
 /* An automatic IOVA for length bytes at uva (ioas->lock not held). -ENOSPC. */
 int iom_iopt_find_iova(struct iom_ioas *ioas, uint64_t uva, uint64_t length, uint64_t *iova);
 int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, uint64_t last,

@@ -73,7 +73,7 @@ static int step(struct path *p, int i)
 	case 4:
 		p->iova2 = 1ULL << 30;
 		return iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 8 * PAGE, 8 * PAGE, &p->iova2,
-				     MAP_FIXED);
+				     MAP_FIXED_RW);
 	case 5: return iopt_ioas_copy(g_fx.ctx, p->ioas2, g_fx.ioas, p->iova1, 8 * PAGE, &p->iova3,
 				      MAP_RW);
 	case 6: return iopt_hwpt_alloc(g_fx.ctx, p->dev, p->ioas2, IOPT_HWPT_ALLOC_NEST_PARENT, 0,

@@ -138,6 +138,6 @@ static inline bool fx_dom_empty_range(struct iopt_hw_domain *dom, uint64_t iova,
 }
 
 #define MAP_RW (IOPT_IOAS_MAP_READABLE | IOPT_IOAS_MAP_WRITEABLE)
-#define MAP_FIXED (MAP_RW | IOPT_IOAS_MAP_FIXED_IOVA)
+#define MAP_FIXED_RW (MAP_RW | IOPT_IOAS_MAP_FIXED_IOVA)
 
 #endif

@@ -291,7 +291,7 @@ static void reserved_regions_on_attach(void)
 	fx_setup_cfg(&c, PAGE);
 	fx_bind(0);
 	/* An area where the device needs a reserved region: attach fails. */
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW), 0);
 	pt = g_fx.ioas;
 	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), -EADDRINUSE);
 	CU_ASSERT_EQUAL(mock_nr_domains(g_fx.m), 0);
@@ -301,7 +301,7 @@ static void reserved_regions_on_attach(void)
 	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), -EADDRINUSE);
 	CU_ASSERT_EQUAL(iopt_ioas_allow_iovas(g_fx.ctx, g_fx.ioas, NULL, 0), 0);
 	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED),
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW),
 			-EADDRINUSE);
 	fx_teardown();
 }
@@ -326,7 +326,7 @@ static void dirty_bitmap_case(uint64_t page_size, size_t bitmap_off)
 	/* 4 KiB leaves so that dirty granularity is the page. */
 	CU_ASSERT_EQUAL(iopt_ioas_option(g_fx.ctx, g_fx.ioas, IOPT_OPTION_OP_SET,
 					 IOPT_OPTION_HUGE_PAGES, &(uint64_t){ 0 }), -EBUSY);
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, buf.va, len, &iova, MAP_FIXED), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, buf.va, len, &iova, MAP_FIXED_RW), 0);
 	CU_ASSERT_EQUAL(iopt_hwpt_get_dirty_bitmap(g_fx.ctx, hwpt, base, len, page_size, bm, 0),
 			-EINVAL); /* not enabled */
 	CU_ASSERT_EQUAL(iopt_hwpt_set_dirty_tracking(g_fx.ctx, hwpt, true), 0);

@@ -4,7 +4,11 @@
  * allowed and reserved ranges, copy, iova_ranges, domains filled on map and
  * on attach, invalidation before unmap returns, HUGE_PAGES, pinned bytes.
  */
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "fixture.h"
+#include "iopt_internal/sim.h"
 
 static void ioas_destroy(void)
 {
@@ -34,22 +38,22 @@ static void ioas_map_bad_args(void)
 	uint64_t iova = MB;
 
 	fx_setup(16 * PAGE);
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 0, &iova, MAP_FIXED), -EINVAL);
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 100, &iova, MAP_FIXED), -EINVAL);
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 1, PAGE, &iova, MAP_FIXED),
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 0, &iova, MAP_FIXED_RW), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 100, &iova, MAP_FIXED_RW), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 1, PAGE, &iova, MAP_FIXED_RW),
 			-EINVAL);
 	iova = MB + 1;
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW), -EINVAL);
 	iova = MB;
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova,
 				      IOPT_IOAS_MAP_FIXED_IOVA), -EINVAL);
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED | 0x80),
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW | 0x80),
 			-EINVAL);
 	iova = UINT64_MAX - PAGE + 1;
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 2 * PAGE, &iova, MAP_FIXED),
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 2 * PAGE, &iova, MAP_FIXED_RW),
 			-EOVERFLOW);
 	iova = MB;
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, 999, g_fx.buf, PAGE, &iova, MAP_FIXED), -ENOENT);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, 999, g_fx.buf, PAGE, &iova, MAP_FIXED_RW), -ENOENT);
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 0);
 	fx_teardown();
 }
@@ -64,14 +68,14 @@ static void ioas_area(void)
 	for (i = 0; i < 8; i++) {
 		iova = MB + (uint64_t)i * 2 * PAGE;
 		CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + i * PAGE, PAGE, &iova,
-					      MAP_FIXED), 0);
+					      MAP_FIXED_RW), 0);
 	}
 	/* Overlapping a fixed area: -EEXIST. */
 	iova = MB;
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 2 * PAGE, &iova, MAP_FIXED),
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 2 * PAGE, &iova, MAP_FIXED_RW),
 			-EEXIST);
 	iova = MB - PAGE;
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 2 * PAGE, &iova, MAP_FIXED),
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 2 * PAGE, &iova, MAP_FIXED_RW),
 			-EEXIST);
 	/* Unmap of a range with no area, and of part of an area: -ENOENT. */
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, MB + PAGE, PAGE, NULL), -ENOENT);
@@ -99,7 +103,7 @@ static void unmap_fully_contained_areas(void)
 	for (int i = 0; i < 4; i++) {
 		iova = 16 * PAGE + (uint64_t)i * 16 * PAGE;
 		CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + i * PAGE, PAGE, &iova,
-					      MAP_FIXED), 0);
+					      MAP_FIXED_RW), 0);
 	}
 	/* A range that starts and ends in holes and contains two areas. */
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 20 * PAGE, 30 * PAGE, &unmapped), 0);
@@ -169,7 +173,7 @@ static void ioas_allowed_and_reserved(void)
 	CU_ASSERT_EQUAL(iova, 96 * PAGE);
 	/* A fixed map outside the allowed ranges is still fine. */
 	iova = 4096 * PAGE;
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW), 0);
 	/* Reserving inside an allowed range or over an area: -EADDRINUSE. */
 	ioas = iom_ioas_get(g_fx.ctx, g_fx.ioas);
 	CU_ASSERT_FATAL(ioas != NULL);
@@ -181,7 +185,7 @@ static void ioas_allowed_and_reserved(void)
 	allow[0] = (struct iopt_iova_range){ 8190 * PAGE, 8191 * PAGE + 5 * PAGE };
 	CU_ASSERT_EQUAL(iopt_ioas_allow_iovas(g_fx.ctx, g_fx.ioas, allow, 1), -EADDRINUSE);
 	iova = 8195 * PAGE;
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED),
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW),
 			-EADDRINUSE);
 	/* Clearing the allowed ranges returns to the full space. */
 	CU_ASSERT_EQUAL(iopt_ioas_allow_iovas(g_fx.ctx, g_fx.ioas, NULL, 0), 0);
@@ -242,10 +246,10 @@ static void ioas_copy_area(void)
 	CU_ASSERT_EQUAL(iopt_ioas_alloc(g_fx.ctx, &ioas2), 0);
 	pt = ioas2;
 	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 8 * PAGE, &iova, MAP_FIXED), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 8 * PAGE, &iova, MAP_FIXED_RW), 0);
 	iova = 40 * PAGE;
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 8 * PAGE, 8 * PAGE, &iova,
-				      MAP_FIXED), 0);
+				      MAP_FIXED_RW), 0);
 	/* Copy across two contiguous source areas into an attached IOAS. */
 	CU_ASSERT_EQUAL(iopt_ioas_copy(g_fx.ctx, ioas2, g_fx.ioas, 36 * PAGE, 8 * PAGE, &dst,
 				       MAP_RW), 0);
@@ -442,7 +446,7 @@ static void ioas_iova_alignment(void)
 	fx_setup_cfg(&c, 16 * PAGE);
 	fx_bind(0);
 	CU_ASSERT_FATAL(iopt_dma_alloc(g_fx.env, 256 << 10, 64 << 10, IOPT_NUMA_ANY, &big) == 0);
-	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW), 0);
 	/* An area the domain cannot map: attach refused, nothing left behind. */
 	pt = g_fx.ioas;
 	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), -EADDRINUSE);
@@ -459,6 +463,63 @@ static void ioas_iova_alignment(void)
 	CU_ASSERT(fx_dom_maps(fx_hwpt_dom(pt), iova, big.va, 256 << 10));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, NULL), 0);
 	iopt_dma_free(g_fx.env, &big);
+	fx_teardown();
+}
+
+/* The bytes a domain's translation of iova reaches, read by physical address. */
+static bool dom_reads(struct iopt_hw_domain *dom, uint64_t iova, const void *want, size_t len)
+{
+	uint64_t pa;
+	void *p;
+
+	if (mock_dom_translate(dom, iova, &pa, NULL, NULL))
+		return false;
+	p = sim_phys_to_virt(g_fx.env, pa, len);
+	return p && memcmp(p, want, len) == 0;
+}
+
+static void ioas_map_file(void)
+{
+	uint8_t pattern[PAGE];
+	uint64_t iova = 0, dst = 0, unmapped;
+	uint32_t ioas2, pt;
+	int fd;
+
+	fx_setup(0);
+	fx_bind(0);
+	fd = memfd_create("iopt-test", 0);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(ftruncate(fd, 16 * PAGE) == 0);
+	for (int i = 0; i < 16; i++) {
+		memset(pattern, 0x10 + i, sizeof(pattern));
+		CU_ASSERT_FATAL(pwrite(fd, pattern, PAGE, (off_t)(i * PAGE)) == (ssize_t)PAGE);
+	}
+	pt = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map_file(g_fx.ctx, g_fx.ioas, fd, PAGE / 2, 4 * PAGE, &iova,
+					   MAP_RW), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_ioas_map_file(g_fx.ctx, g_fx.ioas, -1, 0, 4 * PAGE, &iova, MAP_RW),
+			-EINVAL);
+	CU_ASSERT_EQUAL(iopt_ioas_map_file(g_fx.ctx, 999, fd, 0, 4 * PAGE, &iova, MAP_RW), -ENOENT);
+	CU_ASSERT_EQUAL(iopt_ioas_map_file(g_fx.ctx, g_fx.ioas, fd, 4 * PAGE, 8 * PAGE, &iova,
+					   MAP_RW), 0);
+	memset(pattern, 0x14, sizeof(pattern));
+	CU_ASSERT(dom_reads(fx_hwpt_dom(pt), iova, pattern, PAGE));
+	memset(pattern, 0x1b, sizeof(pattern));
+	CU_ASSERT(dom_reads(fx_hwpt_dom(pt), iova + 7 * PAGE, pattern, PAGE));
+	/* A copy keeps the file mapped after the original area is gone. */
+	CU_ASSERT_EQUAL(iopt_ioas_alloc(g_fx.ctx, &ioas2), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_copy(g_fx.ctx, ioas2, g_fx.ioas, iova + 2 * PAGE, 2 * PAGE, &dst,
+				       MAP_RW), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &unmapped), 0);
+	pt = ioas2;
+	CU_ASSERT_EQUAL(iopt_device_replace(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	memset(pattern, 0x16, sizeof(pattern));
+	CU_ASSERT(dom_reads(fx_hwpt_dom(pt), dst, pattern, PAGE));
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, ioas2, 0, UINT64_MAX, &unmapped), 0);
+	CU_ASSERT_EQUAL(unmapped, 2 * PAGE);
+	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 0);
+	close(fd);
 	fx_teardown();
 }
 
@@ -495,6 +556,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(ioas_option_huge_pages),
 	UT_TEST(ioas_pinned_limit),
 	UT_TEST(ioas_iova_alignment),
+	UT_TEST(ioas_map_file),
 	UT_TEST(ctx_backends),
 	UT_END
 };

@@ -38,7 +38,7 @@ static int hole_in_range(uint64_t lo, uint64_t hi, const struct itree *busy_a,
 			 const struct itree *busy_b, uint64_t length, uint64_t align,
 			 uint64_t *out)
 {
-	uint64_t cand;
+	uint64_t cand, next;
 
 	if (!align_up(lo, align, &cand))
 		return -ENOSPC;
@@ -56,7 +56,13 @@ static int hole_in_range(uint64_t lo, uint64_t hi, const struct itree *busy_a,
 			*out = cand;
 			return 0;
 		}
-		if (blk->last == UINT64_MAX || !align_up(blk->last + 1, align, &cand))
+		if (blk->last == UINT64_MAX)
+			return -ENOSPC;
+		/* Every position before the next big enough hole of either tree is blocked. */
+		next = blk->last + 1;
+		if ((busy_a && !itree_next_gap(busy_a, next, length, &next)) ||
+		    (busy_b && !itree_next_gap(busy_b, next, length, &next)) ||
+		    !align_up(next, align, &cand))
 			return -ENOSPC;
 	}
 }

@@ -12,6 +12,7 @@
 #ifndef IOPT_LIB_ITREE_H
 #define IOPT_LIB_ITREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,8 @@ struct itree_node {
 	uint64_t start;
 	uint64_t last;          /* inclusive */
 	uint64_t subtree_last;  /* max 'last' in this subtree */
+	uint64_t subtree_first; /* min 'start' in this subtree (its leftmost node's) */
+	uint64_t max_gap;       /* largest hole between the subtree's nodes, in bytes */
 	struct itree_node *left;
 	struct itree_node *right;
 	int height;
@@ -43,6 +46,13 @@ struct itree_node *itree_next(const struct itree *t, const struct itree_node *n,
 
 #define itree_for_each(t, n, s, l) \
 	for ((n) = itree_first((t), (s), (l)); (n); (n) = itree_next((t), (n), (s), (l)))
+
+/*
+ * The lowest h >= from such that [h, h + len - 1] overlaps no node (and does
+ * not wrap). O(log n) for the usual shapes: subtrees without a large enough
+ * hole are skipped whole. Returns false when there is none.
+ */
+bool itree_next_gap(const struct itree *t, uint64_t from, uint64_t len, uint64_t *out);
 
 /*
  * Find the lowest IOVA x, a multiple of align (a power of two), such that

@@ -49,7 +49,44 @@ static int check_node(const struct itree_node *n, const struct itree_node *lo,
 		m = n->right->subtree_last;
 	if (m != n->subtree_last)
 		*ok = false;
+	if (n->subtree_first != (n->left ? n->left->subtree_first : n->start))
+		*ok = false;
 	return (hl > hr ? hl : hr) + 1;
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+	const struct item *x = *(const struct item *const *)a, *y = *(const struct item *const *)b;
+
+	return x->node.start < y->node.start ? -1 : x->node.start > y->node.start;
+}
+
+/* Reference for itree_next_gap: a sorted scan without pruning. */
+static bool ref_next_gap(uint64_t from, uint64_t len, uint64_t *out)
+{
+	static struct item *sorted[N];
+	uint64_t cursor = from;
+	int cnt = 0;
+
+	for (int i = 0; i < N; i++)
+		if (g_items[i].in)
+			sorted[cnt++] = &g_items[i];
+	qsort(sorted, (size_t)cnt, sizeof(sorted[0]), cmp_items);
+	for (int i = 0; i < cnt; i++) {
+		const struct itree_node *n = &sorted[i]->node;
+
+		if (n->last < cursor)
+			continue;
+		if (n->start > cursor && n->start - cursor >= len)
+			break;
+		if (n->last == UINT64_MAX)
+			return false;
+		cursor = n->last + 1;
+	}
+	if (UINT64_MAX - cursor < len - 1)
+		return false;
+	*out = cursor;
+	return true;
 }
 
 static bool tree_valid(const struct itree *t)
@@ -85,7 +122,7 @@ static void test_random_against_reference(void)
 {
 	struct itree t = ITREE_INIT;
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
-	int bad_valid = 0, bad_query = 0;
+	int bad_valid = 0, bad_query = 0, bad_gap = 0, gaps_found = 0;
 
 	for (int step = 0; step < 20000; step++) {
 		struct item *it = &g_items[rnd(&seed) % N];
@@ -115,9 +152,23 @@ static void test_random_against_reference(void)
 			bad_query++;
 		if (step % 101 == 0 && !query_matches(&t, 0, UINT64_MAX))
 			bad_query++;
+		if (step % 5 == 0) {
+			uint64_t from = rnd(&seed) % 10400, len = 1 + rnd(&seed) % 64, g1 = 0, g2 = 0;
+			bool f1, f2;
+
+			if (rnd(&seed) % 20 == 0)
+				from = UINT64_MAX - rnd(&seed) % 300;
+			f1 = itree_next_gap(&t, from, len, &g1);
+			f2 = ref_next_gap(from, len, &g2);
+			if (f1 != f2 || (f1 && g1 != g2))
+				bad_gap++;
+			gaps_found += f1;
+		}
 	}
 	CU_ASSERT_EQUAL(bad_valid, 0);
 	CU_ASSERT_EQUAL(bad_query, 0);
+	CU_ASSERT_EQUAL(bad_gap, 0);
+	CU_ASSERT(gaps_found > 100);
 	CU_ASSERT(tree_valid(&t));
 	for (int i = 0; i < N; i++)
 		if (g_items[i].in) {

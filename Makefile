@@ -3,6 +3,7 @@
 #   make              libiopt (static and shared) and the apps, in build/
 #   make test         install what is missing, build with ASan+UBSan in
 #                     build/test, run every test, print one summary line
+#   make test-qemu    only the guest tests (test/qemu: QEMU, both VT-d modes)
 #   make bench        the page-table benchmark (release build)
 #   make fuzz         the firmware-table fuzzers (clang, libFuzzer)
 #   make install      PREFIX=/usr/local DESTDIR=  headers, libraries, iopt.pc
@@ -39,6 +40,10 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory $(TEST_MAKEFLAGS) apps unittests
 	$(Q)scripts/run_tests.sh $(TEST_O)
 
+test-qemu: deps
+	$(Q)mkdir -p $(TEST_O)
+	$(Q)scripts/run_tests.sh $(TEST_O) $(IOPT_ROOT_DIR)/test/qemu/qemu.test.sh
+
 bench: apps
 	$(Q)$(BIN_DIR)/pgtbl_bench
 
@@ -59,7 +64,7 @@ install: libs
 clean:
 	rm -rf build
 
-.PHONY: all libs apps unittests deps test bench install clean
+.PHONY: all libs apps unittests deps test test-qemu bench install clean
 
 # The main job: until the demo exists, the page-table benchmark.
 run: deps

@@ -34,7 +34,9 @@
  * mapped; on sim any memory can.
  *
  * Errors are negative errno values. A call that fails changes nothing,
- * except where its comment says what it did (a partial count).
+ * except where its comment says what it did (a partial count). Every call
+ * also returns -EINVAL for a NULL context or a NULL pointer it must write
+ * through; this is not repeated below.
  *
  * Threads: every call may be made from any thread. Calls on one context
  * serialise on its locks (the order is written in lib/iopt/iopt_private.h);
@@ -150,7 +152,10 @@ int iopt_ioas_alloc(struct iopt_ctx *ctx, uint32_t *out_ioas_id);
  *         an attached device's aperture); -ENOSPC when no free IOVA range
  *         fits; -EFAULT when memory is not mapped in the process;
  *         -EPERM when the memory cannot be registered for DMA on this
- *         backend; -ENOMEM (also when pinned_limit would be exceeded).
+ *         backend; -EEXIST also when the range partly overlaps memory the
+ *         application registered or allocated through lib/env itself (map
+ *         such memory within its bounds); -ENOMEM (also when pinned_limit
+ *         would be exceeded).
  *         A hardware failure while filling page tables is returned after
  *         everything is rolled back.
  */

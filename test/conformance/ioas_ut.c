@@ -523,6 +523,35 @@ static void ioas_map_file(void)
 	fx_teardown();
 }
 
+/* Overlapping maps share registrations; memory registered by the app is used as is. */
+static void ioas_pins_overlap(void)
+{
+	struct iopt_dma_buf dma;
+	uint64_t a = 0, b = 0, c = 0, pa;
+
+	fx_setup(16 * PAGE);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 8 * PAGE, &a, MAP_RW), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 4 * PAGE, 8 * PAGE, &b,
+				      MAP_RW), 0);
+	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 12 * PAGE);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, a, 8 * PAGE, NULL), 0);
+	/* [0, 8) is still partly used by the second area: it stays whole. */
+	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 12 * PAGE);
+	CU_ASSERT_EQUAL(iopt_vtophys(g_fx.env, g_fx.buf, &pa, NULL), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, b, 8 * PAGE, NULL), 0);
+	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 0);
+	CU_ASSERT_EQUAL(iopt_vtophys(g_fx.env, g_fx.buf, &pa, NULL), -ENOENT);
+	/* An app allocation is used without registering it again ... */
+	CU_ASSERT_FATAL(iopt_dma_alloc(g_fx.env, 8 * PAGE, PAGE, IOPT_NUMA_ANY, &dma) == 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, dma.va, 8 * PAGE, &c, MAP_RW), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, c, 8 * PAGE, NULL), 0);
+	/* ... and stays the app's after unmap. */
+	CU_ASSERT_EQUAL(iopt_vtophys(g_fx.env, dma.va, &pa, NULL), 0);
+	CU_ASSERT_EQUAL(pa, dma.pa);
+	iopt_dma_free(g_fx.env, &dma);
+	fx_teardown();
+}
+
 static void ctx_backends(void)
 {
 	struct iopt_ctx_opts o = { .log_level = -1 };
@@ -557,6 +586,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(ioas_pinned_limit),
 	UT_TEST(ioas_iova_alignment),
 	UT_TEST(ioas_map_file),
+	UT_TEST(ioas_pins_overlap),
 	UT_TEST(ctx_backends),
 	UT_END
 };

@@ -155,8 +155,13 @@ int iom_fault_queue_event(struct iom_fault *f, struct iom_device *dev,
 		pp = &f->building;
 	}
 	if (g->nr == IOM_FAULT_GROUP_MAX) {
+		/* Drop the group at its last request; the caller answers INVALID. */
 		IOPT_ERRLOG("page request group %u of device %u is too large", g->grpid,
 			    dev->obj.id);
+		if (ev->flags & IOPT_HW_EVENT_LAST_PAGE) {
+			*pp = g->next;
+			iom_free(g);
+		}
 		rc = -ENOSPC;
 		goto out;
 	}

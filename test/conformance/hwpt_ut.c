@@ -307,7 +307,7 @@ static void reserved_regions_on_attach(void)
 }
 
 /* Dirty bitmaps at several page sizes, with bitmaps at odd addresses. */
-static void dirty_bitmap_case(uint64_t page_size, size_t bitmap_off)
+static void dirty_bitmap_case(uint64_t page_size, size_t bitmap_off, bool huge)
 {
 	const uint64_t len = 8 * MB, base = 64 * MB;
 	const uint64_t npages = len / page_size;
@@ -320,12 +320,12 @@ static void dirty_bitmap_case(uint64_t page_size, size_t bitmap_off)
 	fx_setup(0);
 	fx_bind(0);
 	CU_ASSERT_FATAL(iopt_dma_alloc(g_fx.env, len, 2 * MB, IOPT_NUMA_ANY, &buf) == 0);
+	/* Without huge pages the mock's leaves (its dirty granule) are 4 KiB. */
+	CU_ASSERT_EQUAL(iopt_ioas_option(g_fx.ctx, g_fx.ioas, IOPT_OPTION_OP_SET,
+					 IOPT_OPTION_HUGE_PAGES, &(uint64_t){ huge }), 0);
 	CU_ASSERT_EQUAL(iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[0], g_fx.ioas,
 					IOPT_HWPT_ALLOC_DIRTY_TRACKING, 0, IOPT_HWPT_DATA_NONE,
 					NULL, 0, &hwpt), 0);
-	/* 4 KiB leaves so that dirty granularity is the page. */
-	CU_ASSERT_EQUAL(iopt_ioas_option(g_fx.ctx, g_fx.ioas, IOPT_OPTION_OP_SET,
-					 IOPT_OPTION_HUGE_PAGES, &(uint64_t){ 0 }), -EBUSY);
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, buf.va, len, &iova, MAP_FIXED_RW), 0);
 	CU_ASSERT_EQUAL(iopt_hwpt_get_dirty_bitmap(g_fx.ctx, hwpt, base, len, page_size, bm, 0),
 			-EINVAL); /* not enabled */
@@ -345,7 +345,8 @@ static void dirty_bitmap_case(uint64_t page_size, size_t bitmap_off)
 			/* Pass 2 follows a clearing read: nothing is dirty any more. */
 			for (i = 0; i < 4 && pass < 2; i++) {
 				/* The mock's leaf is what is dirty: 2 MiB leaves when huge. */
-				uint64_t leaf = 2 * MB, ls = dirty_iovas[i] & ~(leaf - 1);
+				uint64_t leaf = huge ? 2 * MB : PAGE;
+				uint64_t ls = dirty_iovas[i] & ~(leaf - 1);
 
 				if (ls < base + (p + 1) * page_size && ls + leaf > base + p * page_size)
 					want = true;
@@ -376,7 +377,8 @@ static void dirty_bitmaps(void)
 
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
 		for (size_t off = 0; off < 3; off++)
-			dirty_bitmap_case(sizes[s], off * 3);
+			for (int huge = 0; huge < 2; huge++)
+				dirty_bitmap_case(sizes[s], off * 3, huge);
 }
 
 static void dirty_tracking_refused(void)

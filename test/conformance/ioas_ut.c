@@ -552,6 +552,60 @@ static void ioas_pins_overlap(void)
 	fx_teardown();
 }
 
+/*
+ * Copy and unmap of every page-granular range around three contiguous areas
+ * ([8, 12), [12, 14), [14, 20) pages) and a hole: copy succeeds iff the
+ * range is fully mapped; unmap iff it cuts no area and covers at least one.
+ */
+static void ioas_copy_unmap_sweep(void)
+{
+	static const uint64_t edges[] = { 8, 12, 14, 20 };
+	uint32_t ioas2;
+	int bad_copy = 0, bad_unmap = 0;
+
+	fx_setup(16 * PAGE);
+	CU_ASSERT_EQUAL(iopt_ioas_alloc(g_fx.ctx, &ioas2), 0);
+	for (uint64_t s = 6; s < 22; s++) {
+		for (uint64_t e = s + 1; e <= 23; e++) {
+			bool covered = s >= 8 && e <= 20;
+			bool whole = false, cuts = false;
+			uint64_t dst = 0, iova, un = 0, want = 0;
+			int rc;
+
+			for (int i = 0; i < 3; i++) {
+				iova = edges[i] * PAGE;
+				CU_ASSERT_EQUAL_FATAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas,
+						g_fx.buf + (edges[i] - 8) * PAGE,
+						(edges[i + 1] - edges[i]) * PAGE, &iova, MAP_FIXED_RW), 0);
+				if (s <= edges[i] && e >= edges[i + 1]) {
+					whole = true;
+					want += edges[i + 1] - edges[i];
+				} else if (s < edges[i + 1] && e > edges[i]) {
+					cuts = true;
+				}
+			}
+			rc = iopt_ioas_copy(g_fx.ctx, ioas2, g_fx.ioas, s * PAGE, (e - s) * PAGE, &dst,
+					    MAP_RW);
+			if ((rc == 0) != covered)
+				bad_copy++;
+			if (rc == 0) {
+				iopt_ioas_unmap(g_fx.ctx, ioas2, 0, UINT64_MAX, &un);
+				if (un != (e - s) * PAGE)
+					bad_copy++;
+			}
+			rc = iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, s * PAGE, (e - s) * PAGE, &un);
+			if ((rc == 0) != (whole && !cuts) || (rc == 0 && un != want * PAGE) ||
+			    (rc && rc != -ENOENT))
+				bad_unmap++;
+			iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &un);
+		}
+	}
+	CU_ASSERT_EQUAL(bad_copy, 0);
+	CU_ASSERT_EQUAL(bad_unmap, 0);
+	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 0);
+	fx_teardown();
+}
+
 static void ctx_backends(void)
 {
 	struct iopt_ctx_opts o = { .log_level = -1 };
@@ -587,6 +641,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(ioas_iova_alignment),
 	UT_TEST(ioas_map_file),
 	UT_TEST(ioas_pins_overlap),
+	UT_TEST(ioas_copy_unmap_sweep),
 	UT_TEST(ctx_backends),
 	UT_END
 };

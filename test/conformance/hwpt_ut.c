@@ -512,6 +512,18 @@ static void fault_queue_round_trip(void)
 	CU_ASSERT_EQUAL(mock_log_count(g_fx.m, MOCK_OP_PAGE_RESPONSE), 3);
 	CU_ASSERT_EQUAL(iopt_fault_read(g_fx.ctx, fault, f, 8, &n), 0);
 	CU_ASSERT_EQUAL(n, 0);
+	/* A group larger than iopt holds is answered INVALID at its last request. */
+	pt = hwpt;
+	CU_ASSERT_EQUAL(iopt_device_pasid_attach(g_fx.ctx, g_fx.dev[0], 3, &pt), 0);
+	for (int i = 0; i < 70; i++) {
+		ev = page_req(3, 9, 0x40000 + (uint64_t)i * PAGE, i == 69);
+		mock_queue_event(g_fx.m, 0, 0, &ev);
+	}
+	CU_ASSERT_EQUAL(iopt_poll(g_fx.ctx), 70);
+	CU_ASSERT_EQUAL(mock_log_count(g_fx.m, MOCK_OP_PAGE_RESPONSE), 4);
+	CU_ASSERT_EQUAL(iopt_fault_read(g_fx.ctx, fault, f, 8, &n), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(iopt_device_pasid_detach(g_fx.ctx, g_fx.dev[0], 3), 0);
 	/* A poll failure is reported. */
 	mock_fail_op(g_fx.m, MOCK_OP_POLL, 1, -EIO);
 	CU_ASSERT_EQUAL(iopt_poll(g_fx.ctx), -EIO);

@@ -24,6 +24,17 @@
  * comment says otherwise (map_pages reports what it did map; iotlb_sync
  * cannot undo). Ops never print; they log through iopt_internal/log.h.
  *
+ * How the object model uses the ops: a map calls map_pages for every domain
+ * the IOAS fills, in the page sizes it picks from pgsize_bitmap (largest
+ * that the IOVA and physical address are both aligned to), and unmaps what
+ * it mapped if any domain fails. An unmap calls unmap_pages with exactly the
+ * page sizes and counts the map used, then iotlb_sync once per domain, and
+ * returns to the application only after every iotlb_sync returned. Replace
+ * is a single attach_dev / attach_dev_pasid call with the new domain;
+ * detach is the same call with NULL. A device is detached from everything
+ * before release_device, and a domain from every device before
+ * domain_free.
+ *
  * Locking: the object model serialises calls per domain (it holds the lock
  * of the IOAS or HWPT that owns the domain around map_pages, unmap_pages,
  * iotlb_sync, read_and_clear_dirty, set_dirty_tracking and

@@ -334,8 +334,10 @@ static int pasid_check(struct iom_device *dev, uint32_t pasid)
 		IOPT_ERRLOG("pasid 0x%x is out of range for device %u", pasid, dev->obj.id);
 		return -EINVAL;
 	}
-	if (pasid == IOM_NO_PASID)
+	if (pasid == IOM_NO_PASID) {
+		IOPT_ERRLOG("pasid 0x%x is not a PASID", pasid);
 		return -EINVAL;
+	}
 	return 0;
 }
 

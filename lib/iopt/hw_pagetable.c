@@ -201,6 +201,7 @@ int iopt_hwpt_alloc(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t pt_id, uint3
 		fault = container_of(fobj, struct iom_fault, obj);
 	if (data_type == IOPT_HWPT_DATA_NONE) {
 		if (data || data_len) {
+			IOPT_ERRLOG("hwpt_alloc: user data given for a paging HWPT");
 			rc = -EINVAL;
 			goto out;
 		}
@@ -311,16 +312,20 @@ static void dirty_record(void *arg, uint64_t iova, uint64_t len)
 static int dirty_check_args(uint64_t iova, uint64_t length, uint64_t page_size,
 			    const void *bitmap, uint32_t flags)
 {
-	if (flags & ~IOPT_HWPT_GET_DIRTY_BITMAP_NO_CLEAR)
+	if (flags & ~IOPT_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) {
+		IOPT_ERRLOG("dirty bitmap: unknown flags 0x%x", flags);
 		return -EINVAL;
+	}
 	if (!bitmap || page_size < IOM_PAGE_SIZE || (page_size & (page_size - 1)) ||
 	    length == 0 || (iova & (page_size - 1)) || (length & (page_size - 1))) {
 		IOPT_ERRLOG("dirty bitmap: bad page size 0x%" PRIx64 ", iova 0x%" PRIx64
 			    " or length 0x%" PRIx64, page_size, iova, length);
 		return -EINVAL;
 	}
-	if (iova + length - 1 < iova)
+	if (iova + length - 1 < iova) {
+		IOPT_ERRLOG("dirty bitmap: range wraps");
 		return -EOVERFLOW;
+	}
 	return 0;
 }
 

@@ -252,6 +252,7 @@ static int copy_map(struct iopt_ctx *ctx, struct iom_ioas *dst, const struct cop
 			return rc;
 		flags |= IOPT_IOAS_MAP_FIXED_IOVA;
 	} else if (at + total - 1 < at) {
+		IOPT_ERRLOG("copy: destination range wraps");
 		return -EOVERFLOW;
 	}
 	cur = at;
@@ -280,8 +281,10 @@ int iopt_ioas_copy(struct iopt_ctx *ctx, uint32_t dst_ioas_id, uint32_t src_ioas
 
 	if (!ctx || !dst_iova)
 		return -EINVAL;
-	if (length == 0 || src_iova + length - 1 < src_iova)
+	if (length == 0 || src_iova + length - 1 < src_iova) {
+		IOPT_ERRLOG("copy: length 0 or a source range that wraps");
 		return length ? -EOVERFLOW : -EINVAL;
+	}
 	src = iom_ioas_get(ctx, src_ioas_id);
 	if (!src)
 		return -ENOENT;
@@ -421,8 +424,10 @@ int iopt_ioas_option(struct iopt_ctx *ctx, uint32_t ioas_id, enum iopt_option_op
 		IOPT_ERRLOG("ioas option %d op %d: unknown", (int)option, (int)op);
 		return -EOPNOTSUPP;
 	}
-	if (op == IOPT_OPTION_OP_SET && *val > 1)
+	if (op == IOPT_OPTION_OP_SET && *val > 1) {
+		IOPT_ERRLOG("HUGE_PAGES takes 0 or 1, not %" PRIu64, *val);
 		return -EINVAL;
+	}
 	ioas = iom_ioas_get(ctx, ioas_id);
 	if (!ioas)
 		return -ENOENT;

@@ -190,12 +190,56 @@ int iom_ctx_create_ops(const struct iopt_ctx_opts *opts, const struct iopt_hw_op
 }
 
 /*
- * The backends iopt knows. A backend whose driver is not in this build has
- * no entry yet and is refused with -ENOTSUP.
+ * The backends iopt knows. ops is the driver that serves a backend; a
+ * backend whose driver is not in this build has NULL and is refused with
+ * -ENOTSUP. When lib/hwdrv/vtd lands, its ops go here (and, for the sim
+ * backends, the model it drives goes into the platform's model field).
  */
-static const char *const g_backends[] = {
-	"sim:vtd", "sim:vtd-scalable", "sim:vtd-full", "uio", "vfio-noiommu",
+struct iom_backend {
+	const char *name;
+	const char *variant;        /* passed to the driver as iopt_hw_platform.variant */
+	bool sim;                   /* runs on a sim environment and a model */
+	const struct iopt_hw_ops *ops;
 };
+
+static const struct iom_backend g_backends[] = {
+	{ "sim:vtd", "legacy", true, NULL },
+	{ "sim:vtd-scalable", "scalable", true, NULL },
+	{ "sim:vtd-full", "full", true, NULL },
+	{ "uio", "uio", false, NULL },
+	{ "vfio-noiommu", "vfio-noiommu", false, NULL },
+};
+
+/* Create a context on a backend's driver, with its own environment unless given one. */
+static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom_backend *be,
+			      struct iopt_ctx **out)
+{
+	struct iopt_env_opts eo = { .mem = be->sim ? IOPT_ENV_MEM_SIM : IOPT_ENV_MEM_HUGETLBFS };
+	struct iopt_hw_platform plat = {
+		.variant = be->variant,
+		.fw_source = opts ? opts->fw_source : NULL,
+		.block_unbound = opts && opts->unbound == IOPT_UNBOUND_BLOCK,
+	};
+	struct iopt_env *env = opts ? opts->env : NULL;
+	int rc;
+
+	if (!env) {
+		rc = iopt_env_create(&eo, &env);
+		if (rc) {
+			IOPT_ERRLOG("backend \"%s\": environment creation failed: %d", be->name, rc);
+			return rc;
+		}
+	}
+	plat.env = env;
+	rc = iom_ctx_create_ops(opts, be->ops, &plat, out);
+	if (rc) {
+		if (!opts || !opts->env)
+			iopt_env_destroy(env);
+		return rc;
+	}
+	(*out)->own_env = !opts || !opts->env;
+	return 0;
+}
 
 int iopt_ctx_create(const struct iopt_ctx_opts *opts, struct iopt_ctx **out)
 {
@@ -210,14 +254,17 @@ int iopt_ctx_create(const struct iopt_ctx_opts *opts, struct iopt_ctx **out)
 		return -EINVAL;
 	}
 	for (i = 0; i < ARRAY_SIZE(g_backends); i++)
-		if (strcmp(name, g_backends[i]) == 0)
+		if (strcmp(name, g_backends[i].name) == 0)
 			break;
 	if (i == ARRAY_SIZE(g_backends)) {
 		IOPT_ERRLOG("unknown backend \"%s\"", name);
 		return -EINVAL;
 	}
-	IOPT_ERRLOG("backend \"%s\": its driver is not in this build yet", name);
-	return -ENOTSUP;
+	if (!g_backends[i].ops) {
+		IOPT_ERRLOG("backend \"%s\": its driver is not in this build yet", name);
+		return -ENOTSUP;
+	}
+	return ctx_create_backend(opts, &g_backends[i], out);
 }
 
 void iopt_ctx_destroy(struct iopt_ctx *ctx)
@@ -253,6 +300,8 @@ void iopt_ctx_destroy(struct iopt_ctx *ctx)
 	iom_pin_destroy_all(ctx);
 	if (ctx->inst)
 		ctx->ops->instance_destroy(ctx->inst);
+	if (ctx->own_env)
+		iopt_env_destroy(ctx->env);
 	ctx_free(ctx);
 }
 

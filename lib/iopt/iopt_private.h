@@ -25,8 +25,9 @@
  * API calls that only read or change one IOAS's areas (map, unmap, copy,
  * ranges) take ctx->lock only to look the IOAS up and take a reference, so
  * maps on different IOASes run in parallel. Calls that change topology
- * (attach, HWPT alloc/destroy) hold ctx->lock and then the IOAS locks
- * involved; copy takes two IOAS locks, in the order of their addresses.
+ * (attach, HWPT alloc/destroy) hold ctx->lock and then the IOAS lock
+ * involved. No path holds two IOAS locks: copy reads the source under its
+ * lock, drops it, then maps into the destination.
  *
  * Intervals: every 'last' is inclusive.
  */

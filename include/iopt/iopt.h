@@ -105,7 +105,8 @@ void iopt_ctx_destroy(struct iopt_ctx *ctx);
 
 /**
  * Destroy one object (IOMMU_DESTROY). Destroying a device unbinds it (it is
- * detached first).
+ * detached first; should the unit fail to block it, the failure is logged
+ * and the unit reported broken, and the device is unbound regardless).
  * @return 0; -ENOENT for an unknown id; -EBUSY when the object is in use
  *         (an IOAS with HWPTs or attached devices, a HWPT with devices or
  *         nested children, a fault queue in use by a HWPT).
@@ -295,7 +296,8 @@ int iopt_device_replace(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t *pt_id);
 /**
  * Detach; the device's DMA is blocked. Detaching a device that is not
  * attached is a no-op.
- * @return 0; -ENOENT unknown dev_id.
+ * @return 0; -ENOENT unknown dev_id; -EIO when the unit did not block the
+ *         device (it stays attached as it was).
  */
 int iopt_device_detach(struct iopt_ctx *ctx, uint32_t dev_id);
 
@@ -320,7 +322,9 @@ int iopt_device_pasid_replace(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t pa
 
 /**
  * Detach (dev, pasid); its requests then fault. A no-op when not attached.
- * @return 0; -ENOENT unknown dev_id; -EINVAL pasid out of range.
+ * @return 0; -ENOENT unknown dev_id; -EINVAL pasid out of range;
+ *         -EOPNOTSUPP no PASID support; -EIO when the unit did not remove
+ *         the translation (it stays attached as it was).
  */
 int iopt_device_pasid_detach(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t pasid);
 

@@ -333,8 +333,12 @@ struct iopt_hw_ops {
 	 * DMA), and when this returns every cache that could hold the old
 	 * translation for dev has been invalidated and the invalidation has
 	 * completed. Returns -EINVAL when dom cannot serve dev (another unit,
-	 * aperture or page size incompatible), -EBUSY, -EIO, -ENOMEM; on error
-	 * dev keeps its previous attachment, unchanged.
+	 * aperture or page size incompatible; the object model then tries a
+	 * fresh domain), -EBUSY, -EIO, -ENOMEM; on error dev keeps its previous
+	 * attachment, unchanged. Blocking (dom NULL) should fail only on a unit
+	 * that stopped responding: the object model keeps the old domain alive
+	 * then, except on unbind, where it drops its state and reports the unit
+	 * broken.
 	 */
 	int (*attach_dev)(struct iopt_hw_dev *dev, struct iopt_hw_domain *dom);
 	/*

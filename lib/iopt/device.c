@@ -182,6 +182,31 @@ static void drop_new_hwpt(struct iopt_ctx *ctx, struct iom_hwpt *hwpt, bool crea
 }
 
 /*
+ * The driver refused a shared automatic HWPT (-EINVAL: incompatible with
+ * this device): as iommufd does, try a new automatic HWPT of the same IOAS.
+ * On success *hwpt is the new one and *created is set.
+ */
+static int attach_fresh_auto(struct iopt_ctx *ctx, struct iom_device *dev,
+			     struct iom_attach *at, struct iom_hwpt **hwpt, bool *created)
+{
+	struct iom_hwpt *fresh;
+	int rc;
+
+	rc = iom_hwpt_paging_create(ctx, (*hwpt)->ioas, dev->hw, (*hwpt)->flags, true, NULL,
+				    &fresh);
+	if (rc)
+		return rc;
+	rc = hw_attach(ctx, dev, at->pasid, fresh->dom);
+	if (rc) {
+		drop_new_hwpt(ctx, fresh, true);
+		return rc;
+	}
+	*hwpt = fresh;
+	*created = true;
+	return 0;
+}
+
+/*
  * Attach or replace at (the RID or a PASID record) to pt_id (ctx->lock
  * held). On error at is unchanged.
  */
@@ -220,6 +245,8 @@ static int attach_locked(struct iopt_ctx *ctx, struct iom_device *dev, struct io
 		reserved = true;
 	}
 	rc = hw_attach(ctx, dev, at->pasid, hwpt->dom);
+	if (rc == -EINVAL && hwpt->auto_domain && !created)
+		rc = attach_fresh_auto(ctx, dev, at, &hwpt, &created);
 	if (rc) {
 		IOPT_ERRLOG("attach device %u: driver failed: %d", dev->obj.id, rc);
 		if (reserved) {
@@ -244,17 +271,26 @@ static int attach_locked(struct iopt_ctx *ctx, struct iom_device *dev, struct io
 	return 0;
 }
 
-static void detach_locked(struct iopt_ctx *ctx, struct iom_device *dev, struct iom_attach *at)
+/*
+ * Detach at (ctx->lock held). When the driver fails and !force, nothing
+ * changes and -EIO is returned. With force (unbind, context destroy) the
+ * state is dropped regardless: the unit is then reported broken.
+ */
+static int detach_locked(struct iopt_ctx *ctx, struct iom_device *dev, struct iom_attach *at,
+			 bool force)
 {
 	struct iom_hwpt *old = at->hwpt;
 	int rc;
 
 	if (!old)
-		return;
+		return 0;
 	rc = hw_attach(ctx, dev, at->pasid, NULL);
-	if (rc)
-		IOPT_ERRLOG("detach device %u: driver failed: %d (state dropped anyway)",
-			    dev->obj.id, rc);
+	if (rc) {
+		IOPT_ERRLOG("detach device %u pasid 0x%x: driver failed: %d%s", dev->obj.id,
+			    at->pasid, rc, force ? " (unit broken; state dropped)" : "");
+		if (!force)
+			return -EIO;
+	}
 	if (old->fault)
 		iom_fault_flush_device(ctx, old->fault, dev);
 	pthread_mutex_lock(&old->ioas->lock);
@@ -262,6 +298,7 @@ static void detach_locked(struct iopt_ctx *ctx, struct iom_device *dev, struct i
 	pthread_mutex_unlock(&old->ioas->lock);
 	at->hwpt = NULL;
 	iom_hwpt_put_attach(ctx, old);
+	return 0;
 }
 
 static struct iom_device *dev_get_locked(struct iopt_ctx *ctx, uint32_t dev_id)
@@ -307,6 +344,7 @@ int iopt_device_replace(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t *pt_id)
 int iopt_device_detach(struct iopt_ctx *ctx, uint32_t dev_id)
 {
 	struct iom_device *dev;
+	int rc;
 
 	if (!ctx)
 		return -EINVAL;
@@ -316,10 +354,10 @@ int iopt_device_detach(struct iopt_ctx *ctx, uint32_t dev_id)
 		pthread_mutex_unlock(&ctx->lock);
 		return -ENOENT;
 	}
-	detach_locked(ctx, dev, &dev->rid);
+	rc = detach_locked(ctx, dev, &dev->rid, false);
 	iom_obj_put_locked(&dev->obj);
 	pthread_mutex_unlock(&ctx->lock);
-	return 0;
+	return rc;
 }
 
 static int pasid_check(struct iom_device *dev, uint32_t pasid)
@@ -400,9 +438,11 @@ static int pasid_api(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t pasid, uint
 		if (slot) {
 			struct iom_attach *at = *slot;
 
-			detach_locked(ctx, dev, at);
-			*slot = dev->pasids[--dev->nr_pasids];
-			iom_free(at);
+			rc = detach_locked(ctx, dev, at, false);
+			if (!rc) {
+				*slot = dev->pasids[--dev->nr_pasids];
+				iom_free(at);
+			}
 		}
 	}
 	iom_obj_put_locked(&dev->obj);
@@ -434,10 +474,10 @@ void iom_device_destroy(struct iopt_ctx *ctx, struct iom_obj *obj)
 	while (dev->nr_pasids) {
 		struct iom_attach *at = dev->pasids[--dev->nr_pasids];
 
-		detach_locked(ctx, dev, at);
+		detach_locked(ctx, dev, at, true);
 		iom_free(at);
 	}
-	detach_locked(ctx, dev, &dev->rid);
+	detach_locked(ctx, dev, &dev->rid, true);
 	ctx->ops->release_device(dev->hw);
 	iom_free(dev->pasids);
 	iom_free(dev);

@@ -70,6 +70,46 @@ static void attach_detach_auto_domain(void)
 	fx_teardown();
 }
 
+/* A shared automatic HWPT the driver refuses: a new one is made, as iommufd does. */
+static void attach_auto_domain_fallback(void)
+{
+	struct mock_cfg c = fx_cfg_default();
+	uint32_t pt0, pt1;
+	uint64_t iova = 0;
+
+	c.nr_devs = 2;
+	c.devs[1].name = "mock1";
+	fx_setup_cfg(&c, 4 * PAGE);
+	fx_bind(0);
+	fx_bind(1);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 4 * PAGE, &iova, MAP_RW), 0);
+	pt0 = pt1 = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt0), 0);
+	/* Same unit: the automatic HWPT is shared. */
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[1], &pt1), 0);
+	CU_ASSERT_EQUAL(pt0, pt1);
+	CU_ASSERT_EQUAL(mock_nr_domains(g_fx.m), 1);
+	CU_ASSERT_EQUAL(iopt_device_detach(g_fx.ctx, g_fx.dev[1]), 0);
+	mock_fail_op(g_fx.m, MOCK_OP_ATTACH_DEV, 1, -EINVAL);
+	pt1 = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[1], &pt1), 0);
+	CU_ASSERT_NOT_EQUAL(pt0, pt1);
+	CU_ASSERT_EQUAL(mock_nr_domains(g_fx.m), 2);
+	CU_ASSERT(fx_dom_maps(mock_dev_domain(g_fx.m, 1, UINT32_MAX), iova, g_fx.buf, 4 * PAGE));
+	/* A detach the unit refuses changes nothing. */
+	mock_fail_op(g_fx.m, MOCK_OP_ATTACH_DEV, 1, -EIO);
+	CU_ASSERT_EQUAL(iopt_device_detach(g_fx.ctx, g_fx.dev[1]), -EIO);
+	CU_ASSERT_EQUAL(mock_dev_domain(g_fx.m, 1, UINT32_MAX), fx_hwpt_dom(pt1));
+	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, pt1), -EBUSY);
+	CU_ASSERT_EQUAL(iopt_device_detach(g_fx.ctx, g_fx.dev[1]), 0);
+	/* Other errors are not retried. */
+	mock_fail_op(g_fx.m, MOCK_OP_ATTACH_DEV, 1, -EIO);
+	pt1 = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[1], &pt1), -EIO);
+	CU_ASSERT_EQUAL(mock_nr_domains(g_fx.m), 1);
+	fx_teardown();
+}
+
 static void device_replace(void)
 {
 	uint32_t ioas2, pt, pt2, i;
@@ -265,6 +305,9 @@ static void pasid_attach_rules(void)
 	/* The RID is independent of the PASIDs. */
 	CU_ASSERT_EQUAL(mock_dev_domain(g_fx.m, 0, UINT32_MAX), NULL);
 	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, ioas2), -EBUSY);
+	mock_fail_op(g_fx.m, MOCK_OP_ATTACH_DEV_PASID, 1, -EIO);
+	CU_ASSERT_EQUAL(iopt_device_pasid_detach(g_fx.ctx, g_fx.dev[0], 5), -EIO);
+	CU_ASSERT_EQUAL(mock_dev_domain(g_fx.m, 0, 5), fx_hwpt_dom(pt));
 	CU_ASSERT_EQUAL(iopt_device_pasid_detach(g_fx.ctx, g_fx.dev[0], 5), 0);
 	CU_ASSERT_EQUAL(mock_dev_domain(g_fx.m, 0, 5), NULL);
 	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, ioas2), 0);
@@ -561,6 +604,7 @@ static void sim_dma_without_model(void)
 static const struct ut_test g_tests[] = {
 	UT_TEST(device_bind),
 	UT_TEST(attach_detach_auto_domain),
+	UT_TEST(attach_auto_domain_fallback),
 	UT_TEST(device_replace),
 	UT_TEST(hwpt_alloc_paging_and_nested),
 	UT_TEST(hwpt_invalidate),

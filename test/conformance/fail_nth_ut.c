@@ -147,6 +147,7 @@ static void fail_nth_sweep(void)
 		iopt_log_set_level(IOPT_LOG_ERROR);
 		fx_teardown();
 	}
+	printf("fail-nth: %u failure points swept\n", failures);
 	CU_ASSERT(completed);
 	/* Every step that allocates was made to fail at least once. */
 	for (int i = 0; i <= 16; i++) {

@@ -172,9 +172,10 @@ struct iopt_hw_domain {
 
 /*
  * What unmap_pages and read_and_clear_dirty leave for iotlb_sync: the IOVA
- * span whose translations changed. Initialise with iopt_hw_gather_init();
- * start > last means empty. A driver may also queue invalidations in its own
- * part of the gather (drv[]) and issue them in iotlb_sync.
+ * span whose translations changed. Initialise with hw_gather_init();
+ * start > last means empty (hw_gather_empty). A driver may also queue
+ * invalidations in its own part of the gather (drv[]) and issue them in
+ * iotlb_sync.
  */
 struct iopt_hw_gather {
 	uint64_t start;
@@ -183,7 +184,7 @@ struct iopt_hw_gather {
 	uint64_t drv[4];          /* the driver's own, zeroed at init */
 };
 
-static inline void iopt_hw_gather_init(struct iopt_hw_gather *g)
+static inline void hw_gather_init(struct iopt_hw_gather *g)
 {
 	g->start = UINT64_MAX;
 	g->last = 0;
@@ -192,7 +193,7 @@ static inline void iopt_hw_gather_init(struct iopt_hw_gather *g)
 		g->drv[i] = 0;
 }
 
-static inline void iopt_hw_gather_add(struct iopt_hw_gather *g, uint64_t iova, uint64_t len,
+static inline void hw_gather_add(struct iopt_hw_gather *g, uint64_t iova, uint64_t len,
 				      uint64_t pgsize)
 {
 	if (iova < g->start)
@@ -203,7 +204,7 @@ static inline void iopt_hw_gather_add(struct iopt_hw_gather *g, uint64_t iova, u
 		g->pgsize = pgsize;
 }
 
-static inline bool iopt_hw_gather_empty(const struct iopt_hw_gather *g)
+static inline bool hw_gather_empty(const struct iopt_hw_gather *g)
 {
 	return g->start > g->last;
 }

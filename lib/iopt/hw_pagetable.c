@@ -372,11 +372,11 @@ int iopt_hwpt_get_dirty_bitmap(struct iopt_ctx *ctx, uint32_t hwpt_id, uint64_t 
 			    iova, d.last);
 		rc = -EINVAL;
 	} else {
-		iopt_hw_gather_init(&dirty.gather);
+		hw_gather_init(&dirty.gather);
 		rc = ctx->ops->read_and_clear_dirty(hwpt->dom, iova, length,
 						    (flags & IOPT_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ?
 						    IOPT_HW_DIRTY_NO_CLEAR : 0, &dirty);
-		if (!iopt_hw_gather_empty(&dirty.gather)) {
+		if (!hw_gather_empty(&dirty.gather)) {
 			int src = ctx->ops->iotlb_sync(hwpt->dom, &dirty.gather);
 
 			if (src && !rc)

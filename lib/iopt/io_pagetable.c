@@ -171,7 +171,7 @@ static int dom_sync(struct iopt_ctx *ctx, struct iopt_hw_domain *dom, struct iop
 {
 	int rc;
 
-	if (iopt_hw_gather_empty(g))
+	if (hw_gather_empty(g))
 		return 0;
 	rc = ctx->ops->iotlb_sync(dom, g);
 	if (rc)
@@ -197,7 +197,7 @@ static int area_fill_all(struct iopt_ctx *ctx, struct iom_ioas *ioas, struct iom
 		struct iopt_hw_gather g;
 		struct iopt_hw_domain *dom = ioas->hwpts[j]->dom;
 
-		iopt_hw_gather_init(&g);
+		hw_gather_init(&g);
 		area_unmap_dom(ctx, ioas, a, dom, j == i ? done : area_len(a), &g);
 		dom_sync(ctx, dom, &g);
 	}
@@ -365,7 +365,7 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 		struct iopt_hw_domain *dom = ioas->hwpts[i]->dom;
 		struct iopt_hw_gather g;
 
-		iopt_hw_gather_init(&g);
+		hw_gather_init(&g);
 		itree_for_each(&ioas->areas, n, start, last) {
 			struct iom_area *a = container_of(n, struct iom_area, node);
 
@@ -437,7 +437,7 @@ int iom_ioas_add_hwpt(struct iopt_ctx *ctx, struct iom_ioas *ioas, struct iom_hw
 	if (rc) {
 		struct iopt_hw_gather g;
 
-		iopt_hw_gather_init(&g);
+		hw_gather_init(&g);
 		itree_for_each(&ioas->areas, m, 0, UINT64_MAX) {
 			struct iom_area *a = container_of(m, struct iom_area, node);
 
@@ -463,7 +463,7 @@ void iom_ioas_remove_hwpt(struct iopt_ctx *ctx, struct iom_ioas *ioas, struct io
 			break;
 	if (i == ioas->nr_hwpts)
 		return;
-	iopt_hw_gather_init(&g);
+	hw_gather_init(&g);
 	itree_for_each(&ioas->areas, n, 0, UINT64_MAX) {
 		struct iom_area *a = container_of(n, struct iom_area, node);
 

@@ -493,7 +493,7 @@ static uint64_t mock_unmap(struct iopt_hw_domain *dom, uint64_t iova, uint64_t p
 		d->stale += n->last - n->start + 1;
 		done += n->last - n->start + 1;
 	}
-	iopt_hw_gather_add(gather, iova, pgsize * pgcount, pgsize);
+	hw_gather_add(gather, iova, pgsize * pgcount, pgsize);
 	return done;
 }
 
@@ -557,7 +557,7 @@ static int mock_read_dirty(struct iopt_hw_domain *dom, uint64_t iova, uint64_t s
 		dirty->record(dirty->arg, n->start, n->last - n->start + 1);
 		if (!(flags & IOPT_HW_DIRTY_NO_CLEAR)) {
 			l->dirty = false;
-			iopt_hw_gather_add(&dirty->gather, n->start, n->last - n->start + 1,
+			hw_gather_add(&dirty->gather, n->start, n->last - n->start + 1,
 					   n->last - n->start + 1);
 		}
 	}

@@ -102,6 +102,17 @@ static void reg_free_segs(struct env_reg *reg)
 	}
 }
 
+static void reg_list_del(struct iopt_env *env, struct env_reg *reg)
+{
+	if (reg->prev != NULL)
+		reg->prev->next = reg->next;
+	else
+		env->regs = reg->next;
+	if (reg->next != NULL)
+		reg->next->prev = reg->prev;
+	reg->next = reg->prev = NULL;
+}
+
 static void reg_release(struct iopt_env *env, struct env_reg *reg)
 {
 	for (struct env_seg *s = reg->segs; s != NULL; s = s->next_in_reg)
@@ -121,7 +132,7 @@ void iopt_env_destroy(struct iopt_env *env)
 	while (env->regs != NULL) {
 		struct env_reg *reg = env->regs;
 
-		env->regs = reg->next;
+		reg_list_del(env, reg);
 		IOPT_WARNLOG("registration %p+0x%zx still live at destroy", (void *)reg->va, reg->len);
 		reg_release(env, reg);
 	}
@@ -298,6 +309,7 @@ int iopt_mem_register(struct iopt_env *env, void *va, size_t len)
 		goto fail_unlocked_reg;
 	for (struct env_seg *s = reg->segs; s != NULL; s = s->next_in_reg) {
 		s->kind = ENV_SEG_REGISTERED;
+		s->reg = reg;
 		rc = seg_link(env, s, env->be->pa_unique_registrations);
 		if (rc != 0) {
 			IOPT_ERRLOG("mem_register: segment at %p clashes", (void *)s->va);
@@ -308,7 +320,10 @@ int iopt_mem_register(struct iopt_env *env, void *va, size_t len)
 			goto fail_unlocked_reg;
 		}
 	}
+	reg->prev = NULL;
 	reg->next = env->regs;
+	if (env->regs != NULL)
+		env->regs->prev = reg;
 	env->regs = reg;
 	pthread_rwlock_unlock(&env->lock);
 	return 0;
@@ -322,22 +337,20 @@ fail_unlocked_reg:
 
 int iopt_mem_unregister(struct iopt_env *env, void *va, size_t len)
 {
-	struct env_reg **link;
+	struct env_seg *seg;
+	struct env_reg *reg;
 
 	if (env == NULL)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&env->lock);
-	for (link = &env->regs; *link != NULL; link = &(*link)->next)
-		if ((*link)->va == va && (*link)->len == len)
-			break;
-	if (*link == NULL) {
+	seg = env_seg_by_va(env, va);
+	reg = seg != NULL && seg->kind == ENV_SEG_REGISTERED ? seg->reg : NULL;
+	if (reg == NULL || reg->va != va || reg->len != len) {
 		pthread_rwlock_unlock(&env->lock);
 		IOPT_ERRLOG("mem_unregister: no registration is exactly %p+0x%zx", va, len);
 		return -ENOENT;
 	}
-	struct env_reg *reg = *link;
-
-	*link = reg->next;
+	reg_list_del(env, reg);
 	for (struct env_seg *s = reg->segs; s != NULL; s = s->next_in_reg)
 		seg_unlink(env, s);
 	env->be->unregister_mem(env, reg);

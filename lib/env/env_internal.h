@@ -45,10 +45,14 @@ struct env_seg {
 	void *be_priv;
 	/* Next segment of the same registration. */
 	struct env_seg *next_in_reg;
+	/* The registration this segment belongs to (registered segments). */
+	struct env_reg *reg;
 };
 
+/* A registration; on env->regs, a doubly-linked list (O(1) removal). */
 struct env_reg {
 	struct env_reg *next;
+	struct env_reg *prev;
 	uint8_t *va;
 	size_t len;
 	struct env_seg *segs;

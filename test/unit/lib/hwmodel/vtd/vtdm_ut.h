@@ -260,33 +260,51 @@ static inline unsigned int utv_qi_dsz(struct ut_vtd *t)
 	return (utv_r64(t, VTD_REG_IQA) & IQA_DW) ? 32 : 16;
 }
 
-/* Put one descriptor (d[0..1], or d[0..3] on a 256-bit queue) and ring the tail. */
-static inline void utv_qi_put(struct ut_vtd *t, const uint64_t *d)
+/* Copy n descriptors (d[4] each; 2 words used on a 128-bit queue) and ring the tail once. */
+static inline void utv_qi_batch(struct ut_vtd *t, const uint64_t (*d)[4], unsigned int n)
 {
 	unsigned int dsz = utv_qi_dsz(t);
 
-	memcpy((uint8_t *)t->iq->va + t->iq_tail, d, dsz);
-	t->iq_tail = (t->iq_tail + dsz) % 4096;
+	for (unsigned int i = 0; i < n; i++) {
+		memcpy((uint8_t *)t->iq->va + t->iq_tail, d[i], dsz);
+		t->iq_tail = (t->iq_tail + dsz) % 4096;
+	}
 	utv_w64(t, VTD_REG_IQT, t->iq_tail);
+}
+
+static inline void utv_qi_put(struct ut_vtd *t, const uint64_t *d)
+{
+	uint64_t one[1][4];
+
+	memcpy(one[0], d, sizeof(one[0]));
+	utv_qi_batch(t, one, 1);
+}
+
+static inline void utv_wait_desc(struct ut_vtd *t, uint64_t *d)
+{
+	d[0] = QI_TYPE_WAIT | QI_WAIT_0_SW | FIELD_PREP(QI_WAIT_0_SDATA, ++t->wait_seq);
+	d[1] = t->status->pa;
+	d[2] = d[3] = 0;
 }
 
 /* Submit an invalidation wait with status write; true when the status arrived. */
 static inline bool utv_qi_wait(struct ut_vtd *t)
 {
-	uint32_t *st = t->status->va;
-	uint64_t d[4] = { QI_TYPE_WAIT | QI_WAIT_0_SW | FIELD_PREP(QI_WAIT_0_SDATA, ++t->wait_seq),
-			  t->status->pa, 0, 0 };
+	uint64_t d[4];
 
+	utv_wait_desc(t, d);
 	utv_qi_put(t, d);
-	return *st == t->wait_seq;
+	return *(uint32_t *)t->status->va == t->wait_seq;
 }
 
+/* One descriptor and a wait behind it, rung together, as a driver does. */
 static inline bool utv_qi(struct ut_vtd *t, uint64_t d0, uint64_t d1)
 {
-	uint64_t d[4] = { d0, d1, 0, 0 };
+	uint64_t d[2][4] = { { d0, d1, 0, 0 } };
 
-	utv_qi_put(t, d);
-	return utv_qi_wait(t);
+	utv_wait_desc(t, d[1]);
+	utv_qi_batch(t, d, 2);
+	return *(uint32_t *)t->status->va == t->wait_seq;
 }
 
 /* ---- DMA ------------------------------------------------------------------- */

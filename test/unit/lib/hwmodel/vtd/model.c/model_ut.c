@@ -1,0 +1,325 @@
+/*
+ * VT-d model: profiles, the register block, GCMD/GSTS, register-based
+ * invalidation rules, primary fault logging, counters and the trace hook
+ * (model.c).
+ */
+#include "../vtdm_ut.h"
+
+#include <errno.h>
+
+#include "hwmodel/vtd/model.c"
+
+#define RID 0x0010
+#define DID 5
+
+static struct ut_vtd g_t;
+
+static void test_profiles(void)
+{
+	struct vtdm_opts o = { .reg_base = 0xfeda0000 };
+	struct iopt_env *env;
+	struct vtdm *m;
+	uint64_t cap, ecap;
+
+	CU_ASSERT_FATAL(iopt_env_create(NULL, &env) == 0);
+	CU_ASSERT_EQUAL(vtdm_create(env, "qemu-q35", NULL, &m), 0);
+	CU_ASSERT_EQUAL(iopt_mmio_read64(vtdm_mmio(m), VTD_REG_CAP), 0x00d2008c22260206ULL);
+	CU_ASSERT_EQUAL(iopt_mmio_read64(vtdm_mmio(m), VTD_REG_ECAP), 0xf42ULL);
+	CU_ASSERT_EQUAL(iopt_mmio_read32(vtdm_mmio(m), VTD_REG_VER), 0x10);
+	CU_ASSERT_EQUAL(vtdm_reg_base(m), 0xfed90000ULL);
+	CU_ASSERT_EQUAL(vtdm_reg_size(m), 4096);
+	vtdm_destroy(m);
+	CU_ASSERT_EQUAL(vtdm_create(env, "qemu-q35-scalable", &o, &m), 0);
+	CU_ASSERT_EQUAL(iopt_mmio_read64(vtdm_mmio(m), VTD_REG_CAP), 0x00d2008c22260206ULL);
+	CU_ASSERT_EQUAL(iopt_mmio_read64(vtdm_mmio(m), VTD_REG_ECAP), 0x480080000f42ULL);
+	CU_ASSERT_EQUAL(vtdm_reg_base(m), 0xfeda0000ULL);
+	vtdm_destroy(m);
+	CU_ASSERT_EQUAL(vtdm_create(env, "full", NULL, &m), 0);
+	cap = iopt_mmio_read64(vtdm_mmio(m), VTD_REG_CAP);
+	ecap = iopt_mmio_read64(vtdm_mmio(m), VTD_REG_ECAP);
+	CU_ASSERT_EQUAL(FIELD_GET(CAP_SAGAW, cap), SAGAW_39 | SAGAW_48 | SAGAW_57);
+	CU_ASSERT_EQUAL(FIELD_GET(CAP_MGAW, cap) + 1, 57);
+	CU_ASSERT_EQUAL(FIELD_GET(CAP_NFR, cap) + 1, 8);
+	CU_ASSERT((cap & (CAP_FL1GP | CAP_FL5LP | CAP_PSI)) == (CAP_FL1GP | CAP_FL5LP | CAP_PSI));
+	CU_ASSERT_EQUAL(FIELD_GET(ECAP_PSS, ecap) + 1, 20);
+	CU_ASSERT_EQUAL(ecap & (ECAP_SMTS | ECAP_FLTS | ECAP_SLTS | ECAP_NEST | ECAP_PRS |
+				ECAP_SLADS | ECAP_DT | ECAP_PT | ECAP_QI | ECAP_PASID),
+			ECAP_SMTS | ECAP_FLTS | ECAP_SLTS | ECAP_NEST | ECAP_PRS | ECAP_SLADS |
+				ECAP_DT | ECAP_PT | ECAP_QI | ECAP_PASID);
+	CU_ASSERT_EQUAL(ecap & ECAP_C, 0); /* non-coherent unless asked */
+	/* Both register windows fit the block and do not overlap the fixed registers. */
+	CU_ASSERT(FIELD_GET(ECAP_IRO, ecap) * 16 + 16 <= 4096 && FIELD_GET(ECAP_IRO, ecap) * 16 >= 0x100);
+	CU_ASSERT(FIELD_GET(CAP_FRO, cap) * 16 + 8 * 16 <= 4096 && FIELD_GET(CAP_FRO, cap) * 16 >= 0x100);
+	vtdm_destroy(m);
+	CU_ASSERT_EQUAL(vtdm_create(env, "vt-x", NULL, &m), -ENOENT);
+	CU_ASSERT_EQUAL(vtdm_create(NULL, "full", NULL, &m), -EINVAL);
+	CU_ASSERT_EQUAL(vtdm_create(env, "full", NULL, NULL), -EINVAL);
+	vtdm_destroy(NULL);
+	iopt_env_destroy(env);
+}
+
+static void test_reset_and_unimplemented(void)
+{
+	struct vtdm_counters c;
+	unsigned int lines;
+
+	CU_ASSERT_FATAL(utv_setup(&g_t, "qemu-q35", NULL) == 0);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FECTL), 0x80000000U);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS), 0);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FSTS), 0);
+	/* MTRR / PMEN / perfmon are not implemented: read 0, writes logged and dropped. */
+	lines = g_utv_log_lines;
+	utv_w64(&g_t, 0x100, 0x1234);
+	utv_w32(&g_t, VTD_REG_PMEN, 0x80000000U);
+	CU_ASSERT_EQUAL(utv_r64(&g_t, 0x100), 0);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_PMEN), 0);
+	CU_ASSERT(g_utv_log_lines >= lines + 2);
+	vtdm_get_counters(g_t.m, &c);
+	CU_ASSERT_EQUAL(c.unimpl_accesses, 3); /* 0x100, 0x104 and PMEN */
+	/* Read-only registers ignore writes. */
+	utv_w64(&g_t, VTD_REG_CAP, 0);
+	utv_w32(&g_t, VTD_REG_GSTS, 0xffffffffU);
+	CU_ASSERT_EQUAL(utv_r64(&g_t, VTD_REG_CAP), 0x00d2008c22260206ULL);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS), 0);
+	/* 64-bit registers take 32-bit halves. */
+	utv_w32(&g_t, VTD_REG_RTADDR, 0x12345000);
+	utv_w32(&g_t, VTD_REG_RTADDR + 4, 0x3);
+	CU_ASSERT_EQUAL(utv_r64(&g_t, VTD_REG_RTADDR), 0x312345000ULL);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_RTADDR + 4), 3);
+	utv_teardown(&g_t);
+}
+
+static void test_gcmd_commands(void)
+{
+	struct iopt_dma_buf *root_a, *ctx_a, *d;
+	struct vtdm_counters c;
+	uint64_t v = 0;
+
+	CU_ASSERT_FATAL(utv_setup(&g_t, "qemu-q35", NULL) == 0);
+	/* Two commands in one write: ignored. */
+	utv_w32(&g_t, VTD_REG_GCMD, GCMD_TE | GCMD_SRTP);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS), 0);
+	vtdm_get_counters(g_t.m, &c);
+	CU_ASSERT_EQUAL(c.gcmd_rejected, 1);
+	/* SRTP latches RTADDR; a later RTADDR write changes nothing until the next SRTP. */
+	root_a = utv_page(&g_t);
+	ctx_a = utv_page(&g_t);
+	d = utv_page(&g_t);
+	memset(d->va, 0x77, 64);
+	utv_store(&g_t, (uint64_t *)root_a->va, ctx_a->pa | ROOT_0_P);
+	utv_store(&g_t, (uint64_t *)ctx_a->va + (RID & 0xff) * 2 + 1, utv_ctx_hi(AW_39, DID));
+	utv_store(&g_t, (uint64_t *)ctx_a->va + (RID & 0xff) * 2, utv_ctx_lo(0, CTX_TT_PASSTHROUGH));
+	utv_w64(&g_t, VTD_REG_RTADDR, root_a->pa);
+	utv_gcmd(&g_t, GCMD_SRTP, true);
+	CU_ASSERT((utv_r32(&g_t, VTD_REG_GSTS) & GSTS_RTPS) != 0);
+	utv_w64(&g_t, VTD_REG_RTADDR, 0x5000); /* not latched */
+	utv_gcmd(&g_t, GCMD_TE, true);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS) & GCMD_TE, GCMD_TE);
+	CU_ASSERT_EQUAL(utv_rd(&g_t, RID, HWMODEL_NO_PASID, d->pa, &v, 8, NULL), 0);
+	CU_ASSERT_EQUAL(v, 0x7777777777777777ULL);
+	/* QIE needs IQA; then it goes on and off; IRE is not supported. */
+	utv_gcmd(&g_t, GCMD_QIE, true);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS) & GCMD_QIE, 0);
+	utv_w64(&g_t, VTD_REG_IQA, utv_page(&g_t)->pa);
+	utv_gcmd(&g_t, GCMD_QIE, true);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS) & GCMD_QIE, GCMD_QIE);
+	utv_w64(&g_t, VTD_REG_IQA, 0); /* ignored while enabled */
+	CU_ASSERT(utv_r64(&g_t, VTD_REG_IQA) != 0);
+	utv_gcmd(&g_t, GCMD_QIE, false);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS) & GCMD_QIE, 0);
+	utv_gcmd(&g_t, GCMD_IRE, true);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS) & GCMD_IRE, 0);
+	/* WBF on a unit without RWBF completes at once. */
+	utv_gcmd(&g_t, GCMD_WBF, true);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS) & GSTS_WBFS, 0);
+	/* TE off: untranslated again. */
+	utv_gcmd(&g_t, GCMD_TE, false);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS) & GCMD_TE, 0);
+	vtdm_get_counters(g_t.m, &c);
+	CU_ASSERT_EQUAL(c.gcmd_rejected, 3);
+	utv_teardown(&g_t);
+}
+
+/* Fault on an unmapped IOVA (legacy, no context entry for rid). */
+static int cause_fault(uint16_t rid, uint64_t iova, struct hwmodel_fault *f)
+{
+	uint64_t v;
+
+	return utv_rd(&g_t, rid, HWMODEL_NO_PASID, iova, &v, 8, f);
+}
+
+static uint64_t frcd_hi(unsigned int i)
+{
+	return utv_r64(&g_t, utv_fro(&g_t) + i * 16 + 8);
+}
+
+static void test_fault_recording_single_record(void)
+{
+	struct hwmodel_fault f;
+	struct vtdm_counters c;
+
+	CU_ASSERT_FATAL(utv_setup(&g_t, "qemu-q35", NULL) == 0);
+	utv_set_root(&g_t, TTM_LEGACY);
+	utv_gcmd(&g_t, GCMD_TE, true);
+	CU_ASSERT_EQUAL(cause_fault(0x0100, 0x1234, &f), -EFAULT);
+	CU_ASSERT(f.recorded);
+	CU_ASSERT_EQUAL(f.reason, FR_ROOT_NP);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FSTS), FSTS_PPF);
+	CU_ASSERT_EQUAL(utv_r64(&g_t, utv_fro(&g_t)), 0x1000);
+	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_SID, frcd_hi(0)), 0x0100);
+	/* FECTL.IM is set at reset, so IP stays pending; unmasking "delivers" it. */
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FECTL), XECTL_IM | XECTL_IP);
+	utv_w32(&g_t, VTD_REG_FECTL, 0);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FECTL), 0);
+	/* NFR=1: the next fault is dropped and sets PFO (QEMU's quirk, and the spec's rule). */
+	CU_ASSERT_EQUAL(cause_fault(0x0200, 0x5000, &f), -EFAULT);
+	CU_ASSERT(!f.recorded);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FSTS), FSTS_PPF | FSTS_PFO);
+	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_SID, frcd_hi(0)), 0x0100);
+	/* Writing 0 or other bits does not clear F; writing 1 to F does. */
+	utv_w32(&g_t, utv_fro(&g_t) + 12, 0x7fffffff);
+	CU_ASSERT((frcd_hi(0) & FRCD_1_F) != 0);
+	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_FR, frcd_hi(0)), FR_ROOT_NP);
+	utv_w32(&g_t, utv_fro(&g_t) + 12, 0x80000000U);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FSTS), FSTS_PFO);
+	utv_w32(&g_t, VTD_REG_FSTS, FSTS_PFO);
+	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FSTS), 0);
+	CU_ASSERT_EQUAL(cause_fault(0x0300, 0x9000, &f), -EFAULT);
+	CU_ASSERT(f.recorded);
+	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_SID, frcd_hi(0)), 0x0300);
+	vtdm_get_counters(g_t.m, &c);
+	CU_ASSERT_EQUAL(c.faults, 3);
+	CU_ASSERT_EQUAL(c.faults_recorded, 2);
+	CU_ASSERT_EQUAL(c.faults_dropped, 1);
+	utv_teardown(&g_t);
+}
+
+static void test_fault_recording_ring(void)
+{
+	struct hwmodel_fault f;
+
+	CU_ASSERT_FATAL(utv_setup(&g_t, "full", NULL) == 0);
+	utv_set_root(&g_t, TTM_LEGACY);
+	utv_gcmd(&g_t, GCMD_TE, true);
+	for (unsigned int i = 0; i < 8; i++) {
+		CU_ASSERT_EQUAL(cause_fault((uint16_t)(0x100 * (i + 1)), 0x1000 * i, &f), -EFAULT);
+		CU_ASSERT(f.recorded);
+	}
+	CU_ASSERT_EQUAL(FIELD_GET(FSTS_FRI, utv_r32(&g_t, VTD_REG_FSTS)), 0);
+	CU_ASSERT_EQUAL(cause_fault(0x900, 0, &f), -EFAULT);
+	CU_ASSERT(!f.recorded);
+	CU_ASSERT((utv_r32(&g_t, VTD_REG_FSTS) & FSTS_PFO) != 0);
+	/* Software frees records 0 and 1: the next faults go there, in order. */
+	utv_w32(&g_t, utv_fro(&g_t) + 12, 0x80000000U);
+	utv_w32(&g_t, utv_fro(&g_t) + 16 + 12, 0x80000000U);
+	CU_ASSERT_EQUAL(cause_fault(0xa00, 0, &f), -EFAULT);
+	CU_ASSERT(f.recorded);
+	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_SID, frcd_hi(0)), 0xa00);
+	CU_ASSERT_EQUAL(cause_fault(0xb00, 0, &f), -EFAULT);
+	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_SID, frcd_hi(1)), 0xb00);
+	CU_ASSERT_EQUAL(cause_fault(0xc00, 0, &f), -EFAULT);
+	CU_ASSERT(!f.recorded); /* record 2 still full */
+	utv_teardown(&g_t);
+}
+
+static void test_register_invalidation_rules(void)
+{
+	struct iopt_dma_buf *d, *ss;
+	struct vtdm_counters c;
+	uint64_t *leaf;
+
+	CU_ASSERT_FATAL(utv_setup(&g_t, "qemu-q35", NULL) == 0);
+	utv_set_root(&g_t, TTM_LEGACY);
+	utv_gcmd(&g_t, GCMD_TE, true);
+	d = utv_page(&g_t);
+	ss = utv_page(&g_t);
+	memset(d->va, 0x31, 4096);
+	leaf = utv_ss_map(&g_t, ss->pa, 3, 0x1000, d->pa, SSPTE_R);
+	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_UNTRANSLATED), utv_ctx_hi(AW_39, DID));
+	CU_ASSERT_EQUAL(utv_peek(&g_t, RID, HWMODEL_NO_PASID, 0x1000, NULL), 0x3131313131313131ULL);
+	utv_store(&g_t, leaf, 0);
+	/* With QI enabled the registers are refused: CAIG/IAIG read 0, the entry stays. */
+	utv_qi_enable(&g_t, false);
+	utv_iotlb_reg(&g_t, IOTLB_GRAN_GLOBAL, 0, 0, 0, false);
+	CU_ASSERT_EQUAL(utv_r64(&g_t, utv_iro(&g_t) + 8) & (IOTLB_IVT | IOTLB_IAIG), 0);
+	utv_cc_global(&g_t);
+	CU_ASSERT_EQUAL(utv_r64(&g_t, VTD_REG_CCMD) & (CCMD_ICC | CCMD_CAIG), 0);
+	CU_ASSERT_EQUAL(utv_peek(&g_t, RID, HWMODEL_NO_PASID, 0x1000, NULL), 0x3131313131313131ULL);
+	vtdm_get_counters(g_t.m, &c);
+	CU_ASSERT_EQUAL(c.inv_rejected, 2);
+	CU_ASSERT_EQUAL(c.inv_iotlb_global, 0);
+	/* QI does it. */
+	CU_ASSERT(utv_qi(&g_t, QI_TYPE_IOTLB | FIELD_PREP(QI_IOTLB_0_G, IOTLB_GRAN_GLOBAL), 0));
+	CU_ASSERT_EQUAL(utv_peek(&g_t, RID, HWMODEL_NO_PASID, 0x1000, NULL), ~0ULL);
+	utv_teardown(&g_t);
+	/* Scalable mode refuses register-based invalidation even without QI (QEMU accepts it). */
+	CU_ASSERT_FATAL(utv_setup(&g_t, "qemu-q35-scalable", NULL) == 0);
+	utv_set_root(&g_t, TTM_SCALABLE);
+	utv_cc_global(&g_t);
+	CU_ASSERT_EQUAL(FIELD_GET(CCMD_CAIG, utv_r64(&g_t, VTD_REG_CCMD)), CC_GRAN_NONE);
+	utv_iotlb_reg(&g_t, IOTLB_GRAN_DOMAIN, 1, 0, 0, false);
+	CU_ASSERT_EQUAL(FIELD_GET(IOTLB_IAIG, utv_r64(&g_t, utv_iro(&g_t) + 8)), IOTLB_GRAN_NONE);
+	vtdm_get_counters(g_t.m, &c);
+	CU_ASSERT_EQUAL(c.inv_rejected, 2);
+	utv_teardown(&g_t);
+}
+
+struct trace_log {
+	unsigned int regs, descs;
+	uint64_t last_off, last_desc0;
+};
+
+static void trace_cb(void *arg, const struct vtdm_trace_event *ev)
+{
+	struct trace_log *l = arg;
+
+	if (ev->kind == VTDM_TRACE_REG_WRITE) {
+		l->regs++;
+		l->last_off = ev->off;
+	} else {
+		l->descs++;
+		l->last_desc0 = ev->desc[0];
+	}
+}
+
+static void test_trace_hook(void)
+{
+	struct trace_log l = { 0 };
+
+	CU_ASSERT_FATAL(utv_setup(&g_t, "full", NULL) == 0);
+	vtdm_set_trace(g_t.m, trace_cb, &l);
+	utv_w64(&g_t, VTD_REG_RTADDR, 0x1000);
+	CU_ASSERT_EQUAL(l.regs, 1);
+	CU_ASSERT_EQUAL(l.last_off, VTD_REG_RTADDR);
+	utv_qi_enable(&g_t, true);   /* IQT, IQA, GCMD (the GSTS read is not traced) */
+	CU_ASSERT_EQUAL(l.regs, 4);
+	CU_ASSERT(utv_qi_wait(&g_t)); /* IQT write, one descriptor */
+	CU_ASSERT_EQUAL(l.regs, 5);
+	CU_ASSERT_EQUAL(l.descs, 1);
+	CU_ASSERT_EQUAL(l.last_desc0 & QI_0_TYPE_LO, QI_TYPE_WAIT);
+	vtdm_set_trace(g_t.m, NULL, NULL);
+	utv_w64(&g_t, VTD_REG_RTADDR, 0x2000);
+	CU_ASSERT_EQUAL(l.regs, 5);
+	utv_teardown(&g_t);
+}
+
+static const struct ut_test g_tests[] = {
+	UT_TEST(test_profiles),
+	UT_TEST(test_reset_and_unimplemented),
+	UT_TEST(test_gcmd_commands),
+	UT_TEST(test_fault_recording_single_record),
+	UT_TEST(test_fault_recording_ring),
+	UT_TEST(test_register_invalidation_rules),
+	UT_TEST(test_trace_hook),
+	UT_END,
+};
+
+static const struct ut_suite g_suites[] = {
+	{ "vtdm_model", utv_quiet, NULL, g_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	return ut_run(argc, argv, g_suites);
+}

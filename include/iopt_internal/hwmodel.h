@@ -188,7 +188,8 @@ void vtdm_get_counters(struct vtdm *m, struct vtdm_counters *c);
 void vtdm_set_trace(struct vtdm *m, vtdm_trace_fn fn, void *arg);
 /*
  * Make the next count device-TLB invalidations for sid time out (ITE).
- * @return 0; -EINVAL without ECAP.DT.
+ * (A device-TLB invalidation for a sid with no attached device always does.)
+ * @return 0; -EINVAL without ECAP.DT; -ENOENT when no device is attached at sid.
  */
 int vtdm_inject_devtlb_timeout(struct vtdm *m, uint16_t sid, unsigned int count);
 

@@ -556,6 +556,13 @@ int vtdm_translate(struct vtdm *m, const struct hwmodel_req *req, bool ats,
 	bool is_write = req->is_write && !ats;
 	int rc;
 
+	if (!(m->gsts & GCMD_TE)) {
+		/* Translation disabled: every request is untranslated (§10.4.4, TE). */
+		*fpd = false;
+		*x = (struct hwmodel_xlate){ .iova = page, .pa = page, .page_shift = 12, .r = true,
+					     .w = true };
+		return 0;
+	}
 	rc = get_config(m, req, ats, &cfg, f);
 	*fpd = cfg.fpd;
 	if (rc != 0)
@@ -642,12 +649,10 @@ int vtdm_do_dma(struct vtdm *m, const struct hwmodel_req *req, void *buf, struct
 		bool fpd = false;
 		size_t chunk;
 
-		if (m->gsts & GCMD_TE) {
-			rc = vtdm_translate(m, &sub, false, &x, f, &fpd);
-			if (rc != 0) {
-				vtdm_record_fault(m, f, fpd);
-				return rc;
-			}
+		rc = vtdm_translate(m, &sub, false, &x, f, &fpd);
+		if (rc != 0) {
+			vtdm_record_fault(m, f, fpd);
+			return rc;
 		}
 		chunk = (size_t)MIN((uint64_t)left,
 				    (1ULL << x.page_shift) - (sub.addr - x.iova));

@@ -6,6 +6,7 @@
 #include "../vtdm_ut.h"
 
 #include <errno.h>
+#include <pthread.h>
 
 #include "hwmodel/vtd/model.c"
 
@@ -303,6 +304,67 @@ static void test_trace_hook(void)
 	utv_teardown(&g_t);
 }
 
+/* DMA from one thread while another remaps and invalidates through QI. */
+struct race {
+	struct iopt_dma_buf *a, *b;
+	uint64_t *leaf;
+	unsigned int torn, reads;
+};
+
+static void *race_reader(void *arg)
+{
+	struct race *r = arg;
+	uint8_t buf[4096];
+
+	for (int i = 0; i < 300; i++) {
+		if (utv_rd(&g_t, RID, HWMODEL_NO_PASID, 0x1000, buf, sizeof(buf), NULL) != 0)
+			continue;
+		r->reads++;
+		for (size_t j = 1; j < sizeof(buf); j++) {
+			if (buf[j] != buf[0] || (buf[0] != 0xaa && buf[0] != 0xbb)) {
+				r->torn++;
+				break;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct race r = { 0 };
+	struct vtdm_counters c;
+	struct iopt_dma_buf *ss;
+	pthread_t th;
+
+	CU_ASSERT_FATAL(utv_setup(&g_t, "full", NULL) == 0);
+	utv_set_root(&g_t, TTM_LEGACY);
+	utv_qi_enable(&g_t, false);
+	utv_gcmd(&g_t, GCMD_TE, true);
+	r.a = utv_page(&g_t);
+	r.b = utv_page(&g_t);
+	memset(r.a->va, 0xaa, 4096);
+	memset(r.b->va, 0xbb, 4096);
+	ss = utv_page(&g_t);
+	r.leaf = utv_ss_map(&g_t, ss->pa, 4, 0x1000, r.a->pa, SSPTE_R);
+	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_UNTRANSLATED), utv_ctx_hi(AW_48, DID));
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, race_reader, &r) == 0);
+	for (int i = 0; i < 300; i++) {
+		__atomic_store_n(r.leaf, ((i & 1) ? r.a->pa : r.b->pa) | SSPTE_R, __ATOMIC_RELAXED);
+		iopt_dma_flush(g_t.env, r.leaf, 8);
+		CU_ASSERT(utv_qi(&g_t, QI_TYPE_IOTLB | FIELD_PREP(QI_IOTLB_0_G, IOTLB_GRAN_PAGE) |
+					       FIELD_PREP(QI_IOTLB_0_DID, DID), 0x1000));
+	}
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(r.torn, 0);
+	CU_ASSERT_EQUAL(r.reads, 300);
+	vtdm_get_counters(g_t.m, &c);
+	CU_ASSERT_EQUAL(c.dma_requests, 300);
+	CU_ASSERT_EQUAL(c.inv_iotlb_page, 300);
+	CU_ASSERT_EQUAL(c.qi_descs, 600);
+	utv_teardown(&g_t);
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_profiles),
 	UT_TEST(test_reset_and_unimplemented),
@@ -311,6 +373,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_fault_recording_ring),
 	UT_TEST(test_register_invalidation_rules),
 	UT_TEST(test_trace_hook),
+	UT_TEST(test_threads),
 	UT_END,
 };
 

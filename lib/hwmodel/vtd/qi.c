@@ -11,9 +11,9 @@
  *     reserved bits or invalid fields: IQE with its IQEI; IQH stays on it and
  *     nothing more is fetched until software clears FSTS.IQE;
  *   - a device-TLB invalidation that times out (injected, or no device at the
- *     SID): ITE with ITESID; the wait descriptor(s) after it up to the next
- *     one are aborted (consumed without status write) and fetching stops
- *     until software clears FSTS.ITE.
+ *     SID): ITE with ITESID; the descriptors after it run up to the next wait
+ *     descriptor, which is aborted (consumed without status write), and
+ *     fetching stops until software clears FSTS.ITE.
  * Queue descriptors are read coherently (ECAP.C covers paging structures).
  */
 #include <errno.h>
@@ -260,23 +260,17 @@ static void trace_desc(struct vtdm *m, const uint64_t *d)
 	m->trace(m->trace_arg, &ev);
 }
 
-/* After an ITE: consume descriptors up to and including the next wait descriptor. */
-static void abort_pending_waits(struct vtdm *m, uint64_t base)
-{
-	uint64_t d[4] = { 0 };
-
-	while (m->iqh != m->iqt) {
-		if (sim_phys_read(m->env, base + m->iqh, d, qi_dsz(m), 0) != 0)
-			return;
-		m->iqh = (m->iqh + qi_dsz(m)) % qi_bytes(m);
-		if (desc_type(d) == QI_TYPE_WAIT)
-			return;
-	}
-}
-
+/*
+ * Run the queue from IQH to IQT. After a device-TLB invalidation times out
+ * the queue goes on up to and including the next wait descriptor, which is
+ * aborted (consumed without its status write or interrupt): that wait would
+ * have reported the completion that did not happen. Then fetching stops
+ * with ITE set.
+ */
 void vtdm_qi_run(struct vtdm *m)
 {
 	uint64_t base = m->iqa & IQA_IQA;
+	bool timed_out = false;
 
 	if (!(m->gsts & GCMD_QIE) || (m->fsts & (FSTS_IQE | FSTS_ITE)))
 		return;
@@ -290,22 +284,25 @@ void vtdm_qi_run(struct vtdm *m)
 
 		if (sim_phys_read(m->env, base + m->iqh, d, qi_dsz(m), 0) != 0) {
 			qi_error(m, IQEI_FETCH);
-			return;
+			break;
 		}
 		trace_desc(m, d);
 		m->cnt.qi_descs++;
+		if (timed_out && desc_type(d) == QI_TYPE_WAIT) {
+			m->iqh = (m->iqh + qi_dsz(m)) % qi_bytes(m);
+			break;
+		}
 		rc = qi_exec(m, d);
 		if (rc > 0) {
 			qi_error(m, (unsigned int)rc);
-			return;
+			break;
 		}
 		m->iqh = (m->iqh + qi_dsz(m)) % qi_bytes(m);
-		if (rc == QI_TIMEOUT) {
-			m->fsts |= FSTS_ITE;
-			m->cnt.qi_errors++;
-			abort_pending_waits(m, base);
-			return;
-		}
+		timed_out = timed_out || rc == QI_TIMEOUT;
+	}
+	if (timed_out) {
+		m->fsts |= FSTS_ITE;
+		m->cnt.qi_errors++;
 	}
 }
 

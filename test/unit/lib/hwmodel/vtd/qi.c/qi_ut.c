@@ -225,6 +225,22 @@ static void test_device_tlb_timeout(void)
 	CU_ASSERT_EQUAL(*st, g_t.wait_seq);
 	CU_ASSERT(ut_devtlb(RID, 0x8000, false));
 	CU_ASSERT_EQUAL(dmadev_atc_count(dev), 0);
+	/* Descriptors between the timed-out one and the next wait still run. */
+	{
+		uint64_t d[3][4] = { { QI_TYPE_DEVTLB | FIELD_PREP(QI_DEVTLB_0_SID, RID), 0x8000 },
+				     { QI_TYPE_IOTLB | FIELD_PREP(QI_IOTLB_0_G, IOTLB_GRAN_GLOBAL) } };
+		struct vtdm_counters c0, c1;
+
+		vtdm_get_counters(g_t.m, &c0);
+		CU_ASSERT_EQUAL(vtdm_inject_devtlb_timeout(g_t.m, RID, 1), 0);
+		utv_wait_desc(&g_t, d[2]);
+		utv_qi_batch(&g_t, d, 3);
+		vtdm_get_counters(g_t.m, &c1);
+		CU_ASSERT_EQUAL(c1.inv_iotlb_global, c0.inv_iotlb_global + 1);
+		CU_ASSERT_NOT_EQUAL(*st, g_t.wait_seq);
+		CU_ASSERT_EQUAL(iqh(), g_t.iq_tail);
+		utv_w32(&g_t, VTD_REG_FSTS, FSTS_ITE);
+	}
 	/* A device-TLB invalidation for an absent device times out too. */
 	CU_ASSERT(!ut_devtlb(0x0700, 0, false));
 	CU_ASSERT_EQUAL(FIELD_GET(IQERCD_ITESID, utv_r64(&g_t, VTD_REG_IQERCD)), 0x0700);

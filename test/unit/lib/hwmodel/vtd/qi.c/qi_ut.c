@@ -325,6 +325,14 @@ static void test_page_request_and_response(void)
 	CU_ASSERT((pr[1] & PRQ_1_W) != 0);
 	CU_ASSERT(respond((uint16_t)FIELD_GET(PRQ_1_PRGI, pr[1]), PGRP_RC_FAILURE));
 	CU_ASSERT_EQUAL(dmadev_write(dev, 0x4010, &v, 8, NULL), -EIO);
+	/* PASID-based device-TLB invalidation: only the named PASID's entries go. */
+	CU_ASSERT_EQUAL(dmadev_atc_count(dev), 1);
+	CU_ASSERT(utv_qi(&g_t, QI_TYPE_PDEVTLB | FIELD_PREP(QI_PDEVTLB_0_SID, RID) |
+				       FIELD_PREP(QI_PDEVTLB_0_PASID, PASID + 1), 0x4000));
+	CU_ASSERT_EQUAL(dmadev_atc_count(dev), 1);
+	CU_ASSERT(utv_qi(&g_t, QI_TYPE_PDEVTLB | FIELD_PREP(QI_PDEVTLB_0_SID, RID) |
+				       FIELD_PREP(QI_PDEVTLB_0_PASID, PASID), 0x4000));
+	CU_ASSERT_EQUAL(dmadev_atc_count(dev), 0);
 	vtdm_get_counters(g_t.m, &c);
 	CU_ASSERT_EQUAL(c.prq_entries, 2);
 	CU_ASSERT_EQUAL(c.page_responses, 2);

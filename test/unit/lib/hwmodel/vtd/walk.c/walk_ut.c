@@ -522,6 +522,24 @@ static void test_noncoherent_snapshot(void)
 	utv_teardown(&g_t);
 }
 
+static void test_sm_noncoherent_pasid_structures(void)
+{
+	struct iopt_dma_buf *ss, *d;
+
+	sm_up("full", NULL, 0); /* ECAP.C = 0, no SMPWCS */
+	d = data_page(0x12);
+	ss = utv_page(&g_t);
+	utv_ss_map(&g_t, ss->pa, 4, 0x1000, d->pa, SSPTE_R);
+	g_t.no_flush = true;
+	pe_ss(0, ss->pa, AW_48, 0); /* directory entry and PASID entry stay in the CPU cache */
+	expect_fault(HWMODEL_NO_PASID, 0x1000, false, FR_SM_PDE_NP);
+	g_t.no_flush = false;
+	for (unsigned int i = 0; i < g_t.nbufs; i++)
+		iopt_dma_flush(g_t.env, g_t.bufs[i].va, 4096);
+	CU_ASSERT_EQUAL(utv_peek(&g_t, RID, HWMODEL_NO_PASID, 0x1000, NULL), 0x1212121212121212ULL);
+	utv_teardown(&g_t);
+}
+
 static void test_coherent_sees_unflushed(void)
 {
 	struct vtdm_opts o = { .coherency = VTDM_COHERENT };
@@ -594,6 +612,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_sm_config_faults),
 	UT_TEST(test_sm_pgtt_unsupported_on_qemu_profile),
 	UT_TEST(test_noncoherent_snapshot),
+	UT_TEST(test_sm_noncoherent_pasid_structures),
 	UT_TEST(test_coherent_sees_unflushed),
 	UT_TEST(test_second_stage_ad),
 	UT_END,

@@ -479,6 +479,58 @@ static void test_sm_config_faults(void)
 	utv_teardown(&g_t);
 }
 
+/* Structures that are not memory, and the remaining context checks. */
+static void test_sm_access_faults(void)
+{
+	const struct hwmodel_iommu_ops *ops = vtdm_iommu_ops();
+	struct hwmodel_req req = { .rid = RID, .pasid = HWMODEL_NO_PASID, .addr = 0x1000, .len = 8,
+				   .translated = true };
+	struct hwmodel_page_req pr = { .rid = RID, .pasid = HWMODEL_NO_PASID, .addr = 0x1000 };
+	struct hwmodel_fault f;
+	uint64_t *ce, *pde, v;
+
+	sm_up("full", NULL, 0);
+	utv_qi_enable(&g_t, true);
+	ce = (uint64_t *)g_t.ctx[0]->va + (RID & 0x7f) * 4;
+	/* Translated request without DTE. */
+	clear_faults();
+	CU_ASSERT_EQUAL(ops->dma(g_t.m, &req, &v, &f), -EFAULT);
+	CU_ASSERT_EQUAL(f.reason, FR_SM_CTX_DTE);
+	/* Second- and first-stage tables that are not memory. */
+	pe_ss(0, 0x9000, AW_48, 0);
+	expect_fault(HWMODEL_NO_PASID, 0x1000, false, FR_SM_SS_ACCESS);
+	pe_fs(1, 0x8000, 0);
+	expect_fault(1, 0x1000, false, FR_SM_FS_ACCESS);
+	/* PASID directory entry: reserved bit, PASID table not memory. */
+	pde = g_pdir->va;
+	utv_store(&g_t, pde, *pde | BIT_ULL(2));
+	CU_ASSERT(utv_qi(&g_t, QI_TYPE_PC | FIELD_PREP(QI_PC_0_G, PC_GRAN_GLOBAL), 0));
+	expect_fault(HWMODEL_NO_PASID, 0x1000, false, FR_SM_PDE_RSVD);
+	utv_store(&g_t, pde, 0x7000 | PDE_P);
+	expect_fault(HWMODEL_NO_PASID, 0x1000, false, FR_SM_PE_ACCESS);
+	/* PASID directory not memory. */
+	utv_store(&g_t, &ce[0], 0x6000 | SMCTX_0_P | SMCTX_0_PASIDE);
+	CU_ASSERT(utv_qi(&g_t, QI_TYPE_CC | FIELD_PREP(QI_CC_0_G, CC_GRAN_GLOBAL), 0));
+	expect_fault(HWMODEL_NO_PASID, 0x1000, false, FR_SM_PDE_ACCESS);
+	/* Root table not memory. */
+	utv_w64(&g_t, VTD_REG_RTADDR, 0x5000 | FIELD_PREP(RTADDR_TTM, TTM_SCALABLE));
+	utv_gcmd(&g_t, GCMD_SRTP, true);
+	CU_ASSERT(utv_qi(&g_t, QI_TYPE_CC | FIELD_PREP(QI_CC_0_G, CC_GRAN_GLOBAL), 0));
+	expect_fault(HWMODEL_NO_PASID, 0x1000, false, FR_SM_ROOT_ACCESS);
+	utv_teardown(&g_t);
+	/* DTE on a unit without device-TLB support is an invalid context entry. */
+	sm_up("qemu-q35-scalable", NULL, 0);
+	ce = (uint64_t *)g_t.ctx[0]->va + (RID & 0x7f) * 4;
+	utv_store(&g_t, &ce[0], ce[0] | SMCTX_0_DTE);
+	expect_fault(HWMODEL_NO_PASID, 0x1000, false, FR_SM_CTX_INV);
+	utv_teardown(&g_t);
+	/* Page requests need scalable mode. */
+	legacy_up("full", NULL);
+	CU_ASSERT_EQUAL(ops->page_request(g_t.m, &pr), -EPERM);
+	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_FR, utv_r64(&g_t, utv_fro(&g_t) + 8)), FR_SM_TTM0_PRQ);
+	utv_teardown(&g_t);
+}
+
 static void test_sm_pgtt_unsupported_on_qemu_profile(void)
 {
 	struct iopt_dma_buf *fs;
@@ -610,6 +662,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_sm_first_stage_4_and_5_level),
 	UT_TEST(test_sm_nested),
 	UT_TEST(test_sm_config_faults),
+	UT_TEST(test_sm_access_faults),
 	UT_TEST(test_sm_pgtt_unsupported_on_qemu_profile),
 	UT_TEST(test_noncoherent_snapshot),
 	UT_TEST(test_sm_noncoherent_pasid_structures),

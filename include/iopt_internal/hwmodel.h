@@ -175,7 +175,9 @@ uint64_t vtdm_ecap(const struct vtdm *m);
  * @param pasid  HWMODEL_NO_PASID for a request without PASID
  * @return 0; -EFAULT on a translation fault (f describes it; it was recorded
  *         unless suppressed or dropped; bytes before the faulting page may
- *         have been transferred, as on a bus); -EINVAL (len 0, NULL buf).
+ *         have been transferred, as on a bus); -EIO when the address the
+ *         request resolves to is not memory (a target abort: no IOMMU fault,
+ *         f->reason 0); -EINVAL (len 0, NULL buf).
  */
 int vtdm_dma(struct vtdm *m, uint16_t rid, uint32_t pasid, uint64_t iova, size_t len,
 	     bool is_write, void *buf, struct hwmodel_fault *f);

@@ -7,6 +7,31 @@
  * width; a 4-byte write updates its half and the register acts on the merged
  * value. Reads are built from 32-bit halves, so they never have side effects.
  * Unimplemented offsets read 0; writes to them are logged and dropped.
+ *
+ * What the model covers: legacy root/context (§9.1, §9.3) and scalable-mode
+ * root/context → PASID directory → PASID table (§9.2, §9.4-§9.6) with
+ * PGTT first-stage, second-stage, nested and pass-through; RID_PASID;
+ * 3/4/5-level second stage, 4/5-level first stage, 2 MiB / 1 GiB pages;
+ * address-width, canonical, permission and reserved-bit checks with the
+ * legacy or scalable-mode fault reason; first-stage A/D always, second-stage
+ * A/D with SSADE; FPD; primary fault logging; context/PASID/IOTLB/paging-
+ * structure caches that stay stale until invalidated; register-based and
+ * queued invalidation (context, IOTLB, PASID cache, PASID-based IOTLB,
+ * device-TLB, PASID-based device-TLB, wait, page group response) with IQE /
+ * ITE; page requests; ATS translation and translated requests.
+ *
+ * What it does not cover (requests are then refused, logged, or simply not
+ * modelled): interrupt remapping (IRTA, IEC, IRE/SIRTP: no profile has IR),
+ * posted interrupts; advanced fault logging (AFL, SFL/EAFL); protected memory
+ * regions (PMEN/PLMR/PHMR); caching mode (CM=1: not-present caching); write
+ * buffer flushing beyond a no-op; abort-DMA mode (TTM=11); supervisor,
+ * execute and privileged requests (ERS/SRS/SMEP/WPE are not checked: every
+ * request is an untranslated user read or write); memory types and snoop
+ * (EMT/PAT/PWSNP/PGSNP/SNP are stored, not interpreted); ECMD/VCMD, perfmon,
+ * MTRRs; invalidation completion errors (ICE); page-request drain (PDS) and
+ * private data; the interrupt messages themselves (polled: only IP bits);
+ * first-stage paging-structure caches (first-stage walks always start at the
+ * top) and the nested second stage's caching beyond 4 KiB combined entries.
  */
 #include <errno.h>
 #include <inttypes.h>

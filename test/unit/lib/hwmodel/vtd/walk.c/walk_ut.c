@@ -166,6 +166,39 @@ static void test_legacy_4level_and_2m(void)
 	utv_teardown(&g_t);
 }
 
+/* 1 GiB leaves and 5-level tables, seen through ATS translation requests (no memory needed). */
+static void test_legacy_1g_and_5level_via_ats(void)
+{
+	const struct hwmodel_iommu_ops *ops = vtdm_iommu_ops();
+	struct hwmodel_req req = { .rid = RID, .pasid = HWMODEL_NO_PASID, .len = 8 };
+	struct iopt_dma_buf *ss;
+	struct hwmodel_xlate x = { 0 };
+	struct hwmodel_fault f;
+
+	legacy_up("full", NULL);
+	ss = utv_page(&g_t);
+	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_ALL), utv_ctx_hi(AW_57, DID));
+	utv_map(&g_t, ss->pa, 5, UTV_SS_TABLE, 0x01f0000000000000ULL, 0x40000000, 3,
+		SSPTE_R | SSPTE_W);
+	utv_ss_map(&g_t, ss->pa, 5, 0x0100000000001000ULL, 0x7000, SSPTE_R);
+	req.addr = 0x01f0000012345678ULL;
+	CU_ASSERT_EQUAL(ops->ats_translate(g_t.m, &req, &x, &f), 0);
+	CU_ASSERT_EQUAL(x.page_shift, 30);
+	CU_ASSERT_EQUAL(x.iova, 0x01f0000000000000ULL);
+	CU_ASSERT_EQUAL(x.pa, 0x40000000);
+	CU_ASSERT(x.r && x.w);
+	req.addr = 0x0100000000001abcULL;
+	CU_ASSERT_EQUAL(ops->ats_translate(g_t.m, &req, &x, &f), 0);
+	CU_ASSERT_EQUAL(x.page_shift, 12);
+	CU_ASSERT_EQUAL(x.pa, 0x7000);
+	CU_ASSERT(x.r && !x.w);
+	/* Beyond 57 bits. */
+	req.addr = 1ULL << 57;
+	CU_ASSERT_EQUAL(ops->ats_translate(g_t.m, &req, &x, &f), -EFAULT);
+	CU_ASSERT_EQUAL(f.reason, FR_ADDR_BEYOND_AW);
+	utv_teardown(&g_t);
+}
+
 static void test_legacy_fault_reasons(void)
 {
 	struct iopt_dma_buf *d;
@@ -654,6 +687,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_legacy_passthrough),
 	UT_TEST(test_legacy_3level_byte_exact),
 	UT_TEST(test_legacy_4level_and_2m),
+	UT_TEST(test_legacy_1g_and_5level_via_ats),
 	UT_TEST(test_legacy_fault_reasons),
 	UT_TEST(test_legacy_tt_blocks_translated),
 	UT_TEST(test_fpd_suppresses_recording),

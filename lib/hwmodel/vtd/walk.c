@@ -572,8 +572,15 @@ int vtdm_translate(struct vtdm *m, const struct hwmodel_req *req, bool ats,
 					     .w = true };
 		return 0;
 	}
+	/*
+	 * A cached entry serves every access its permissions allow, however
+	 * stale (unmap and permission downgrades without invalidation stay
+	 * visible). One lacking the permission asked for (or the D bit a write
+	 * must set) is walked again, as x86 does for its TLB; an ATS request
+	 * asks for write permission when the device wants to write.
+	 */
 	e = vtdm_tlb_lookup(m, cfg.xt, cfg.did, cfg.pasid, req->addr);
-	if (e != NULL && (!is_write || (e->w && e->dirty_ok)) && (is_write || e->r)) {
+	if (e != NULL && (req->is_write ? e->w : e->r) && (!is_write || e->dirty_ok)) {
 		x->iova = e->iova;
 		x->pa = e->pa;
 		x->page_shift = e->shift;

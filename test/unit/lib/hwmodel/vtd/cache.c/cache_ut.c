@@ -129,6 +129,37 @@ static void test_iotlb_register_invalidation(void)
 	utv_teardown(&g_t);
 }
 
+static void test_permissions_and_counters(void)
+{
+	struct iopt_dma_buf *ss;
+	struct vtdm_counters c0, c1;
+	uint64_t *leaf, v = 0x1234;
+
+	legacy_up(NULL);
+	ss = utv_page(&g_t);
+	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_UNTRANSLATED), utv_ctx_hi(AW_39, DID));
+	leaf = utv_ss_map(&g_t, ss->pa, 3, 0x1000, g_a->pa, SSPTE_R | SSPTE_W);
+	vtdm_get_counters(g_t.m, &c0);
+	CU_ASSERT_EQUAL(peek(HWMODEL_NO_PASID, 0x1000), A);
+	CU_ASSERT_EQUAL(peek(HWMODEL_NO_PASID, 0x1008), A);
+	vtdm_get_counters(g_t.m, &c1);
+	CU_ASSERT_EQUAL(c1.walks - c0.walks, 1);
+	CU_ASSERT_EQUAL(c1.iotlb_misses - c0.iotlb_misses, 1);
+	CU_ASSERT_EQUAL(c1.iotlb_hits - c0.iotlb_hits, 1);
+	CU_ASSERT_EQUAL(c1.dma_requests - c0.dma_requests, 2);
+	/* Downgrade to read-only without invalidation: the write still goes through. */
+	utv_store(&g_t, leaf, g_a->pa | SSPTE_R);
+	CU_ASSERT_EQUAL(utv_wr(&g_t, RID, HWMODEL_NO_PASID, 0x1000, &v, 8, NULL), 0);
+	CU_ASSERT_EQUAL(*(uint64_t *)g_a->va, v);
+	utv_iotlb_reg(&g_t, IOTLB_GRAN_PAGE, DID, 0x1000, 0, false);
+	CU_ASSERT_EQUAL(utv_wr(&g_t, RID, HWMODEL_NO_PASID, 0x1000, &v, 8, NULL), -EFAULT);
+	/* An upgrade is found by walking again (the cached entry lacks W). */
+	CU_ASSERT_EQUAL(peek(HWMODEL_NO_PASID, 0x1000), v);
+	utv_store(&g_t, leaf, g_a->pa | SSPTE_R | SSPTE_W);
+	CU_ASSERT_EQUAL(utv_wr(&g_t, RID, HWMODEL_NO_PASID, 0x1000, &v, 8, NULL), 0);
+	utv_teardown(&g_t);
+}
+
 static void test_ih_keeps_paging_structure_cache(void)
 {
 	struct iopt_dma_buf *ss, *l1b;
@@ -315,6 +346,7 @@ static void test_sm_iotlb_descriptor_for_second_stage(void)
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_context_cache),
 	UT_TEST(test_iotlb_register_invalidation),
+	UT_TEST(test_permissions_and_counters),
 	UT_TEST(test_ih_keeps_paging_structure_cache),
 	UT_TEST(test_lru_bound_serves_stale_while_present),
 	UT_TEST(test_pasid_cache),

@@ -30,8 +30,9 @@
  * (EMT/PAT/PWSNP/PGSNP/SNP are stored, not interpreted); ECMD/VCMD, perfmon,
  * MTRRs; invalidation completion errors (ICE); page-request drain (PDS) and
  * private data; the interrupt messages themselves (polled: only IP bits);
- * first-stage paging-structure caches (first-stage walks always start at the
- * top) and the nested second stage's caching beyond 4 KiB combined entries.
+ * walk caches for the first stage of nested translations (nested results are
+ * cached as 4 KiB combined IOTLB entries); D updates for ATS translation
+ * requests with write intent.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -460,12 +460,45 @@ static int fs_gpa(struct vtdm *m, const struct xcfg *cfg, uint64_t gpa, bool is_
 	return rc;
 }
 
+/* Where a first-stage walk starts: the top, or a cached non-leaf entry (FS-only). */
+static void fs_start(struct vtdm *m, const struct xcfg *cfg, uint64_t iova, uint64_t *table,
+		     unsigned int *level, bool *w)
+{
+	struct vtdm_pwc_entry *pw;
+
+	*table = cfg->fs_root;
+	*level = cfg->fs_levels;
+	*w = true;
+	if (cfg->xt != XT_FS)
+		return; /* nested walks keep no first-stage walk cache */
+	pw = vtdm_pwc_lookup(m, XT_FS, cfg->did, cfg->pasid, iova, *level);
+	if (pw != NULL) {
+		*table = pw->table;
+		*level = pw->level - 1;
+		*w = pw->w;
+	}
+}
+
+static int fs_leaf(struct vtdm *m, const struct xcfg *cfg, uint64_t iova, uint64_t pte,
+		   unsigned int level, bool w, bool is_write, struct wres *out, uint8_t *reason)
+{
+	unsigned int sh = lvl_shift(level);
+	uint64_t gpa = (pte & FSPTE_ADDR & ~((1ULL << sh) - 1)) | (iova & ((1ULL << sh) - 1));
+
+	out->shift = cfg->xt == XT_NESTED ? 12 : sh;
+	out->r = true;
+	out->w = w;
+	/* Nested: combined entries re-walk on writes. */
+	out->dirty = cfg->xt != XT_NESTED && (pte & FSPTE_D);
+	return fs_gpa(m, cfg, gpa, is_write, &out->pa, reason);
+}
+
 static int fs_translate(struct vtdm *m, const struct xcfg *cfg, uint64_t iova, bool is_write,
 			struct wres *out, uint8_t *reason)
 {
-	unsigned int top = cfg->fs_levels, level, vbits = 12 + 9 * top;
+	unsigned int vbits = 12 + 9 * cfg->fs_levels, level;
 	uint64_t table, pte, pte_pa, hi = iova >> (vbits - 1);
-	bool w = true;
+	bool w;
 	int tries = 0;
 
 	if (hi != 0 && hi != (~0ULL >> (vbits - 1))) {
@@ -474,9 +507,8 @@ static int fs_translate(struct vtdm *m, const struct xcfg *cfg, uint64_t iova, b
 	}
 restart:
 	m->cnt.walks++;
-	table = cfg->fs_root;
-	w = true;
-	for (level = top;; level--) {
+	fs_start(m, cfg, iova, &table, &level, &w);
+	for (;; level--) {
 		if (fs_gpa(m, cfg, table + ((iova >> lvl_shift(level)) & 0x1ff) * 8, false, &pte_pa,
 			   reason) != 0)
 			return -EFAULT;
@@ -484,17 +516,10 @@ restart:
 			*reason = FR_SM_FS_ACCESS;
 			return -EFAULT;
 		}
-		if (!(pte & FSPTE_P)) {
-			*reason = FR_SM_FS_NP;
-			return -EFAULT;
-		}
-		if (fs_rsvd(m, cfg, pte, level)) {
-			*reason = FR_SM_FS_RSVD;
-			return -EFAULT;
-		}
-		if (!(pte & FSPTE_US)) {
+		if (!(pte & FSPTE_P) || fs_rsvd(m, cfg, pte, level) || !(pte & FSPTE_US)) {
 			/* Requests are user-privileged (no PRIV requests in this model). */
-			*reason = FR_SM_FS_US;
+			*reason = !(pte & FSPTE_P) ? FR_SM_FS_NP
+				  : fs_rsvd(m, cfg, pte, level) ? FR_SM_FS_RSVD : FR_SM_FS_US;
 			return -EFAULT;
 		}
 		w = w && (pte & FSPTE_RW);
@@ -508,20 +533,15 @@ restart:
 		if (set_bits(m, pte_pa, &pte, FSPTE_A | ((leaf && is_write) ? FSPTE_D : 0)) != 0 &&
 		    ++tries < 4)
 			goto restart;
-		if (leaf) {
-			unsigned int sh = lvl_shift(level);
-			uint64_t gpa = (pte & FSPTE_ADDR & ~((1ULL << sh) - 1)) |
-				       (iova & ((1ULL << sh) - 1));
+		if (leaf)
+			return fs_leaf(m, cfg, iova, pte, level, w, is_write, out, reason);
+		if (cfg->xt == XT_FS) {
+			struct vtdm_pwc_entry ne = { .xt = XT_FS, .did = cfg->did, .pasid = cfg->pasid,
+						     .level = level, .table = pte & FSPTE_ADDR,
+						     .r = true, .w = w };
 
-			out->shift = cfg->xt == XT_NESTED ? 12 : sh;
-			out->r = true;
-			out->w = w;
-			out->dirty = (pte & FSPTE_D) != 0;
-			if (fs_gpa(m, cfg, gpa, is_write, &out->pa, reason) != 0)
-				return -EFAULT;
-			if (cfg->xt == XT_NESTED)
-				out->dirty = false; /* combined entries re-walk on writes */
-			return 0;
+			ne.iova = ALIGN_DOWN(iova, 1ULL << lvl_shift(level));
+			vtdm_pwc_insert(m, &ne);
 		}
 		table = pte & FSPTE_ADDR;
 	}

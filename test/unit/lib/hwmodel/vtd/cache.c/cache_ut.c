@@ -323,6 +323,31 @@ static void test_pasid_based_iotlb(void)
 	utv_teardown(&g_t);
 }
 
+static void test_first_stage_ih(void)
+{
+	struct iopt_dma_buf *fs, *l1b;
+	uint64_t *l2e, *l3t, *l2t;
+
+	sm_up();
+	fs = utv_page(&g_t);
+	utv_map(&g_t, fs->pa, 4, UTV_FS_TABLE, 0x200000, g_a->pa, 1, FSPTE_P | FSPTE_US);
+	utv_pasid_entry(&g_t, g_pdir, 3,
+			(uint64_t[8]){ FIELD_PREP(PE_0_PGTT, PGTT_FS) | PE_0_P,
+				       FIELD_PREP(PE_1_DID, DID), fs->pa });
+	CU_ASSERT_EQUAL(peek(3, 0x200000), A);
+	l1b = utv_page(&g_t);
+	utv_store(&g_t, (uint64_t *)l1b->va, g_b->pa | FSPTE_P | FSPTE_US);
+	l3t = utv_va(&g_t, *(uint64_t *)fs->va & FSPTE_ADDR);
+	l2t = utv_va(&g_t, *l3t & FSPTE_ADDR);
+	l2e = l2t + 1;
+	utv_store(&g_t, l2e, l1b->pa | UTV_FS_TABLE);
+	CU_ASSERT(qi_piotlb(PIOTLB_GRAN_PAGE, DID, 3, 0x200000 | QI_PIOTLB_1_IH, 0));
+	CU_ASSERT_EQUAL(peek(3, 0x200000), A);
+	CU_ASSERT(qi_piotlb(PIOTLB_GRAN_PAGE, DID, 3, 0x200000, 0));
+	CU_ASSERT_EQUAL(peek(3, 0x200000), B);
+	utv_teardown(&g_t);
+}
+
 static void test_sm_iotlb_descriptor_for_second_stage(void)
 {
 	struct iopt_dma_buf *ss;
@@ -351,6 +376,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_lru_bound_serves_stale_while_present),
 	UT_TEST(test_pasid_cache),
 	UT_TEST(test_pasid_based_iotlb),
+	UT_TEST(test_first_stage_ih),
 	UT_TEST(test_sm_iotlb_descriptor_for_second_stage),
 	UT_END,
 };

@@ -224,6 +224,8 @@ static void gcmd_write(struct vtdm *m, uint32_t val)
 	}
 	switch (cmd) {
 	case GCMD_TE:
+		if ((val & GCMD_TE) && !(m->gsts & GSTS_RTPS))
+			IOPT_WARNLOG("TE enabled before a root table was set (SRTP)");
 		m->gsts ^= GCMD_TE;
 		break;
 	case GCMD_SRTP:

@@ -129,6 +129,13 @@ static void test_tail_rules(void)
 	utv_w64(&g_t, VTD_REG_IQT, 0x1000);
 	expect_iqe(IQEI_TAIL, 0);
 	utv_teardown(&g_t);
+	/* A queue that is not memory: the fetch fails. */
+	CU_ASSERT_FATAL(utv_setup(&g_t, "full", NULL) == 0);
+	utv_w64(&g_t, VTD_REG_IQA, 0x1000);
+	utv_gcmd(&g_t, GCMD_QIE, true);
+	utv_w64(&g_t, VTD_REG_IQT, 0x10);
+	expect_iqe(IQEI_FETCH, 0);
+	utv_teardown(&g_t);
 	/* A unit without scalable mode refuses 256-bit queues and scalable descriptors. */
 	CU_ASSERT_FATAL(utv_setup(&g_t, "qemu-q35", NULL) == 0);
 	utv_w64(&g_t, VTD_REG_IQA, utv_page(&g_t)->pa | IQA_DW);

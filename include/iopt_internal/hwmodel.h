@@ -99,7 +99,7 @@ enum vtdm_coherency {
 struct vtdm_opts {
 	enum vtdm_coherency coherency;
 	uint64_t reg_base;          /* fake register base PA; 0 selects 0xfed90000 */
-	/* Cache sizes in entries; 0 selects the default. */
+	/* Cache sizes in entries, at most 65536; 0 selects the default. */
 	unsigned int iotlb_entries;
 	unsigned int ctx_entries;
 	unsigned int pasid_entries;
@@ -154,11 +154,12 @@ typedef void (*vtdm_trace_fn)(void *arg, const struct vtdm_trace_event *ev);
  * @param opts     NULL for defaults
  * @param out      receives the model
  * @return 0; -EINVAL (NULL argument, not a sim env, coherency chosen on a
- *         fixed profile); -ENOENT (unknown profile); -ENOMEM.
+ *         fixed profile, a cache size above 65536); -ENOENT (unknown
+ *         profile); -ENOMEM.
  */
 int vtdm_create(struct iopt_env *env, const char *profile, const struct vtdm_opts *opts,
 		struct vtdm **out);
-/* Destroy a model; devices still attached are detached. NULL is a no-op. */
+/* Destroy a model. Destroy its devices (dmadev_destroy) first. NULL is a no-op. */
 void vtdm_destroy(struct vtdm *m);
 /* The register block (owned by the model). */
 struct iopt_mmio *vtdm_mmio(struct vtdm *m);

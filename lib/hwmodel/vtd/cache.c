@@ -27,9 +27,16 @@
 #define DEFAULT_TLB 64
 #define DEFAULT_PWC 32
 
+#define MAX_ENTRIES 65536
+
 int vtdm_cache_init(struct vtdm_cache *c, const struct vtdm_opts *o)
 {
 	memset(c, 0, sizeof(*c));
+	if (o->ctx_entries > MAX_ENTRIES || o->pasid_entries > MAX_ENTRIES ||
+	    o->iotlb_entries > MAX_ENTRIES || o->pwc_entries > MAX_ENTRIES) {
+		IOPT_ERRLOG("cache sizes are limited to %u entries", MAX_ENTRIES);
+		return -EINVAL;
+	}
 	c->n_ctx = o->ctx_entries ? o->ctx_entries : DEFAULT_CTX;
 	c->n_pe = o->pasid_entries ? o->pasid_entries : DEFAULT_PE;
 	c->n_tlb = o->iotlb_entries ? o->iotlb_entries : DEFAULT_TLB;

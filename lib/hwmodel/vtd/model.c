@@ -322,8 +322,6 @@ static bool in_frcd(const struct vtdm *m, uint64_t off)
 /* 64-bit registers; NULL when off is not the start of one. */
 static uint64_t *reg64_ptr(struct vtdm *m, uint64_t off)
 {
-	static uint64_t ro_cap_scratch;
-
 	switch (off) {
 	case VTD_REG_RTADDR: return &m->rtaddr;
 	case VTD_REG_CCMD: return &m->ccmd;
@@ -335,8 +333,6 @@ static uint64_t *reg64_ptr(struct vtdm *m, uint64_t off)
 	case VTD_REG_PQH: return &m->pqh;
 	case VTD_REG_PQT: return &m->pqt;
 	case VTD_REG_PQA: return &m->pqa;
-	case VTD_REG_CAP:
-	case VTD_REG_ECAP: return &ro_cap_scratch;
 	default: break;
 	}
 	if (off == m->iro + VTD_IRO_IVA)
@@ -436,7 +432,7 @@ static void reg_write64(struct vtdm *m, uint64_t off, uint64_t val)
 	} else if (off == VTD_REG_IRTA) {
 		m->irta = val;
 	} else {
-		/* CAP, ECAP, IQH, IQERCD, PQT: read-only. */
+		/* IQH, IQERCD, PQT: read-only. */
 		IOPT_INFOLOG("write 0x%" PRIx64 " to read-only register 0x%" PRIx64 " dropped", val,
 			     off);
 	}
@@ -492,7 +488,9 @@ static void mmio_write(void *arg, uint64_t off, uint64_t val, unsigned int size)
 	m->cnt.reg_writes++;
 	trace_reg(m, off, val, size);
 	p64 = reg64_ptr(m, off & ~7ULL);
-	if (p64 != NULL) {
+	if ((off & ~7ULL) == VTD_REG_CAP || (off & ~7ULL) == VTD_REG_ECAP) {
+		IOPT_INFOLOG("write to read-only register 0x%" PRIx64 " dropped", off);
+	} else if (p64 != NULL) {
 		uint64_t merged = val;
 
 		if (size == 4) {

@@ -160,6 +160,26 @@ static void test_permissions_and_counters(void)
 	utv_teardown(&g_t);
 }
 
+/* The IOTLB is tagged by domain, not by device: two devices in one domain share entries. */
+static void test_iotlb_shared_by_domain(void)
+{
+	struct iopt_dma_buf *ss;
+	uint64_t *leaf;
+
+	legacy_up(NULL);
+	ss = utv_page(&g_t);
+	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_UNTRANSLATED), utv_ctx_hi(AW_39, DID));
+	utv_legacy_ctx(&g_t, RID + 8, utv_ctx_lo(ss->pa, CTX_TT_UNTRANSLATED),
+		       utv_ctx_hi(AW_39, DID));
+	leaf = utv_ss_map(&g_t, ss->pa, 3, 0x1000, g_a->pa, SSPTE_R);
+	CU_ASSERT_EQUAL(peek(HWMODEL_NO_PASID, 0x1000), A);
+	utv_store(&g_t, leaf, g_b->pa | SSPTE_R);
+	CU_ASSERT_EQUAL(utv_peek(&g_t, RID + 8, HWMODEL_NO_PASID, 0x1000, NULL), A);
+	utv_iotlb_reg(&g_t, IOTLB_GRAN_DOMAIN, DID, 0, 0, false);
+	CU_ASSERT_EQUAL(utv_peek(&g_t, RID + 8, HWMODEL_NO_PASID, 0x1000, NULL), B);
+	utv_teardown(&g_t);
+}
+
 static void test_ih_keeps_paging_structure_cache(void)
 {
 	struct iopt_dma_buf *ss, *l1b;
@@ -372,6 +392,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_context_cache),
 	UT_TEST(test_iotlb_register_invalidation),
 	UT_TEST(test_permissions_and_counters),
+	UT_TEST(test_iotlb_shared_by_domain),
 	UT_TEST(test_ih_keeps_paging_structure_cache),
 	UT_TEST(test_lru_bound_serves_stale_while_present),
 	UT_TEST(test_pasid_cache),

@@ -53,6 +53,8 @@ static void test_profiles(void)
 	CU_ASSERT(FIELD_GET(CAP_FRO, cap) * 16 + 8 * 16 <= 4096 && FIELD_GET(CAP_FRO, cap) * 16 >= 0x100);
 	vtdm_destroy(m);
 	CU_ASSERT_EQUAL(vtdm_create(env, "vt-x", NULL, &m), -ENOENT);
+	o.iotlb_entries = 1U << 20;
+	CU_ASSERT_EQUAL(vtdm_create(env, "full", &o, &m), -EINVAL);
 	CU_ASSERT_EQUAL(vtdm_create(NULL, "full", NULL, &m), -EINVAL);
 	CU_ASSERT_EQUAL(vtdm_create(env, "full", NULL, NULL), -EINVAL);
 	vtdm_destroy(NULL);

@@ -31,8 +31,7 @@
  * MTRRs; invalidation completion errors (ICE); page-request drain (PDS) and
  * private data; the interrupt messages themselves (polled: only IP bits);
  * walk caches for the first stage of nested translations (nested results are
- * cached as 4 KiB combined IOTLB entries); D updates for ATS translation
- * requests with write intent.
+ * cached as 4 KiB combined IOTLB entries).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -573,7 +573,7 @@ int vtdm_translate(struct vtdm *m, const struct hwmodel_req *req, bool ats,
 	struct wres res;
 	uint64_t page = ALIGN_DOWN(req->addr, 4096);
 	uint8_t reason;
-	bool is_write = req->is_write && !ats;
+	bool set_d = req->is_write; /* writes, and ATS requests with write intent, need D */
 	int rc;
 
 	if (!(m->gsts & GCMD_TE)) {
@@ -600,7 +600,7 @@ int vtdm_translate(struct vtdm *m, const struct hwmodel_req *req, bool ats,
 	 * asks for write permission when the device wants to write.
 	 */
 	e = vtdm_tlb_lookup(m, cfg.xt, cfg.did, cfg.pasid, req->addr);
-	if (e != NULL && (req->is_write ? e->w : e->r) && (!is_write || e->dirty_ok)) {
+	if (e != NULL && (req->is_write ? e->w : e->r) && (!set_d || e->dirty_ok)) {
 		x->iova = e->iova;
 		x->pa = e->pa;
 		x->page_shift = e->shift;
@@ -608,7 +608,10 @@ int vtdm_translate(struct vtdm *m, const struct hwmodel_req *req, bool ats,
 		x->w = e->w;
 		return 0;
 	}
-	rc = walk(m, &cfg, req->addr, is_write, &res, &reason);
+	rc = walk(m, &cfg, req->addr, set_d, &res, &reason);
+	/* ATS reports missing write permission instead of faulting on it. */
+	if (rc != 0 && ats && req->is_write)
+		rc = walk(m, &cfg, req->addr, false, &res, &reason);
 	if (rc != 0)
 		return fail(f, req, reason);
 	struct vtdm_iotlb_entry ne = { .xt = cfg.xt, .did = cfg.did, .pasid = cfg.pasid,

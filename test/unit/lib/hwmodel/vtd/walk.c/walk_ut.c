@@ -673,6 +673,32 @@ static void test_second_stage_ad(void)
 	CU_ASSERT_EQUAL(utv_wr(&g_t, RID, 1, 0x2000, &v, 8, NULL), 0);
 	CU_ASSERT_EQUAL(*leaf2 & (SSPTE_A | SSPTE_D), 0);
 	CU_ASSERT_EQUAL(*(uint64_t *)ss2->va & SSPTE_A, 0);
+	/* ATS translation requests: read intent sets A only, write intent sets D. */
+	{
+		const struct hwmodel_iommu_ops *ops = vtdm_iommu_ops();
+		struct hwmodel_req req = { .rid = RID, .pasid = HWMODEL_NO_PASID, .addr = 0x5000,
+					   .len = 8 };
+		struct hwmodel_xlate x = { 0 };
+		struct hwmodel_fault f;
+		uint64_t *l5 = utv_ss_map(&g_t, ss->pa, 4, 0x5000, d->pa, SSPTE_R | SSPTE_W);
+		uint64_t *l6 = utv_ss_map(&g_t, ss->pa, 4, 0x6000, d->pa, SSPTE_R);
+		uint64_t *ce = (uint64_t *)g_t.ctx[0]->va + (RID & 0x7f) * 4;
+
+		utv_store(&g_t, &ce[0], ce[0] | SMCTX_0_DTE);
+		utv_qi_enable(&g_t, true);
+		CU_ASSERT(utv_qi(&g_t, QI_TYPE_CC | FIELD_PREP(QI_CC_0_G, CC_GRAN_GLOBAL), 0));
+		CU_ASSERT_EQUAL(ops->ats_translate(g_t.m, &req, &x, &f), 0);
+		CU_ASSERT((*l5 & (SSPTE_A | SSPTE_D)) == SSPTE_A);
+		req.is_write = true;
+		CU_ASSERT_EQUAL(ops->ats_translate(g_t.m, &req, &x, &f), 0);
+		CU_ASSERT(x.w);
+		CU_ASSERT((*l5 & SSPTE_D) != 0);
+		/* Write intent on a read-only page: W=0 in the answer, no fault, no D. */
+		req.addr = 0x6000;
+		CU_ASSERT_EQUAL(ops->ats_translate(g_t.m, &req, &x, &f), 0);
+		CU_ASSERT(x.r && !x.w);
+		CU_ASSERT_EQUAL(*l6 & SSPTE_D, 0);
+	}
 	/* SSADE on a unit without SLADS is reserved. */
 	utv_teardown(&g_t);
 	sm_up("qemu-q35-scalable", NULL, 0);

@@ -396,12 +396,15 @@ static void xectl_write(struct vtdm *m, uint32_t *reg, uint32_t val)
 		*reg &= ~XECTL_IP;
 }
 
-static void frcd_write(struct vtdm *m, uint64_t off, uint64_t val)
+/* An access of size bytes at off (inside the records) with value val, unmerged. */
+static void frcd_write(struct vtdm *m, uint64_t off, uint64_t val, unsigned int size)
 {
 	uint64_t *rec = m->frcd[(off - m->fro) / FRCD_SIZE];
+	uint64_t in_rec = (off - m->fro) % FRCD_SIZE;
 
-	/* Only F is writable (write 1 to clear); the rest is read-only. */
-	if (((off - m->fro) % FRCD_SIZE) == 8 && (val & FRCD_1_F))
+	/* Only F (bit 127, the top of the dword at +12) is writable: write 1 to clear. */
+	if ((in_rec == 12 && size == 4 && (val & BIT_ULL(31))) ||
+	    (in_rec == 8 && size == 8 && (val & FRCD_1_F)))
 		rec[1] &= ~FRCD_1_F;
 }
 
@@ -415,8 +418,6 @@ static void reg_write64(struct vtdm *m, uint64_t off, uint64_t val)
 		m->iva = val & (IVA_ADDR | IVA_IH | IVA_AM);
 	} else if (off == m->iro + VTD_IRO_IOTLB) {
 		iotlb_write(m, val);
-	} else if (in_frcd(m, off)) {
-		frcd_write(m, off, val);
 	} else if (off == VTD_REG_IQT) {
 		vtdm_qi_tail_write(m, val);
 	} else if (off == VTD_REG_IQA) {
@@ -489,6 +490,8 @@ static void mmio_write(void *arg, uint64_t off, uint64_t val, unsigned int size)
 	p64 = reg64_ptr(m, off & ~7ULL);
 	if ((off & ~7ULL) == VTD_REG_CAP || (off & ~7ULL) == VTD_REG_ECAP) {
 		IOPT_INFOLOG("write to read-only register 0x%" PRIx64 " dropped", off);
+	} else if (in_frcd(m, off)) {
+		frcd_write(m, off, val, size);
 	} else if (p64 != NULL) {
 		uint64_t merged = val;
 

@@ -181,7 +181,11 @@ static void test_fault_recording_single_record(void)
 	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_SID, frcd_hi(0)), 0x0100);
 	/* Writing 0 or other bits does not clear F; writing 1 to F does. */
 	utv_w32(&g_t, utv_fro(&g_t) + 12, 0x7fffffff);
+	utv_w32(&g_t, utv_fro(&g_t) + 8, 0xffffffff);
+	utv_w64(&g_t, utv_fro(&g_t), ~0ULL);
 	CU_ASSERT((frcd_hi(0) & FRCD_1_F) != 0);
+	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_SID, frcd_hi(0)), 0x0100);
+	CU_ASSERT_EQUAL(utv_r64(&g_t, utv_fro(&g_t)), 0x1000);
 	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_FR, frcd_hi(0)), FR_ROOT_NP);
 	utv_w32(&g_t, utv_fro(&g_t) + 12, 0x80000000U);
 	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FSTS), FSTS_PFO);

@@ -116,7 +116,7 @@ struct vtdm_counters {
 	uint64_t pwc_hits, pwc_misses;
 	uint64_t inv_cc_global, inv_cc_domain, inv_cc_device;
 	uint64_t inv_iotlb_global, inv_iotlb_domain, inv_iotlb_page;
-	uint64_t inv_pc, inv_piotlb, inv_devtlb, inv_wait, inv_iec;
+	uint64_t inv_pc, inv_piotlb, inv_devtlb, inv_wait;
 	uint64_t inv_rejected;      /* register-based invalidations ignored (QI on / scalable) */
 	uint64_t qi_descs;          /* descriptors consumed */
 	uint64_t qi_errors;         /* IQE + ITE */
@@ -129,7 +129,7 @@ struct vtdm_counters {
 	uint64_t ad_updates;        /* A or D bits set */
 	uint64_t reg_writes;
 	uint64_t unimpl_accesses;   /* writes to unimplemented registers */
-	uint64_t gcmd_rejected;     /* GCMD writes changing more than one command */
+	uint64_t gcmd_rejected;     /* GCMD writes refused: several commands, unsupported, QIE without IQA */
 };
 
 enum vtdm_trace_kind {

@@ -19,6 +19,7 @@
 
 #define LOG_MODULE "vtdm"
 #include "iopt_internal/log.h"
+#include "iopt_internal/util.h"
 
 #include "vtdm_internal.h"
 
@@ -295,7 +296,12 @@ void vtdm_tlb_invalidate(struct vtdm *m, bool pasid_based, unsigned int gran, ui
 			 uint32_t pasid, uint64_t addr, unsigned int am, bool ih)
 {
 	struct vtdm_cache *c = &m->c;
-	unsigned int ash = 12 + am;
+	unsigned int ash;
+
+	/* Address and mask only matter (and were validated) for page granularity. */
+	if (gran != IOTLB_GRAN_PAGE)
+		am = 0;
+	ash = 12 + MIN(am, 52U);
 
 	if (pasid_based)
 		m->cnt.inv_piotlb++;

@@ -121,7 +121,9 @@ static void test_iotlb_register_invalidation(void)
 	utv_iotlb_reg(&g_t, IOTLB_GRAN_PAGE, DID, 0x11000, 1, false);
 	CU_ASSERT_EQUAL(FIELD_GET(IOTLB_IAIG, utv_r64(&g_t, utv_iro(&g_t) + 8)), IOTLB_GRAN_NONE);
 	CU_ASSERT_EQUAL(peek(HWMODEL_NO_PASID, 0x10000), A);
-	utv_iotlb_reg(&g_t, IOTLB_GRAN_DOMAIN, DID, 0, 0, false);
+	/* Domain granularity ignores a stale IVA (AM=63 left over). */
+	utv_iotlb_reg(&g_t, IOTLB_GRAN_DOMAIN, DID, 0x3000, 63, false);
+	CU_ASSERT_EQUAL(FIELD_GET(IOTLB_IAIG, utv_r64(&g_t, utv_iro(&g_t) + 8)), IOTLB_GRAN_DOMAIN);
 	CU_ASSERT_EQUAL(peek(HWMODEL_NO_PASID, 0x10000), B);
 	utv_store(&g_t, p0, g_a->pa | SSPTE_R);
 	utv_iotlb_reg(&g_t, IOTLB_GRAN_GLOBAL, 0, 0, 0, false);

@@ -371,6 +371,144 @@ static void test_threads(void)
 	utv_teardown(&g_t);
 }
 
+/*
+ * Garbage everywhere: random register writes (often pointing at pages of
+ * random data), random DMA and ATS requests. Nothing may crash or trip the
+ * sanitizers, and the model must keep answering.
+ */
+static uint64_t g_rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+	g_rng ^= g_rng << 13;
+	g_rng ^= g_rng >> 7;
+	g_rng ^= g_rng << 17;
+	return g_rng;
+}
+
+/* A random table entry: mostly a pointer to one of the pages with sparse flags. */
+static uint64_t garbage_entry(struct iopt_dma_buf **pg)
+{
+	switch (rnd() % 4) {
+	case 0:
+	case 1: return pg[rnd() % 16]->pa | 1 | (rnd() & rnd() & rnd() & rnd() & 0xffe);
+	case 2: return (rnd() & 1) ? 0 : rnd() & 0xffffff;
+	default: return rnd();
+	}
+}
+
+/*
+ * A plausible skeleton over random tables: root entries for buses 0-3 point
+ * at context tables whose entries (mostly well-formed) point at random pages;
+ * the PASID-table page holds mostly well-formed PASID entries.
+ */
+static void garbage_tables(struct iopt_dma_buf **pg, bool sm)
+{
+	for (int i = 3; i < 16; i++)
+		for (int j = 0; j < 512; j++)
+			((uint64_t *)pg[i]->va)[j] = garbage_entry(pg);
+	for (int b = 0; b < 4; b++) {
+		((uint64_t *)pg[0]->va)[b * 2] = pg[3 + b % 2]->pa | 1;
+		((uint64_t *)pg[0]->va)[b * 2 + 1] = sm ? pg[4 - b % 2]->pa | 1 : 0;
+	}
+	for (int j = 0; j < 512; j += 2) {
+		uint64_t *ce = (uint64_t *)pg[3]->va + j;
+
+		ce[0] = pg[(rnd() & 1) ? 5 : 5 + rnd() % 11]->pa | 1 | (rnd() & rnd() & rnd() & 0x1e);
+		ce[1] = sm ? (rnd() & 0x3f) : (1 + rnd() % 3) | ((rnd() & 0xffff) << 8);
+		if (sm && (j & 2)) /* 32-byte entries: words 2 and 3 are reserved */
+			ce[0] = ce[1] = 0;
+	}
+	for (int j = 0; j < 512; j += 8) {
+		uint64_t *pe = (uint64_t *)pg[6]->va + j;
+
+		pe[0] = pg[7 + rnd() % 9]->pa | 1 | ((rnd() & 1) ? 2ULL << 6 : (1 + rnd() % 4) << 6) |
+			((rnd() & 1) ? 1ULL << 2 : (1 + rnd() % 3) << 2) | (rnd() & rnd() & 0x200);
+		pe[1] = rnd() & 0xffff;
+		pe[2] = pg[7 + rnd() % 9]->pa | (rnd() & 0x4);
+		pe[3] = pe[4] = pe[5] = pe[6] = pe[7] = 0;
+	}
+	for (int j = 0; j < 512; j++) /* PASID directory entries → the PASID-table page */
+		if (j == 0 || (rnd() & 1))
+			((uint64_t *)pg[5]->va)[j] = pg[6]->pa | 1;
+	for (int i = 0; i < 16; i++)
+		iopt_dma_flush(g_t.env, pg[i]->va, 4096);
+}
+
+static void garbage_step(struct iopt_dma_buf **pg)
+{
+	static const uint64_t hot[] = { VTD_REG_IQT, VTD_REG_FSTS, VTD_REG_CCMD + 4, VTD_REG_PQH,
+					VTD_REG_FECTL };
+	const struct hwmodel_iommu_ops *ops = vtdm_iommu_ops();
+	uint64_t off = (rnd() & 1) ? hot[rnd() % 5] : (rnd() % 0x1000) & ~3ULL;
+	uint64_t v = (rnd() & 1) ? rnd() : (pg[rnd() % 16]->pa | (rnd() & 0xfff));
+	struct hwmodel_req req = { .rid = (uint16_t)(rnd() & 0x3ff), .len = 1 + rnd() % 64,
+				   .is_write = rnd() & 1, .translated = (rnd() & 7) == 0 };
+	struct hwmodel_page_req pr = { .rid = req.rid };
+	struct hwmodel_xlate x;
+	struct hwmodel_fault f;
+	uint8_t buf[64];
+
+	req.addr = (rnd() & 1) ? rnd() >> (rnd() % 64) : rnd() & 0x3fffff;
+	req.pasid = (rnd() & 1) ? HWMODEL_NO_PASID : (uint32_t)(rnd() & 0x3ff);
+	pr.pasid = req.pasid;
+	switch (rnd() % 8) {
+	case 0:
+		if ((off & 7) == 0 && (rnd() & 1))
+			utv_w64(&g_t, off, v);
+		else
+			utv_w32(&g_t, off, (uint32_t)v);
+		break;
+	case 1:
+		utv_gcmd(&g_t, 1U << (23 + rnd() % 9), (rnd() & 3) != 0);
+		break;
+	case 2:
+		(void)ops->ats_translate(g_t.m, &req, &x, &f);
+		break;
+	case 3:
+		(void)ops->page_request(g_t.m, &pr);
+		break;
+	default:
+		(void)ops->dma(g_t.m, &req, buf, &f);
+		break;
+	}
+}
+
+static void test_garbage_does_not_crash(void)
+{
+	const char *profiles[] = { "qemu-q35", "qemu-q35-scalable", "full" };
+	struct iopt_dma_buf *pg[16];
+	struct vtdm_counters c;
+
+	for (unsigned int p = 0; p < 3; p++) {
+		CU_ASSERT_FATAL(utv_setup(&g_t, profiles[p], NULL) == 0);
+		for (int i = 0; i < 16; i++)
+			pg[i] = utv_page(&g_t);
+		garbage_tables(pg, p > 0);
+		utv_w64(&g_t, VTD_REG_RTADDR, pg[0]->pa | FIELD_PREP(RTADDR_TTM, p > 0));
+		utv_gcmd(&g_t, GCMD_SRTP, true);
+		utv_gcmd(&g_t, GCMD_TE, true);
+		utv_w64(&g_t, VTD_REG_IQA, pg[1]->pa | (p > 0 ? IQA_DW : 0));
+		utv_gcmd(&g_t, GCMD_QIE, true);
+		utv_w64(&g_t, VTD_REG_PQA, pg[2]->pa);
+		for (int i = 0; i < 10000; i++) {
+			garbage_step(pg);
+			if (i % 500 == 0) { /* re-arm what random writes broke */
+				utv_w64(&g_t, VTD_REG_RTADDR,
+					pg[0]->pa | FIELD_PREP(RTADDR_TTM, p > 0));
+				utv_gcmd(&g_t, GCMD_SRTP, true);
+				utv_gcmd(&g_t, GCMD_TE, true);
+			}
+		}
+		vtdm_get_counters(g_t.m, &c);
+		/* The model answered: it walked tables and raised and recorded faults. */
+		CU_ASSERT(c.walks > 0);
+		CU_ASSERT(c.faults > 0);
+		CU_ASSERT_EQUAL(utv_r64(&g_t, VTD_REG_CAP), vtdm_cap(g_t.m));
+		utv_teardown(&g_t);
+	}
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_profiles),
 	UT_TEST(test_reset_and_unimplemented),
@@ -380,6 +518,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_register_invalidation_rules),
 	UT_TEST(test_trace_hook),
 	UT_TEST(test_threads),
+	UT_TEST(test_garbage_does_not_crash),
 	UT_END,
 };
 

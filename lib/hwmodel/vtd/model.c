@@ -93,7 +93,7 @@ struct vtdm_dev *vtdm_find_dev(struct vtdm *m, uint16_t rid)
 	return NULL;
 }
 
-/* ---- Fault recording (§7.2.1) ---------------------------------------------- */
+/* ---- Fault recording (§7, primary fault logging) ---------------------------------------------- */
 
 static void raise_fault_event(struct vtdm *m)
 {
@@ -167,7 +167,7 @@ static void fsts_write(struct vtdm *m, uint32_t val)
 		vtdm_qi_run(m);
 }
 
-/* ---- GCMD (§10.4.4 / §11.4.4) ---------------------------------------------- */
+/* ---- GCMD (§11.4.4) ---------------------------------------------- */
 
 static void gcmd_srtp(struct vtdm *m)
 {

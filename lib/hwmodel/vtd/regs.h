@@ -151,7 +151,7 @@
 #define VTD_REG_IEDATA 0xa4
 #define VTD_REG_IEADDR 0xa8
 #define VTD_REG_IEUADDR 0xac
-#define VTD_REG_IQERCD 0xb0 /* 64-bit, §11.4.9.x */
+#define VTD_REG_IQERCD 0xb0 /* 64-bit, §11.4.9 (Invalidation Queue Error Record) */
 #define IQERCD_IQEI GENMASK_ULL(3, 0)
 #define IQERCD_ITESID GENMASK_ULL(47, 32)
 #define IQERCD_ICESID GENMASK_ULL(63, 48)
@@ -400,7 +400,7 @@
 #define QI_PDEVTLB_1_S BIT_ULL(11)
 #define QI_PDEVTLB_1_ADDR GENMASK_ULL(63, 12)
 
-/* Page group response (§6.5.2.9? "Page Group Response Descriptor"). */
+/* Page group response descriptor (§6.5.2). */
 #define QI_PGRP_0_PASIDP BIT_ULL(4)
 #define QI_PGRP_0_RC GENMASK_ULL(15, 12)
 #define QI_PGRP_0_RID GENMASK_ULL(31, 16)

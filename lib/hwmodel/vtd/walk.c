@@ -577,7 +577,7 @@ int vtdm_translate(struct vtdm *m, const struct hwmodel_req *req, bool ats,
 	int rc;
 
 	if (!(m->gsts & GCMD_TE)) {
-		/* Translation disabled: every request is untranslated (§10.4.4, TE). */
+		/* Translation disabled: every request is untranslated (§11.4.4, TE). */
 		*fpd = false;
 		*x = (struct hwmodel_xlate){ .iova = page, .pa = page, .page_shift = 12, .r = true,
 					     .w = true };

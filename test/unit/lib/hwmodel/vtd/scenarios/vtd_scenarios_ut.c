@@ -2,7 +2,7 @@
  * Plays the QEMU-proven VT-d scenarios (vtd_scenarios.h) on the model with
  * the QEMU profiles, expecting the specification's fault reasons. Steps only
  * use what a driver in a guest could do: registers through the MMIO handle,
- * tables in DMA memory, DMA from one device.
+ * tables in DMA memory, DMA from one device (a dmadev standing for edu).
  */
 #include "../vtdm_ut.h"
 
@@ -13,6 +13,7 @@
 
 struct player {
 	struct ut_vtd t;
+	struct dmadev *dev; /* edu's counterpart: plain DMA, no ATS */
 	enum scn_target target;
 	struct iopt_dma_buf *buf[SCN_BUFS];
 	struct iopt_dma_buf *ss, *pdir;
@@ -79,12 +80,12 @@ static void do_dma(struct player *p, const struct scn_step *s)
 
 	if (s->op == SCN_READ) {
 		memset(data, 0, sizeof(data));
-		rc = utv_rd(&p->t, SCN_RID, HWMODEL_NO_PASID, step_addr(p, s), data, 8, &f);
+		rc = dmadev_read(p->dev, step_addr(p, s), data, 8, &f);
 		check_dma(p, s, rc, &f, data);
 		return;
 	}
 	memset(data, s->pattern, sizeof(data));
-	rc = utv_wr(&p->t, SCN_RID, HWMODEL_NO_PASID, step_addr(p, s), data, 8, &f);
+	rc = dmadev_write(p->dev, step_addr(p, s), data, 8, &f);
 	/* A successful write must have landed in the buffer. */
 	check_dma(p, s, rc, &f, s->exp.ok ? (uint8_t *)p->buf[s->buf]->va + s->off : data);
 }
@@ -173,6 +174,7 @@ static void play(const struct scn *sc, enum scn_target target)
 			0);
 	for (unsigned int i = 0; i < SCN_BUFS; i++)
 		p.buf[i] = utv_page(&p.t);
+	CU_ASSERT_FATAL(dmadev_create(vtdm_iommu_ops(), p.t.m, SCN_RID, 0, &p.dev) == 0);
 	for (const struct scn_step *s = sc->steps; s->op != SCN_END; s++) {
 		play_step(&p, s);
 		if (CU_get_number_of_failures() != failures) {
@@ -180,6 +182,7 @@ static void play(const struct scn *sc, enum scn_target target)
 			break;
 		}
 	}
+	dmadev_destroy(p.dev);
 	utv_teardown(&p.t);
 }
 

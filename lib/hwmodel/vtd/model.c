@@ -114,7 +114,8 @@ static bool any_fault_pending(const struct vtdm *m)
 /*
  * Record a fault in the next fault recording register. Qualified faults
  * are suppressed when fpd; a fault that finds the next record still full
- * is dropped and sets PFO.
+ * is dropped and sets PFO; while PFO is set, every new fault is dropped
+ * until software clears it (as QEMU does too).
  */
 void vtdm_record_fault(struct vtdm *m, struct hwmodel_fault *f, bool fpd)
 {
@@ -125,6 +126,10 @@ void vtdm_record_fault(struct vtdm *m, struct hwmodel_fault *f, bool fpd)
 	f->recorded = false;
 	if (f->reason == 0 || fpd)
 		return;
+	if (m->fsts & FSTS_PFO) {
+		m->cnt.faults_dropped++;
+		return;
+	}
 	rec = m->frcd[m->next_fr];
 	if (rec[1] & FRCD_1_F) {
 		m->fsts |= FSTS_PFO;

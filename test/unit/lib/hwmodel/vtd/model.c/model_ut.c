@@ -189,15 +189,19 @@ static void test_fault_recording_single_record(void)
 	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_FR, frcd_hi(0)), FR_ROOT_NP);
 	utv_w32(&g_t, utv_fro(&g_t) + 12, 0x80000000U);
 	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FSTS), FSTS_PFO);
+	/* The record is free, but PFO still blocks recording. */
+	CU_ASSERT_EQUAL(cause_fault(0x0250, 0x6000, &f), -EFAULT);
+	CU_ASSERT(!f.recorded);
+	CU_ASSERT_EQUAL(frcd_hi(0) & FRCD_1_F, 0);
 	utv_w32(&g_t, VTD_REG_FSTS, FSTS_PFO);
 	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_FSTS), 0);
 	CU_ASSERT_EQUAL(cause_fault(0x0300, 0x9000, &f), -EFAULT);
 	CU_ASSERT(f.recorded);
 	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_SID, frcd_hi(0)), 0x0300);
 	vtdm_get_counters(g_t.m, &c);
-	CU_ASSERT_EQUAL(c.faults, 3);
+	CU_ASSERT_EQUAL(c.faults, 4);
 	CU_ASSERT_EQUAL(c.faults_recorded, 2);
-	CU_ASSERT_EQUAL(c.faults_dropped, 1);
+	CU_ASSERT_EQUAL(c.faults_dropped, 2);
 	utv_teardown(&g_t);
 }
 
@@ -216,9 +220,12 @@ static void test_fault_recording_ring(void)
 	CU_ASSERT_EQUAL(cause_fault(0x900, 0, &f), -EFAULT);
 	CU_ASSERT(!f.recorded);
 	CU_ASSERT((utv_r32(&g_t, VTD_REG_FSTS) & FSTS_PFO) != 0);
-	/* Software frees records 0 and 1: the next faults go there, in order. */
+	/* Software frees records 0 and 1 and clears PFO: the next faults go there, in order. */
 	utv_w32(&g_t, utv_fro(&g_t) + 12, 0x80000000U);
 	utv_w32(&g_t, utv_fro(&g_t) + 16 + 12, 0x80000000U);
+	CU_ASSERT_EQUAL(cause_fault(0x0a00, 0, &f), -EFAULT);
+	CU_ASSERT(!f.recorded); /* PFO still set */
+	utv_w32(&g_t, VTD_REG_FSTS, FSTS_PFO);
 	CU_ASSERT_EQUAL(cause_fault(0xa00, 0, &f), -EFAULT);
 	CU_ASSERT(f.recorded);
 	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_SID, frcd_hi(0)), 0xa00);

@@ -12,6 +12,20 @@
  * counterpart of QEMU's edu) that issues reads and writes through any model
  * implementing struct hwmodel_iommu_ops.
  *
+ * Typical use (the sim backend, a driver's tests):
+ *
+ *   iopt_env_create(NULL, &env);                    // a sim environment
+ *   vtdm_create(env, "full", NULL, &m);             // the unit
+ *   mmio = vtdm_mmio(m);                            // what the driver programs
+ *   dmadev_create(vtdm_iommu_ops(), m, rid, 0, &dev);
+ *   ... driver builds tables in iopt_dma_alloc() memory, flushes, enables ...
+ *   dmadev_write(dev, iova, buf, len, &fault);      // DMA through the unit
+ *
+ * The models are strict where hardware is: caches serve stale entries until
+ * the right invalidation, non-coherent units (ECAP.C=0) read only flushed
+ * lines, register-based invalidation is refused with QI on or in scalable
+ * mode, and every failure is reported with the architecture's fault reason.
+ *
  * Threads: each model has one mutex; MMIO accesses and DMA calls take it.
  * Lock order: model lock, then a device's ATC lock, then the env lock
  * inside sim_phys_*. A device never holds its own lock while calling a model.

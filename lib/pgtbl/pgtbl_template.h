@@ -377,6 +377,95 @@ static void pt_map_fill(struct pt_map *m, uint64_t *tb, unsigned int lvl, uint64
 	}
 }
 
+/* Bits that differ between the first and last address: 0 when they are equal. */
+static inline unsigned int pt_span_bits(uint64_t first, uint64_t last)
+{
+	return first == last ? 0 : 64 - (unsigned int)__builtin_clzll(first ^ last);
+}
+
+/* log2 of the largest power of two dividing v (64 for 0). */
+static inline unsigned int pt_align_bits(uint64_t v)
+{
+	return v == 0 ? 64 : (unsigned int)__builtin_ctzll(v);
+}
+
+/* Levels whose leaves can hold a call mapping pa = iova + delta (alignment of delta). */
+static inline uint32_t pt_leaf_levels_for(const struct iopt_pgtbl *t, uint64_t delta)
+{
+	unsigned int align = pt_align_bits(delta), lvl, sh = t->granule_shift;
+	uint32_t mask = 0;
+
+	for (lvl = 0; lvl < t->levels && sh <= align; lvl++, sh += t->bits_per_level)
+		mask |= 1U << lvl;
+	return t->leaf_levels & mask;
+}
+
+/*
+ * Fast path of map, for the common small call: one walk from the top, no
+ * table allocation. Descend while [iova, last] lies inside one entry that
+ * must be a table (it spans less than the entry, or the entry cannot be a
+ * leaf for this call); stop at the level lvl where the range spans several
+ * entries or one whole entry that may be a leaf. When the range is made of
+ * whole level-lvl entries that may all be leaves and every one of them is
+ * empty, check them and then write them in the same table. Returns 1 when
+ * the call must take the general two-pass path instead: a table is missing
+ * (allocation needed), an entry on the way or in the range is present (a
+ * leaf: -EEXIST; an empty leftover table: filled or, with a gather,
+ * replaced), or the range cuts level-lvl entries. Nothing has been written
+ * then, so the general path starts from an unchanged table and keeps the
+ * error rules. Entries in the range cannot change under us: a concurrent
+ * call's range is disjoint from ours, so it cannot write them, and it
+ * cannot install a table in them since each covers only our range.
+ */
+static int pt_map_fast(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t delta,
+		       uint32_t leaf_levels, uint32_t prot)
+{
+	/* Level lvl's entries span 2^sh bytes; [iova, last] lies in one of them iff
+	 * sh >= span_bits, and consists of whole ones iff sh <= align_bits. */
+	const unsigned int span_bits = pt_span_bits(iova, last);
+	const unsigned int align_bits = pt_align_bits(iova | (last + 1));
+	uint64_t *tb = t->top_va, attrs, key, pa, step;
+	unsigned int lvl = t->levels - 1, i, i0, i1;
+	unsigned int sh = pt_level_shift(t, lvl);
+	struct pt_flush flush;
+
+	for (;; lvl--, sh -= t->bits_per_level) {
+		uint64_t pte;
+
+		if (sh < span_bits)
+			break; /* several entries at this level */
+		if ((leaf_levels & (1U << lvl)) && sh <= align_bits)
+			break; /* one whole entry that becomes a leaf (always so at level 0) */
+		pte = pt_load_acquire(&tb[pt_index(t, iova, lvl)]);
+		if (!pt_present(pte) || !pt_is_table(t, pte, lvl))
+			return 1;
+		tb = pt_child(t, pte);
+	}
+	if (!(leaf_levels & (1U << lvl)) || sh > align_bits)
+		return 1;
+	step = 1ULL << sh;
+	i0 = pt_index(t, iova, lvl);
+	i1 = pt_index(t, last, lvl);
+	for (i = i0; i <= i1; i++)
+		if (pt_present(pt_load(&tb[i])))
+			return 1;
+	attrs = pt_leaf_attrs(t, prot, lvl);
+	key = pt_oa_key(t);
+	pa = iova + delta;
+	if (likely(!(t->flags & IOPT_PGTBL_F_NONCOHERENT))) {
+		for (i = i0; i <= i1; i++, pa += step)
+			pt_store(&tb[i], attrs | pt_oa_bits_k(key, pa));
+		return 0;
+	}
+	pt_flush_init(&flush, t);
+	for (i = i0; i <= i1; i++, pa += step) {
+		pt_store(&tb[i], attrs | pt_oa_bits_k(key, pa));
+		pt_flush_entry(&flush, &tb[i], lvl);
+	}
+	pt_flush_emit(&flush);
+	return 0;
+}
+
 static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t pa, uint32_t prot,
 		  struct iopt_pgtbl_gather *g)
 {
@@ -387,7 +476,9 @@ static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t p
 
 	m.t = t;
 	m.delta = pa - iova;
-	m.leaf_levels = 0;
+	m.leaf_levels = pt_leaf_levels_for(t, m.delta);
+	if (pt_map_fast(t, iova, last, m.delta, m.leaf_levels, prot) == 0)
+		return 0;
 	m.oa_key = pt_oa_key(t);
 	m.ntables = 0;
 	m.nreplace = 0;
@@ -395,11 +486,8 @@ static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t p
 	m.pool.va = NULL;
 	m.pool.pa = 0;
 	pt_flush_init(&m.flush, t);
-	for (lvl = 0; lvl < t->levels; lvl++) {
+	for (lvl = 0; lvl < t->levels; lvl++)
 		m.attrs[lvl] = pt_leaf_attrs(t, prot, lvl);
-		if (IS_ALIGNED(m.delta, 1ULL << pt_level_shift(t, lvl)))
-			m.leaf_levels |= t->leaf_levels & (1U << lvl);
-	}
 	rc = pt_map_check(&m, t->top_va, t->levels - 1, iova, last);
 	if (rc != 0)
 		return rc;
@@ -577,17 +665,61 @@ static void pt_unmap_range(struct pt_unmap *u, uint64_t *tb, unsigned int lvl, u
 	}
 }
 
+/*
+ * Fast path of unmap: one walk instead of two boundary lookups and a range
+ * walk. Descend while [iova, last] lies inside one entry that is a table.
+ * Returns 0 when done: the walk met an empty entry (nothing mapped in the
+ * range), or it reached the level where the range consists of whole
+ * entries, which pt_unmap_range() clears or unlinks (no leaf can be cut:
+ * every level above held a table). -EINVAL when the range lies inside one
+ * leaf and does not cover it (nothing changed). 1 when the range cuts
+ * entries of the level reached: the caller takes the general path.
+ */
+static int pt_unmap_fast(struct pt_unmap *u, uint64_t iova, uint64_t last)
+{
+	struct iopt_pgtbl *t = u->t;
+	const unsigned int span_bits = pt_span_bits(iova, last);
+	const unsigned int align_bits = pt_align_bits(iova | (last + 1));
+	uint64_t *tb = t->top_va;
+	unsigned int lvl = t->levels - 1, sh = pt_level_shift(t, lvl);
+
+	for (;; lvl--, sh -= t->bits_per_level) {
+		uint64_t pte;
+
+		if (sh < span_bits || sh <= align_bits)
+			break; /* several entries, or exactly one whole entry */
+		/* Part of one entry (never at level 0: the range is granule-aligned). */
+		pte = pt_load_acquire(&tb[pt_index(t, iova, lvl)]);
+		if (!pt_present(pte))
+			return 0;
+		if (!pt_is_table(t, pte, lvl))
+			return -EINVAL;
+		tb = pt_child(t, pte);
+	}
+	if (sh > align_bits)
+		return 1;
+	pt_unmap_range(u, tb, lvl, iova, last);
+	return 0;
+}
+
 static int pt_unmap(struct iopt_pgtbl *t, uint64_t iova, uint64_t last,
 		    struct iopt_pgtbl_gather *g, uint64_t *unmapped)
 {
 	struct pt_unmap u;
 	unsigned int lvl;
 	uint64_t *p;
+	int rc;
 
 	u.t = t;
 	u.g = g;
 	u.bytes = 0;
 	pt_flush_init(&u.flush, t);
+	rc = pt_unmap_fast(&u, iova, last);
+	if (rc <= 0) {
+		if (rc == 0)
+			goto done;
+		return rc;
+	}
 	/* A leaf cut by the range contains its first or its last byte. */
 	p = pt_lookup(t, iova, &lvl);
 	if (p != NULL && !IS_ALIGNED(iova, 1ULL << pt_level_shift(t, lvl)))
@@ -596,6 +728,7 @@ static int pt_unmap(struct iopt_pgtbl *t, uint64_t iova, uint64_t last,
 	if (p != NULL && !IS_ALIGNED(last + 1, 1ULL << pt_level_shift(t, lvl)))
 		return -EINVAL;
 	pt_unmap_range(&u, t->top_va, t->levels - 1, iova, last);
+done:
 	pt_flush_emit(&u.flush);
 	if (u.bytes != 0)
 		pt_gather_range(g, iova, last);

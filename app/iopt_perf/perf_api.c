@@ -1,0 +1,431 @@
+/*
+ * iopt_perf, api layer: the public object-model API (include/iopt/iopt.h)
+ * on a backend: a context, one IOAS, optionally a device attached to it
+ * (--device; then every map and unmap also fills the unit's page table and
+ * every unmap invalidates and waits), and user memory mapped at fixed IOVAs.
+ *
+ * When the backend cannot be created (its driver is not in this build yet:
+ * -ENOTSUP), every figure of this layer is reported as skipped with the
+ * reason, and the run goes on.
+ *
+ * Invalidation batching (descriptors and waits per unmap call) needs the
+ * sim model's counters (vtdm_get_counters); api_counters() is where they are
+ * read, and reports "not measured" while the context does not expose its
+ * model.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "iopt/env.h"
+#include "iopt/iopt.h"
+#include "iopt/log.h"
+
+#include "perf.h"
+
+#define PAGE SZ_4K
+#define API_MEAS_BASE (1ULL << 40)
+#define API_LIVE_BASE (1ULL << 36)
+#define API_THREAD_BASE (1ULL << 42)
+#define API_THREAD_SPAN (64ULL << 30)
+#define API_SLOTS 64
+#define MAPF (IOPT_IOAS_MAP_FIXED_IOVA | IOPT_IOAS_MAP_READABLE | IOPT_IOAS_MAP_WRITEABLE)
+
+struct apictx {
+	const struct perf_opts *o;
+	struct iopt_ctx *ctx;
+	uint32_t ioas;
+	uint8_t *buf; /* 2 MiB aligned */
+	size_t buf_len;
+};
+
+/* Invalidation counters of the unit(s) behind ctx; false when not available. */
+struct api_counts {
+	uint64_t descs, waits;
+};
+
+static bool api_counters(struct apictx *a, struct api_counts *c)
+{
+	(void)a;
+	(void)c;
+	return false;
+}
+
+static int fail(const char *what, int rc)
+{
+	perf_progress_done();
+	fprintf(stderr, "iopt_perf: api %s failed: %d\n", what, rc);
+	return -1;
+}
+
+static struct perf_row row_init(const char *test, uint64_t pgsize, uint64_t batch, uint64_t live)
+{
+	struct perf_row r = {
+		.layer = "api", .test = test, .pgsize = pgsize, .batch = batch, .live = live,
+		.threads = 1, .descs_per_op = -1, .waits_per_op = -1,
+	};
+
+	return r;
+}
+
+static void set_inval(struct perf_row *r, bool have, const struct api_counts *c0,
+		      const struct api_counts *c1, uint64_t calls)
+{
+	if (!have || calls == 0)
+		return;
+	r->descs_per_op = (double)(c1->descs - c0->descs) / (double)calls;
+	r->waits_per_op = (double)(c1->waits - c0->waits) / (double)calls;
+}
+
+static int map_unmap(struct apictx *a, uint64_t base, uint64_t pgsize, uint64_t batch,
+		     uint64_t calls, uint64_t live)
+{
+	unsigned int reps = a->o->reps, r;
+	uint64_t size = pgsize * batch, k, bytes;
+	struct api_counts c0, c1;
+	struct perf_row rm, ru;
+	double tm[64], tu[64], t0;
+	bool have = false;
+	int rc;
+
+	for (r = 0; r < reps; r++) {
+		t0 = perf_now_ns();
+		for (k = 0; k < calls; k++) {
+			uint64_t iova = base + k * size;
+
+			rc = iopt_ioas_map(a->ctx, a->ioas, a->buf, size, &iova, MAPF);
+			if (rc)
+				return fail("map", rc);
+		}
+		tm[r] = perf_now_ns() - t0;
+		have = api_counters(a, &c0);
+		t0 = perf_now_ns();
+		for (k = 0; k < calls; k++) {
+			rc = iopt_ioas_unmap(a->ctx, a->ioas, base + k * size, size, &bytes);
+			if (rc || bytes != size)
+				return fail("unmap", rc ? rc : -EIO);
+		}
+		tu[r] = perf_now_ns() - t0;
+		have = have && api_counters(a, &c1);
+	}
+	rm = row_init("map", pgsize, batch, live);
+	ru = row_init("unmap", pgsize, batch, live);
+	rm.ops = ru.ops = calls;
+	rm.ns = perf_median(tm, reps);
+	ru.ns = perf_median(tu, reps);
+	rm.floor_ns = ru.floor_ns = perf_floor_ns(batch, calls, reps);
+	set_inval(&ru, have, &c0, &c1, calls);
+	perf_emit(&rm);
+	perf_emit(&ru);
+	return 0;
+}
+
+/* Strict per-I/O cycle: allocate IOVA + map 4K, unmap (invalidate + wait). */
+static int strict_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
+{
+	unsigned int reps = a->o->reps, r;
+	struct api_counts c0, c1;
+	struct perf_row row;
+	bool have = false;
+	double t[64];
+	uint64_t k, bytes;
+	int rc;
+
+	for (r = 0; r < reps; r++) {
+		double t0;
+
+		have = api_counters(a, &c0);
+		t0 = perf_now_ns();
+		for (k = 0; k < cycles; k++) {
+			uint64_t iova = 0;
+
+			rc = iopt_ioas_map(a->ctx, a->ioas, a->buf + (k % API_SLOTS) * PAGE, PAGE,
+					   &iova, MAPF & ~IOPT_IOAS_MAP_FIXED_IOVA);
+			if (rc)
+				return fail("cycle map", rc);
+			rc = iopt_ioas_unmap(a->ctx, a->ioas, iova, PAGE, &bytes);
+			if (rc || bytes != PAGE)
+				return fail("cycle unmap", rc ? rc : -EIO);
+		}
+		t[r] = perf_now_ns() - t0;
+		have = have && api_counters(a, &c1);
+	}
+	row = row_init("cycle", PAGE, 1, live);
+	row.ops = cycles;
+	row.ns = perf_median(t, reps);
+	row.floor_ns = perf_floor_ns(1, 2 * cycles, reps);
+	row.note = "alloc IOVA+map+unmap+inval+wait";
+	set_inval(&row, have, &c0, &c1, cycles);
+	perf_emit(&row);
+	return 0;
+}
+
+static uint64_t calls_for(const struct perf_opts *o, uint64_t batch)
+{
+	uint64_t calls = o->target_pages / 4 / batch;
+
+	return calls ? calls : 1;
+}
+
+static int run_batches(struct apictx *a)
+{
+	static const uint64_t sizes[] = { SZ_4K, SZ_2M };
+	static const uint64_t batches[] = { 1, 16, 256, 4096, 262144 };
+	size_t s, b;
+
+	for (s = 0; s < 2; s++) {
+		for (b = 0; b < 5; b++) {
+			if (sizes[s] * batches[b] > a->buf_len) {
+				char what[64];
+
+				snprintf(what, sizeof(what), "map/unmap %s x %" PRIu64,
+					 s ? "2M" : "4K", batches[b]);
+				perf_skip("api", what, "larger than the buffer of this run");
+				continue;
+			}
+			perf_progress("api: map/unmap %" PRIu64 " pages of %" PRIu64 "K per call",
+				      batches[b], sizes[s] >> 10);
+			if (map_unmap(a, API_MEAS_BASE, sizes[s], batches[b],
+				      calls_for(a->o, batches[b]), 0))
+				return -1;
+		}
+	}
+	perf_skip("api", "map/unmap 1G pages", "needs 1 GiB-aligned memory (not in this run)");
+	return 0;
+}
+
+static int run_live(struct apictx *a, uint64_t n)
+{
+	uint64_t i, bytes;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		uint64_t iova = API_LIVE_BASE + i * 2 * PAGE;
+
+		if ((i & 0xffff) == 0)
+			perf_progress("api: building %" PRIu64 " live mappings: %" PRIu64, n, i);
+		rc = iopt_ioas_map(a->ctx, a->ioas, a->buf, PAGE, &iova, MAPF);
+		if (rc)
+			return fail("live map", rc);
+	}
+	perf_progress("api: %" PRIu64 " live: map/unmap and strict cycle", n);
+	if (map_unmap(a, API_MEAS_BASE, PAGE, 1, calls_for(a->o, 4), n) ||
+	    strict_cycle(a, calls_for(a->o, 4), n))
+		return -1;
+	rc = iopt_ioas_unmap(a->ctx, a->ioas, API_LIVE_BASE, n * 2 * PAGE, &bytes);
+	if (rc || bytes != n * PAGE)
+		return fail("live unmap", rc ? rc : -EIO);
+	return 0;
+}
+
+struct thr {
+	struct apictx *a;
+	pthread_barrier_t *bar;
+	uint64_t base, cycles;
+	int rc;
+};
+
+static void *thread_main(void *arg)
+{
+	struct thr *th = arg;
+	uint64_t k, bytes;
+
+	pthread_barrier_wait(th->bar);
+	for (k = 0; k < th->cycles && th->rc == 0; k++) {
+		uint64_t iova = th->base + (k % API_SLOTS) * PAGE;
+
+		th->rc = iopt_ioas_map(th->a->ctx, th->a->ioas, th->a->buf, PAGE, &iova, MAPF);
+		if (th->rc == 0)
+			th->rc = iopt_ioas_unmap(th->a->ctx, th->a->ioas, iova, PAGE, &bytes);
+	}
+	pthread_barrier_wait(th->bar);
+	return NULL;
+}
+
+static int run_threads(struct apictx *a, unsigned int nthreads)
+{
+	unsigned int reps = a->o->reps, r, i;
+	uint64_t cycles = calls_for(a->o, 4);
+	pthread_barrier_t bar;
+	struct perf_row row;
+	struct thr th[2];
+	pthread_t tid[2];
+	double t[64];
+
+	pthread_barrier_init(&bar, NULL, nthreads + 1);
+	for (r = 0; r < reps; r++) {
+		double t0;
+
+		for (i = 0; i < nthreads; i++) {
+			th[i] = (struct thr){ .a = a, .bar = &bar, .cycles = cycles,
+					      .base = API_THREAD_BASE + i * API_THREAD_SPAN };
+			if (pthread_create(&tid[i], NULL, thread_main, &th[i]) != 0) {
+				fprintf(stderr, "iopt_perf: pthread_create failed\n");
+				exit(1);
+			}
+		}
+		pthread_barrier_wait(&bar);
+		t0 = perf_now_ns();
+		pthread_barrier_wait(&bar);
+		t[r] = perf_now_ns() - t0;
+		for (i = 0; i < nthreads; i++) {
+			pthread_join(tid[i], NULL);
+			if (th[i].rc)
+				return fail("thread cycle", th[i].rc);
+		}
+	}
+	pthread_barrier_destroy(&bar);
+	row = row_init("thr_cycle", PAGE, 1, 0);
+	row.threads = nthreads;
+	row.ops = cycles * nthreads;
+	row.ns = perf_median(t, reps);
+	row.floor_ns = perf_floor_ns(1, 2 * cycles * nthreads, reps);
+	row.note = "map+unmap at fixed IOVA; wall time";
+	perf_emit(&row);
+	return 0;
+}
+
+/* 1 GiB of 2M hugetlbfs pages, registered first, mapped in one call. */
+static int run_1gib(struct apictx *a, struct iopt_env *env)
+{
+	unsigned int reps = a->o->reps, r;
+	double tm[64], tu[64];
+	struct perf_row rm, ru;
+	uint64_t bytes;
+	void *hp;
+	int rc;
+
+	hp = mmap(NULL, SZ_1G, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+	if (hp == MAP_FAILED) {
+		perf_skip("api", "1 GiB of 2M hugetlbfs pages",
+			  "cannot get 512 free 2M huge pages (see /proc/sys/vm/nr_hugepages)");
+		return 0;
+	}
+	memset(hp, 0, SZ_1G);
+	rc = iopt_mem_register(env, hp, SZ_1G);
+	if (rc) {
+		munmap(hp, SZ_1G);
+		perf_skip("api", "1 GiB of 2M hugetlbfs pages", "iopt_mem_register refused it");
+		return 0;
+	}
+	for (r = 0; r < reps; r++) {
+		uint64_t iova = API_MEAS_BASE;
+		double t0 = perf_now_ns();
+
+		rc = iopt_ioas_map(a->ctx, a->ioas, hp, SZ_1G, &iova, MAPF);
+		tm[r] = perf_now_ns() - t0;
+		if (rc)
+			break;
+		t0 = perf_now_ns();
+		rc = iopt_ioas_unmap(a->ctx, a->ioas, iova, SZ_1G, &bytes);
+		tu[r] = perf_now_ns() - t0;
+		if (rc)
+			break;
+	}
+	iopt_mem_unregister(env, hp, SZ_1G);
+	munmap(hp, SZ_1G);
+	if (rc)
+		return fail("1 GiB map", rc);
+	rm = row_init("map_1GiB", SZ_2M, 512, 0);
+	ru = row_init("unmap_1GiB", SZ_2M, 512, 0);
+	rm.ops = ru.ops = 1;
+	rm.ns = perf_median(tm, reps);
+	ru.ns = perf_median(tu, reps);
+	rm.floor_ns = ru.floor_ns = perf_floor_ns(512, 1, reps);
+	rm.note = ru.note = "1 GiB registered hugetlbfs in one call (target < 0.65 ms)";
+	perf_emit(&rm);
+	perf_emit(&ru);
+	return 0;
+}
+
+static int api_open(struct apictx *a, struct iopt_env *env, const char *device)
+{
+	struct iopt_ctx_opts opts = { .backend = a->o->backend, .log_level = -1, .env = env };
+	uint32_t dev, pt;
+	int rc;
+
+	rc = iopt_ctx_create(&opts, &a->ctx);
+	if (rc)
+		return rc;
+	rc = iopt_ioas_alloc(a->ctx, &a->ioas);
+	if (rc)
+		return fail("ioas alloc", rc);
+	if (device) {
+		rc = iopt_device_bind(a->ctx, device, &dev);
+		pt = a->ioas;
+		if (rc == 0)
+			rc = iopt_device_attach(a->ctx, dev, &pt);
+		if (rc)
+			return fail("device bind/attach", rc);
+	}
+	return 0;
+}
+
+int perf_api_run(const struct perf_opts *o)
+{
+	static const uint64_t lives[] = { 10, 1000, 100000, 1000000 };
+	bool sim = strncmp(o->backend, "sim:", 4) == 0;
+	struct iopt_env_opts eo = { .mem = sim ? IOPT_ENV_MEM_SIM : IOPT_ENV_MEM_HUGETLBFS };
+	struct apictx a = { .o = o };
+	const char *device = o->device;
+	struct iopt_env *env = NULL;
+	void *p = NULL;
+	size_t i;
+	int rc, ret = -1;
+
+	printf("api layer: backend %s, %s, median of %u\n", o->backend,
+	       device ? device : "no device attached (IOAS only)", o->reps);
+	rc = iopt_env_create(&eo, &env);
+	if (rc == 0) {
+		iopt_log_set_level(IOPT_LOG_ERROR);
+		rc = api_open(&a, env, device);
+	}
+	if (rc) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "backend not available (%s: %d%s)",
+			 env ? "iopt_ctx_create" : "iopt_env_create", rc,
+			 rc == -ENOTSUP ? ", its driver is not in this build" : "");
+		perf_skip("api", "every api figure", why);
+		ret = 0;
+		goto out;
+	}
+	a.buf_len = o->quick ? (16ULL << 20) : (1ULL << 30);
+	if (sim) {
+		if (posix_memalign(&p, SZ_2M, a.buf_len) != 0)
+			goto out;
+	} else {
+		/* Real backends map only hugetlbfs (or DPDK) memory. */
+		p = mmap(NULL, a.buf_len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+		if (p == MAP_FAILED) {
+			p = NULL;
+			perf_skip("api", "every api figure", "no 2M huge pages for the buffer");
+			ret = 0;
+			goto out;
+		}
+	}
+	a.buf = p;
+	memset(a.buf, 0x5a, a.buf_len);
+	if (run_batches(&a) || run_1gib(&a, env) || run_threads(&a, 1) || run_threads(&a, 2))
+		goto out;
+	for (i = 0; i < sizeof(lives) / sizeof(lives[0]); i++) {
+		if (o->quick && lives[i] > 1000)
+			break;
+		if (run_live(&a, lives[i]))
+			goto out;
+	}
+	ret = 0;
+out:
+	iopt_ctx_destroy(a.ctx);
+	if (sim)
+		free(p);
+	else if (p)
+		munmap(p, a.buf_len);
+	iopt_env_destroy(env);
+	return ret;
+}

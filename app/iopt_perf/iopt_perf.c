@@ -46,7 +46,7 @@ static int parse(int argc, char **argv, struct perf_opts *o)
 		{ "help", no_argument, NULL, 'h' },      { NULL, 0, NULL, 0 },
 	};
 	const char *layer = "all";
-	long reps = 0;
+	long reps = -1; /* not given */
 	int ch;
 
 	o->backend = "sim:vtd";
@@ -65,7 +65,7 @@ static int parse(int argc, char **argv, struct perf_opts *o)
 		default: usage(stderr); return -1;
 		}
 	}
-	if (optind != argc || (reps != 0 && (reps < 1 || reps > 64))) {
+	if (optind != argc || (reps != -1 && (reps < 1 || reps > 64))) {
 		usage(stderr);
 		return -1;
 	}
@@ -75,7 +75,7 @@ static int parse(int argc, char **argv, struct perf_opts *o)
 		fprintf(stderr, "iopt_perf: unknown layer '%s'\n", layer);
 		return -1;
 	}
-	o->reps = reps ? (unsigned int)reps : (o->quick ? 1 : 5);
+	o->reps = reps != -1 ? (unsigned int)reps : (o->quick ? 1 : 5);
 	o->target_pages = o->quick ? 4096 : 262144;
 	return 0;
 }

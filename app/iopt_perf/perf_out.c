@@ -126,7 +126,7 @@ static int write_csv(const char *path)
 		double pages = (double)row_pages(r);
 
 		fprintf(f, "%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%u,%" PRIu64 ",%" PRIu64
-			   ",%.3f,%.4f,%.6g,%.4f,%.4f,%.4f,",
+			   ",%.3f,%.4f,%.6g,%.6g,%.4f,%.4f,",
 			r->layer, r->test, r->pgsize, r->batch, r->live, r->threads, r->ops,
 			row_pages(r), r->ns / (double)r->ops, r->ns / pages, pages / r->ns * 1e9,
 			pages * (double)r->pgsize / r->ns, r->floor_ns / pages, r->ns / r->floor_ns);

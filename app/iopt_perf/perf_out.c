@@ -320,7 +320,8 @@ double perf_floor_ns(uint64_t per_call, uint64_t calls, unsigned int reps)
 		reps = 64;
 	if (per_call > g_floor_len) {
 		free(g_floor_arr);
-		g_floor_arr = aligned_alloc(4096, per_call * sizeof(uint64_t));
+		/* aligned_alloc wants a size that is a multiple of the alignment */
+		g_floor_arr = aligned_alloc(4096, (per_call * sizeof(uint64_t) + 4095) & ~4095ULL);
 		if (!g_floor_arr) {
 			g_floor_len = 0;
 			return NAN;

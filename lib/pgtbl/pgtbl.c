@@ -63,6 +63,20 @@ void pgtbl_table_free(struct iopt_pgtbl *t, void *va, uint64_t pa)
 	t->mem.free(t->mem_arg, va, pa, t->table_size);
 }
 
+/* Which leaf levels each alignment of pa - iova allows (see the field). */
+static void set_leaf_levels_by_align(struct iopt_pgtbl *t)
+{
+	unsigned int a, lvl;
+
+	for (a = 0; a <= 64; a++) {
+		uint32_t mask = 0;
+
+		for (lvl = 0; lvl < t->levels && pt_level_shift(t, lvl) <= a; lvl++)
+			mask |= 1U << lvl;
+		t->leaf_levels_by_align[a] = (uint8_t)(t->leaf_levels & mask);
+	}
+}
+
 int iopt_pgtbl_create(const struct iopt_pgtbl_cfg *cfg, struct iopt_pgtbl **out)
 {
 	const struct pgtbl_fmt_ops *ops;
@@ -103,8 +117,10 @@ int iopt_pgtbl_create(const struct iopt_pgtbl_cfg *cfg, struct iopt_pgtbl **out)
 	atomic_init(&t->nr_tables, 0);
 	atomic_init(&t->nr_install_races, 0);
 	rc = ops->init(t, cfg); /* logs its own error */
-	if (rc == 0)
+	if (rc == 0) {
+		set_leaf_levels_by_align(t);
 		rc = pgtbl_table_alloc(t, &t->top_va, &t->top_pa);
+	}
 	if (rc != 0) {
 		free(t);
 		return rc;

@@ -38,6 +38,12 @@ struct iopt_pgtbl {
 	unsigned int levels;
 	/* Bit n: a leaf may be placed at level n (format and pgsize_bitmap). */
 	uint32_t leaf_levels;
+	/*
+	 * leaf_levels restricted to the levels whose page size divides 2^a,
+	 * indexed by a = 0..64: the levels a map can use when pa - iova has
+	 * its lowest set bit at a (64: pa == iova). Set at creation.
+	 */
+	uint8_t leaf_levels_by_align[65];
 	uint64_t pgsize_bitmap;
 	size_t table_size;
 	/* Entries of the top table (it may be smaller than a granule on Arm). */
@@ -117,6 +123,8 @@ static inline void pt_flush_init(struct pt_flush *f, struct iopt_pgtbl *t)
 
 	f->t = t;
 	f->nc = (t->flags & IOPT_PGTBL_F_NONCOHERENT) != 0;
+	if (!f->nc)
+		return; /* runs are never used: every user checks nc first */
 	for (i = 0; i < PT_MAX_LEVELS; i++)
 		f->run[i].end = 0;
 }
@@ -134,6 +142,8 @@ static inline void pt_flush_emit(struct pt_flush *f)
 {
 	unsigned int i;
 
+	if (!f->nc)
+		return;
 	for (i = 0; i < PT_MAX_LEVELS; i++)
 		pt_flush_run_emit(f, &f->run[i]);
 }

@@ -392,12 +392,7 @@ static inline unsigned int pt_align_bits(uint64_t v)
 /* Levels whose leaves can hold a call mapping pa = iova + delta (alignment of delta). */
 static inline uint32_t pt_leaf_levels_for(const struct iopt_pgtbl *t, uint64_t delta)
 {
-	unsigned int align = pt_align_bits(delta), lvl, sh = t->granule_shift;
-	uint32_t mask = 0;
-
-	for (lvl = 0; lvl < t->levels && sh <= align; lvl++, sh += t->bits_per_level)
-		mask |= 1U << lvl;
-	return t->leaf_levels & mask;
+	return t->leaf_levels_by_align[pt_align_bits(delta)];
 }
 
 /*

@@ -266,8 +266,13 @@ static inline void pt_fill_leaves(struct pt_map *m, uint64_t *tb, unsigned int l
 	unsigned int i;
 
 	if (fresh) {
-		for (i = i0; i <= i1; i++, pa += step)
-			tb[i] = attrs | pt_oa_bits_k(key, pa);
+		/* Unswitched on key: with a constant 0 the encoding folds (Arm without LPA). */
+		if (key == 0)
+			for (i = i0; i <= i1; i++, pa += step)
+				tb[i] = attrs | pt_oa_bits_k(0, pa);
+		else
+			for (i = i0; i <= i1; i++, pa += step)
+				tb[i] = attrs | pt_oa_bits_k(key, pa);
 		return;
 	}
 	for (i = i0; i <= i1; i++, pa += step, iova += step) {

@@ -27,31 +27,43 @@
 #include "perf.h"
 
 #define PAGE SZ_4K
-#define API_MEAS_BASE (1ULL << 40)
-#define API_LIVE_BASE (1ULL << 36)
-#define API_THREAD_BASE (1ULL << 42)
-#define API_THREAD_SPAN (64ULL << 30)
 #define API_SLOTS 64
+/* Largest IOVA region one case uses (the aperture may be smaller: then a quarter of it). */
+#define API_REGION_MAX (64ULL << 30)
 #define MAPF (IOPT_IOAS_MAP_FIXED_IOVA | IOPT_IOAS_MAP_READABLE | IOPT_IOAS_MAP_WRITEABLE)
 
+/*
+ * IOVA layout, inside the largest mappable range of the IOAS (after the
+ * attach, so the unit's aperture counts), cut into four regions of
+ * 'region' bytes each: live mappings, measured cases, thread 0, thread 1.
+ */
 struct apictx {
 	const struct perf_opts *o;
 	struct iopt_ctx *ctx;
 	uint32_t ioas;
 	uint8_t *buf; /* 2 MiB aligned */
 	size_t buf_len;
+	uint64_t live_base, meas_base, thread_base[2], region;
 };
 
-/* Invalidation counters of the unit(s) behind ctx; false when not available. */
+/* Invalidation counters of the unit(s) behind ctx. */
 struct api_counts {
 	uint64_t descs, waits;
 };
 
+/*
+ * Where the counters come from: the sim model's (vtdm_get_counters:
+ * qi_descs, inv_wait) once the context exposes it; NULL until then (the
+ * columns stay empty). The unit test points it at the mock driver's log.
+ */
+static bool (*g_api_counters)(struct iopt_ctx *ctx, struct api_counts *c);
+/* How the context is made (the unit test substitutes a mock driver). */
+static int (*g_api_ctx_create)(const struct iopt_ctx_opts *opts,
+			       struct iopt_ctx **out) = iopt_ctx_create;
+
 static bool api_counters(struct apictx *a, struct api_counts *c)
 {
-	(void)a;
-	(void)c;
-	return false;
+	return g_api_counters != NULL && g_api_counters(a->ctx, c);
 }
 
 static int fail(const char *what, int rc)
@@ -163,11 +175,45 @@ static int strict_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
 	return 0;
 }
 
-static uint64_t calls_for(const struct perf_opts *o, uint64_t batch)
+/* Calls of 'size' bytes for a case: a quarter of the pgtbl layer's work, within a region. */
+static uint64_t calls_for(const struct apictx *a, uint64_t batch, uint64_t size)
 {
-	uint64_t calls = o->target_pages / 4 / batch;
+	uint64_t calls = a->o->target_pages / 4 / batch;
 
+	if (calls * size > a->region)
+		calls = a->region / size;
 	return calls ? calls : 1;
+}
+
+/* Place the regions in the largest mappable range; -1 when none is big enough. */
+static int api_layout(struct apictx *a)
+{
+	struct iopt_iova_range r[64];
+	uint32_t n = 64, i, best = 0;
+	uint64_t lo, len;
+	int rc;
+
+	rc = iopt_ioas_iova_ranges(a->ctx, a->ioas, r, &n, NULL);
+	if (rc && rc != -EMSGSIZE)
+		return fail("iova ranges", rc);
+	if (n > 64)
+		n = 64;
+	for (i = 1; i < n; i++)
+		if (r[i].last - r[i].start > r[best].last - r[best].start)
+			best = i;
+	lo = (r[best].start + SZ_1G - 1) & ~(SZ_1G - 1);
+	if (lo > r[best].last || r[best].last - lo < 4 * SZ_2M) {
+		lo = (r[best].start + SZ_2M - 1) & ~(SZ_2M - 1);
+		if (lo > r[best].last || r[best].last - lo < 4 * SZ_2M)
+			return fail("iova layout (no range of 8 MiB)", -ENOSPC);
+	}
+	len = r[best].last - lo; /* one less than the bytes: never overflows */
+	a->region = len / 4 > API_REGION_MAX ? API_REGION_MAX : (len / 4) & ~(SZ_2M - 1);
+	a->live_base = lo;
+	a->meas_base = lo + a->region;
+	a->thread_base[0] = lo + 2 * a->region;
+	a->thread_base[1] = lo + 3 * a->region;
+	return 0;
 }
 
 static int run_batches(struct apictx *a)
@@ -188,8 +234,12 @@ static int run_batches(struct apictx *a)
 			}
 			perf_progress("api: map/unmap %" PRIu64 " pages of %" PRIu64 "K per call",
 				      batches[b], sizes[s] >> 10);
-			if (map_unmap(a, API_MEAS_BASE, sizes[s], batches[b],
-				      calls_for(a->o, batches[b]), 0))
+			if (sizes[s] * batches[b] > a->region) {
+				perf_skip("api", "map/unmap (size)", "larger than the aperture allows");
+				continue;
+			}
+			if (map_unmap(a, a->meas_base, sizes[s], batches[b],
+				      calls_for(a, batches[b], sizes[s] * batches[b]), 0))
 				return -1;
 		}
 	}
@@ -202,8 +252,12 @@ static int run_live(struct apictx *a, uint64_t n)
 	uint64_t i, bytes;
 	int rc;
 
+	if (n * 2 * PAGE > a->region) {
+		perf_skip("api", "live mappings", "more than fit in the aperture");
+		return 0;
+	}
 	for (i = 0; i < n; i++) {
-		uint64_t iova = API_LIVE_BASE + i * 2 * PAGE;
+		uint64_t iova = a->live_base + i * 2 * PAGE;
 
 		if ((i & 0xffff) == 0)
 			perf_progress("api: building %" PRIu64 " live mappings: %" PRIu64, n, i);
@@ -212,10 +266,10 @@ static int run_live(struct apictx *a, uint64_t n)
 			return fail("live map", rc);
 	}
 	perf_progress("api: %" PRIu64 " live: map/unmap and strict cycle", n);
-	if (map_unmap(a, API_MEAS_BASE, PAGE, 1, calls_for(a->o, 4), n) ||
-	    strict_cycle(a, calls_for(a->o, 4), n))
+	if (map_unmap(a, a->meas_base, PAGE, 1, calls_for(a, 4, PAGE), n) ||
+	    strict_cycle(a, calls_for(a, 4, PAGE), n))
 		return -1;
-	rc = iopt_ioas_unmap(a->ctx, a->ioas, API_LIVE_BASE, n * 2 * PAGE, &bytes);
+	rc = iopt_ioas_unmap(a->ctx, a->ioas, a->live_base, n * 2 * PAGE, &bytes);
 	if (rc || bytes != n * PAGE)
 		return fail("live unmap", rc ? rc : -EIO);
 	return 0;
@@ -250,7 +304,7 @@ static void *thread_main(void *arg)
 static int run_threads(struct apictx *a, unsigned int nthreads)
 {
 	unsigned int reps = a->o->reps, r, i;
-	uint64_t cycles = calls_for(a->o, 4);
+	uint64_t cycles = calls_for(a, 4, PAGE);
 	pthread_barrier_t bar;
 	struct perf_row row;
 	struct thr th[2];
@@ -263,7 +317,7 @@ static int run_threads(struct apictx *a, unsigned int nthreads)
 
 		for (i = 0; i < nthreads; i++) {
 			th[i] = (struct thr){ .a = a, .bar = &bar, .cycles = cycles,
-					      .base = API_THREAD_BASE + i * API_THREAD_SPAN };
+					      .base = a->thread_base[i] };
 			if (pthread_create(&tid[i], NULL, thread_main, &th[i]) != 0) {
 				fprintf(stderr, "iopt_perf: pthread_create failed\n");
 				exit(1);
@@ -305,6 +359,10 @@ static int run_1gib(struct apictx *a, struct iopt_env *env)
 	void *hp;
 	int rc;
 
+	if (SZ_1G > a->region) {
+		perf_skip("api", "1 GiB of 2M hugetlbfs pages", "the aperture is too small");
+		return 0;
+	}
 	hp = mmap(NULL, SZ_1G, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
 	if (hp == MAP_FAILED) {
@@ -320,7 +378,7 @@ static int run_1gib(struct apictx *a, struct iopt_env *env)
 		return 0;
 	}
 	for (r = 0; r < reps; r++) {
-		uint64_t iova = API_MEAS_BASE;
+		uint64_t iova = a->meas_base;
 		double t0 = perf_now_ns();
 
 		rc = iopt_ioas_map(a->ctx, a->ioas, hp, SZ_1G, &iova, MAPF);
@@ -349,15 +407,12 @@ static int run_1gib(struct apictx *a, struct iopt_env *env)
 	return 0;
 }
 
-static int api_open(struct apictx *a, struct iopt_env *env, const char *device)
+/* After the context exists: the IOAS, the device, the layout. 0 or -1 (printed). */
+static int api_setup(struct apictx *a, const char *device)
 {
-	struct iopt_ctx_opts opts = { .backend = a->o->backend, .log_level = -1, .env = env };
 	uint32_t dev, pt;
 	int rc;
 
-	rc = iopt_ctx_create(&opts, &a->ctx);
-	if (rc)
-		return rc;
 	rc = iopt_ioas_alloc(a->ctx, &a->ioas);
 	if (rc)
 		return fail("ioas alloc", rc);
@@ -369,7 +424,7 @@ static int api_open(struct apictx *a, struct iopt_env *env, const char *device)
 		if (rc)
 			return fail("device bind/attach", rc);
 	}
-	return 0;
+	return api_layout(a);
 }
 
 int perf_api_run(const struct perf_opts *o)
@@ -388,8 +443,10 @@ int perf_api_run(const struct perf_opts *o)
 	       device ? device : "no device attached (IOAS only)", o->reps);
 	rc = iopt_env_create(&eo, &env);
 	if (rc == 0) {
+		struct iopt_ctx_opts opts = { .backend = o->backend, .log_level = -1, .env = env };
+
 		iopt_log_set_level(IOPT_LOG_ERROR);
-		rc = api_open(&a, env, device);
+		rc = g_api_ctx_create(&opts, &a.ctx);
 	}
 	if (rc) {
 		char why[128];
@@ -401,6 +458,8 @@ int perf_api_run(const struct perf_opts *o)
 		ret = 0;
 		goto out;
 	}
+	if (api_setup(&a, device))
+		goto out;
 	a.buf_len = o->quick ? (16ULL << 20) : (1ULL << 30);
 	if (sim) {
 		if (posix_memalign(&p, SZ_2M, a.buf_len) != 0)

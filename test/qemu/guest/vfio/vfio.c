@@ -1,0 +1,253 @@
+/*
+ * iopt_guest_vfio: edu reached the way a VFIO user reaches a device when the
+ * kernel leaves the IOMMU alone -- VFIO in no-IOMMU mode (the rebuilt
+ * vfio.ko, Debian's stock vfio-pci; init.sh loads them and binds edu) --
+ * and the platform scenarios of guest/common run over it: DMA into huge
+ * pages, then the VT-d unit taken over from userspace with pass-through and
+ * blocking context entries.
+ *
+ *   iopt_guest_vfio --mode legacy|scalable
+ *
+ * Prints one "SCENARIO <name> PASS|FAIL|SKIP <detail>" line per scenario of
+ * scenarios (beside this file), in that order. A scenario that cannot run
+ * because one it depends on failed is reported FAIL ("not run: ...").
+ * Exit status: 0 when every scenario passed.
+ *
+ * The VFIO calls go through a TEMPORARY stand-in (vfio_standin.h) until
+ * lib/env's PCI layer (iopt_pci_open with IOPT_PCI_VFIO_NOIOMMU) is on main.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "vfio_standin.h"
+
+#define NOIOMMU_PARAM "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
+#define TAINTED "/proc/sys/kernel/tainted"
+/* Linux's TAINT_USER ('U'): what vfio adds for a no-IOMMU group. */
+#define TAINT_USER_BIT 6
+/* edu's BAR0 (QEMU hw/misc/edu.c): 1 MiB of MMIO, no other BAR. */
+#define EDU_BAR0_SIZE (1u << 20)
+#define PCI_COMMAND 0x04
+#define PCI_COMMAND_MASTER 0x4u
+
+struct vfio_run {
+	struct guest_run r;
+	struct standin_pci_dev *dev;
+	bool ok_env, ok_cfg;
+};
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* What init.sh set up: no-IOMMU mode on, edu bound to vfio-pci, and the
+ * kernel tainted for it, as it must be. */
+static void scenario_noiommu(struct vfio_run *v)
+{
+	char param[8] = "", taint[32] = "", drv[256] = "", path[160];
+	unsigned long tainted;
+	ssize_t n;
+
+	read_text(NOIOMMU_PARAM, param, sizeof(param));
+	read_text(TAINTED, taint, sizeof(taint));
+	tainted = strtoul(taint, NULL, 10);
+	snprintf(path, sizeof(path), "%s/driver", v->r.edu.sysfs);
+	n = readlink(path, drv, sizeof(drv) - 1);
+	drv[n > 0 ? n : 0] = '\0';
+	if (strcmp(param, "Y") != 0 || strstr(drv, "/vfio-pci") == NULL ||
+	    !(tainted & (1ul << TAINT_USER_BIT))) {
+		scenario_report("vfio_noiommu", SCENARIO_FAIL,
+				"enable_unsafe_noiommu_mode=%s, %s driver=%s, tainted=%lu (want Y, vfio-pci, bit %d)",
+				param[0] ? param : "absent", v->r.edu.bdf, n > 0 ? drv : "none", tainted,
+				TAINT_USER_BIT);
+		return;
+	}
+	v->ok_env = true;
+	scenario_report("vfio_noiommu", SCENARIO_PASS,
+			"enable_unsafe_noiommu_mode=Y, %s on vfio-pci, tainted=%lu (TAINT_USER set)",
+			v->r.edu.bdf, tainted);
+}
+
+static void scenario_open(struct vfio_run *v)
+{
+	char msg[256];
+	int rc;
+
+	if (!v->ok_env) {
+		scenario_report("vfio_open", SCENARIO_FAIL, "not run: no-IOMMU mode not set up");
+		return;
+	}
+	rc = standin_pci_open(v->r.edu.bdf, &v->dev, msg, sizeof(msg));
+	if (rc != 0) {
+		scenario_report("vfio_open", SCENARIO_FAIL, "%s: %s", strerror(-rc), msg);
+		return;
+	}
+	scenario_report("vfio_open", SCENARIO_PASS, "%s: container, SET_IOMMU(no-IOMMU), device fd; %s",
+			standin_pci_describe(v->dev), msg);
+}
+
+/* The command register as sysfs shows it: an independent view of what the
+ * config region wrote. */
+static int sysfs_command(const struct edu *edu, uint16_t *cmd)
+{
+	char path[160];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/config", edu->sysfs);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, cmd, 2, PCI_COMMAND) != 2)
+		rc = -EIO;
+	close(fd);
+	return rc;
+}
+
+static void scenario_config(struct vfio_run *v)
+{
+	uint32_t vendor = 0, device = 0, cmd = 0;
+	uint16_t sys_cmd = 0;
+	int rc;
+
+	if (v->dev == NULL) {
+		scenario_report("vfio_config", SCENARIO_FAIL, "not run: device not open");
+		return;
+	}
+	rc = standin_pci_cfg_read(v->dev, 0, 2, &vendor);
+	if (rc == 0)
+		rc = standin_pci_cfg_read(v->dev, 2, 2, &device);
+	if (rc == 0)
+		rc = standin_pci_set_bus_master(v->dev, true);
+	if (rc == 0)
+		rc = standin_pci_cfg_read(v->dev, PCI_COMMAND, 2, &cmd);
+	if (rc == 0)
+		rc = sysfs_command(&v->r.edu, &sys_cmd);
+	if (rc != 0 || vendor != EDU_VENDOR || device != EDU_DEVICE || !(cmd & PCI_COMMAND_MASTER) ||
+	    !(sys_cmd & PCI_COMMAND_MASTER)) {
+		scenario_report("vfio_config", SCENARIO_FAIL,
+				"%s; config region: %04x:%04x command 0x%04x; sysfs command 0x%04x",
+				rc != 0 ? strerror(-rc) : "read", vendor, device, cmd, sys_cmd);
+		return;
+	}
+	v->ok_cfg = true;
+	scenario_report("vfio_config", SCENARIO_PASS,
+			"config region: %04x:%04x; bus mastering set there: command 0x%04x (sysfs 0x%04x)",
+			vendor, device, cmd, sys_cmd);
+}
+
+static void scenario_bar0(struct vfio_run *v)
+{
+	struct standin_pci_bar bar0, bar1;
+	uint32_t id = 0;
+	int rc;
+
+	if (v->dev == NULL) {
+		scenario_report("vfio_bar0", SCENARIO_FAIL, "not run: device not open");
+		return;
+	}
+	standin_pci_bar_info(v->dev, 0, &bar0);
+	standin_pci_bar_info(v->dev, 1, &bar1);
+	if (bar0.size != EDU_BAR0_SIZE || !bar0.mappable || bar1.size != 0) {
+		scenario_report("vfio_bar0", SCENARIO_FAIL,
+				"region info: BAR0 0x%" PRIx64 " bytes%s, BAR1 0x%" PRIx64
+				" (want 0x%x mmap-able, none)",
+				bar0.size, bar0.mappable ? " mmap" : "", bar1.size, EDU_BAR0_SIZE);
+		return;
+	}
+	rc = standin_pci_map_bar(v->dev, 0, &v->r.edu.bar0);
+	if (rc != 0) {
+		scenario_report("vfio_bar0", SCENARIO_FAIL, "mmap of BAR0: %s", strerror(-rc));
+		return;
+	}
+	if (!edu_alive(&v->r.edu, &id)) {
+		scenario_report("vfio_bar0", SCENARIO_FAIL, "BAR0 does not behave like edu (id 0x%08x)",
+				id);
+		return;
+	}
+	v->r.ok_edu = v->ok_cfg;
+	scenario_report("vfio_bar0", SCENARIO_PASS, "BAR0 region 0x%" PRIx64 " bytes mmap-ed, id=0x%08x",
+			bar0.size, id);
+}
+
+/* Give the device back: bus mastering off, every fd closed; a second open
+ * of the group then works (nothing was left held). */
+static void scenario_release(struct vfio_run *v)
+{
+	struct standin_pci_dev *again = NULL;
+	char msg[256] = "";
+	int rc, master;
+
+	if (v->dev == NULL) {
+		scenario_report("vfio_release", SCENARIO_FAIL, "not run: device not open");
+		return;
+	}
+	rc = standin_pci_set_bus_master(v->dev, false);
+	master = standin_pci_get_bus_master(v->dev);
+	iopt_mmio_unmap(v->r.edu.bar0);
+	v->r.edu.bar0 = NULL;
+	standin_pci_close(v->dev);
+	v->dev = NULL;
+	if (rc != 0 || master != 0) {
+		scenario_report("vfio_release", SCENARIO_FAIL, "bus mastering not cleared (%d, %d)", rc,
+				master);
+		return;
+	}
+	rc = standin_pci_open(v->r.edu.bdf, &again, msg, sizeof(msg));
+	standin_pci_close(again);
+	if (rc != 0) {
+		scenario_report("vfio_release", SCENARIO_FAIL, "open after close: %s: %s",
+				strerror(-rc), msg);
+		return;
+	}
+	scenario_report("vfio_release", SCENARIO_PASS,
+			"bus mastering off, fds closed; the group opens again");
+}
+
+int main(int argc, char **argv)
+{
+	struct vfio_run v = { .r = { .prefix = "vfio_", .edu = { .uio_fd = -1 } } };
+	uint64_t seed = (uint64_t)time(NULL) * 2654435761u | 1;
+
+	if (argc != 3 || strcmp(argv[1], "--mode") != 0 ||
+	    (strcmp(argv[2], "legacy") != 0 && strcmp(argv[2], "scalable") != 0)) {
+		fprintf(stderr, "usage: %s --mode legacy|scalable\n", argv[0]);
+		return 2;
+	}
+	v.r.scalable = strcmp(argv[2], "scalable") == 0;
+	guest_info("vfio", "mode %s, seed 0x%" PRIx64, argv[2], seed);
+	if (edu_find(&v.r.edu) != 0)
+		guest_info("vfio", "no edu (1234:11e8) in /sys/bus/pci/devices");
+	scenario_dmar(&v.r);
+	scenario_vtd_regs(&v.r);
+	scenario_noiommu(&v);
+	scenario_open(&v);
+	scenario_config(&v);
+	scenario_bar0(&v);
+	scenario_dma_untranslated(&v.r, seed);
+	scenario_vtd_passthrough(&v.r, seed + 2);
+	scenario_vtd_blocked_fault(&v.r, seed + 3);
+	guest_run_cleanup(&v.r);
+	scenario_release(&v);
+	iopt_mmio_unmap(v.r.edu.bar0);
+	standin_pci_close(v.dev);
+	return scenario_failures() == 0 ? 0 : 1;
+}

@@ -116,18 +116,20 @@ copy_module() {
 }
 
 # modinfo_field KO FIELD: a field of a module's .modinfo section (objcopy,
-# so that the host needs no kmod).
+# so that the host needs no kmod; -O binary writes only allocated sections,
+# which a .ko's .modinfo is -- the flag makes sure of it).
 modinfo_field() {
-	objcopy -O binary --only-section=.modinfo "$1" /dev/stdout 2>/dev/null |
+	objcopy -O binary --only-section=.modinfo --set-section-flags .modinfo=alloc "$1" /dev/stdout 2>/dev/null |
 		tr '\0' '\n' | sed -n "s/^$2=//p"
 }
 
 # add_stack_module TREE DEST NAME: copy module NAME and, first, every module
 # it depends on (modinfo depends=) from the unpacked TREE into DEST, and
-# append them to DEST/order in load order. vfio itself is not copied: the
+# append them to DEST/order in load order (names with '_', as the kernel
+# spells them; file names may use '-'). vfio itself is not copied: the
 # guest loads the one rebuilt with no-IOMMU support (build_vfio) in its place.
 add_stack_module() {
-	local tree=$1 dest=$2 name=$3 f dep
+	local tree=$1 dest=$2 name=${3//-/_} f dep
 	grep -qx "$name" "$dest/order" 2>/dev/null && return 0
 	if [ "$name" != vfio ]; then
 		f=$(find "$tree/lib/modules" \( -name "$name.ko" -o -name "$name.ko.xz" \
@@ -427,6 +429,9 @@ run() {
 	echo "RUN mode=$mode seconds=$secs exit=$rc log=$logf"
 	return "$rc"
 }
+
+# Sourced (by test/qemu/vfio_check.test.sh, for its functions): no action.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 case "${1:-}" in
 prepare) prepare ;;

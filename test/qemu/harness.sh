@@ -222,7 +222,7 @@ check_vfio_module() {
 # build_vfio KDIR: fetch, build and check vfio.ko for the kernel in KDIR, or
 # take it from the cache; sets $out/vfio/status.
 build_vfio() {
-	local kdir=$1 kver pver srcpkg hpkg deps dir tmp start why
+	local kdir=$1 kver pver srcpkg hpkg deps dir tmp start why dl
 	rm -rf "$out/vfio"
 	mkdir -p "$out/vfio"
 	kver=$(cat "$kdir/kernel-version")
@@ -233,25 +233,28 @@ build_vfio() {
 	fi
 	dir="$cache/$arch/vfio-noiommu_${kver}_$(tr ':' '+' <<<"$pver")"
 	if [ ! -f "$dir/.done" ]; then
-		srcpkg=linux-source-$(sed 's/^\([0-9]*\.[0-9]*\).*/\1/' <<<"$kver")
+		srcpkg=$(cut -d. -f1,2 <<<"$kver")
+		srcpkg=linux-source-$srcpkg
 		hpkg=linux-headers-$kver
 		# The headers' own dependencies: the -common part and linux-kbuild.
-		deps=$(apt-cache show "$hpkg=$pver" 2>/dev/null | sed -n 's/^Depends: //p' | head -n 1 |
-			tr ',' '\n' | sed -n 's/^ *\(linux-headers-[^ ]*-common\|linux-kbuild-[^ ]*\).*/\1/p')
-		if [ "$(wc -w <<<"$deps")" -ne 2 ]; then
+		mapfile -t deps < <(apt-cache show "$hpkg=$pver" 2>/dev/null | sed -n 's/^Depends: //p' |
+			head -n 1 | tr ',' '\n' |
+			sed -n 's/^ *\(linux-headers-[^ ]*-common\|linux-kbuild-[^ ]*\).*/\1/p')
+		if [ "${#deps[@]}" -ne 2 ]; then
 			vfio_status skip "apt knows no $hpkg=$pver with its -common and kbuild packages (offline, or not in the archive)"
 			return 0
 		fi
 		start=$(date +%s.%N)
 		tmp=$(mktemp -d "$cache/$arch/.vfio-build.XXXXXX")
-		log "vfio: fetching $srcpkg $hpkg $(echo $deps) at $pver"
+		log "vfio: fetching $srcpkg $hpkg ${deps[*]} at $pver"
 		if ! (cd "$tmp" && apt-get download -q "$srcpkg=$pver" "$hpkg=$pver" \
-			$(for d in $deps; do echo "$d=$pver"; done) >/dev/null 2>"$tmp/apt.err"); then
+			"${deps[0]}=$pver" "${deps[1]}=$pver" >/dev/null 2>"$tmp/apt.err"); then
 			sed 's/^/  apt: /' "$tmp/apt.err" >&2
 			rm -rf "$tmp"
 			vfio_status skip "cannot fetch $srcpkg, $hpkg and its dependencies at $pver with apt-get download"
 			return 0
 		fi
+		dl=$(du -cm "$tmp"/*.deb | tail -n 1 | cut -f1)
 		if ! why=$(build_vfio_in "$tmp" "$srcpkg" "$kver" 2>&1); then
 			tail -n 20 "$tmp/build.log" 2>/dev/null | sed 's/^/  kbuild: /' >&2
 			rm -rf "$tmp"
@@ -261,8 +264,8 @@ build_vfio() {
 		rm -rf "$dir" && mkdir -p "$dir"
 		cp "$tmp/m/vfio.ko" "$tmp/m/Module.symvers" "$tmp/build.log" "$dir/"
 		cp "$tmp/Module.symvers.stock" "$dir/Module.symvers.stock"
-		awk -v a="$start" -v b="$(date +%s.%N)" -v s="$(du -sm "$tmp" | cut -f1)" \
-			'BEGIN { printf "download, extract and build: %.1f s, %d MB of scratch\n", b - a, s }' |
+		awk -v a="$start" -v b="$(date +%s.%N)" -v d="$dl" -v h="$(du -sm "$tmp/h" | cut -f1)" \
+			'BEGIN { printf "vfio.ko: download (%d MB), extract and build took %.1f s; %d MB of unpacked headers, deleted\n", d, b - a, h }' |
 			tee "$dir/build-time" >&2
 		rm -rf "$tmp"
 		touch "$dir/.done"

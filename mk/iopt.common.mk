@@ -2,8 +2,15 @@
 # output directories. Each Makefile sets IOPT_ROOT_DIR and includes this
 # (through iopt.lib.mk, iopt.app.mk or iopt.unittest.mk).
 #
+# A component Makefile that uses C_SRCS-$(CONFIG_X) includes this file first,
+# so that the options are resolved when that line is read; the guard makes the
+# second include (through iopt.lib.mk) a no-op.
+#
 # Output goes below $(O) (default: build/), so the release build and the
 # sanitizer test build (build/test) live side by side.
+
+ifndef IOPT_COMMON_MK_INCLUDED
+IOPT_COMMON_MK_INCLUDED := 1
 
 include $(IOPT_ROOT_DIR)/config/config.defaults
 -include $(IOPT_ROOT_DIR)/mk/config.mk
@@ -77,3 +84,5 @@ LIBIOPT_SO := $(LIB_DIR)/libiopt.so
 
 Q ?= @
 DEPFLAGS = -MMD -MP
+
+endif

@@ -11,6 +11,9 @@ UT_BINS := $(patsubst test/%.c,$(TEST_DIR)/%,$(UT_SRCS))
 UT_COMMON_OBJ := $(TEST_DIR)/common/ut.o
 UT_CFLAGS := $(CFLAGS) -I$(IOPT_ROOT_DIR)/test/common -Wno-missing-prototypes
 
+# Tests of DPDK code (named *dpdk*_ut.c) get DPDK's compiler flags.
+$(filter %dpdk_ut,$(UT_BINS)): UT_EXTRA_CFLAGS = $(DPDK_CFLAGS)
+
 all: $(UT_BINS)
 	@printf '%s\n' $(UT_BINS) > $(TEST_DIR)/unit_programs.txt
 
@@ -21,7 +24,7 @@ $(UT_COMMON_OBJ): $(IOPT_ROOT_DIR)/test/common/ut.c $(IOPT_ROOT_DIR)/test/common
 $(TEST_DIR)/%: $(IOPT_ROOT_DIR)/test/%.c $(UT_COMMON_OBJ) $(LIBIOPT_A)
 	@mkdir -p $(dir $@)
 	@echo "  UT $*"
-	$(Q)$(CC) $(UT_CFLAGS) $(DEPFLAGS) -MF $@.d -o $@ $< $(UT_COMMON_OBJ) $(LIBIOPT_A) $(SYS_LIBS) -lcunit -lm
+	$(Q)$(CC) $(UT_CFLAGS) $(UT_EXTRA_CFLAGS) $(DEPFLAGS) -MF $@.d -o $@ $< $(UT_COMMON_OBJ) $(LIBIOPT_A) $(SYS_LIBS) -lcunit -lm
 
 -include $(addsuffix .d,$(UT_BINS))
 .PHONY: all

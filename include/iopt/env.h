@@ -13,13 +13,20 @@
  *   - hugetlbfs: memory from huge pages (MAP_HUGETLB or a hugetlbfs mount),
  *     locked, with physical addresses read from /proc/self/pagemap once, at
  *     allocation or registration (needs root);
- *   - dpdk: memory from the DPDK EAL (rte_malloc, memsegs), physical
- *     addresses from rte_mem_virt2phy, looked up once;
+ *   - dpdk: memory from the DPDK EAL (memzones carved up by iopt; the
+ *     application's rte_malloc/mempool memory can be registered), physical
+ *     addresses from the EAL's memsegs, looked up once; the EAL must run with
+ *     hugepages in IOVA-as-PA mode;
  *   - sim: a synthetic physical address space whose addresses are
  *     deliberately unlike virtual addresses and have unbacked guard gaps
  *     between allocations, so that a VA/PA mix-up faults in tests. The
  *     software models read and write it by physical address
  *     (iopt_internal/sim.h).
+ *
+ * On the real backends small allocations are carved out of huge pages (or
+ * DPDK memzones) that iopt maps on demand, at cache-line granularity, so a
+ * page table costs 4 KiB, not a huge page; each allocation is physically
+ * contiguous and goes on the requested NUMA node.
  *
  * Physical addresses are stable for the lifetime of an allocation or a
  * registration. Memory whose physical address is not stable (ordinary
@@ -57,11 +64,22 @@ enum iopt_env_mem {
 /** Options for iopt_env_create(). Zero-initialise, then set what matters. */
 struct iopt_env_opts {
 	enum iopt_env_mem mem;
-	/** hugetlbfs: page size, 2 MiB or 1 GiB; 0 selects 2 MiB. */
+	/**
+	 * hugetlbfs: page size, 2 MiB or 1 GiB (any size the kernel lists in
+	 * /sys/kernel/mm/hugepages); 0 selects 2 MiB, or the mount's size.
+	 */
 	size_t hugepage_size;
-	/** hugetlbfs: a mount to create files in; NULL uses MAP_HUGETLB. */
+	/**
+	 * hugetlbfs: a hugetlbfs mount to create (unlinked) files in; NULL
+	 * uses anonymous MAP_HUGETLB mappings.
+	 */
 	const char *hugetlbfs_mount;
-	/** dpdk: EAL arguments; NULL when the application already initialised the EAL. */
+	/**
+	 * dpdk: arguments for rte_eal_init() (argv[0] is a program name; they
+	 * are copied), e.g. --in-memory --iova-mode=pa. NULL when the
+	 * application already initialised the EAL; an EAL already running is
+	 * accepted either way. iopt never calls rte_eal_cleanup().
+	 */
 	const char *const *dpdk_argv;
 	int dpdk_argc;
 	/** sim: bytes of synthetic physical memory available; 0 selects 1 GiB. */
@@ -72,17 +90,24 @@ struct iopt_env_opts {
  * Create an environment.
  * @param opts  options; NULL selects the sim backend with defaults
  * @param out   receives the environment
- * @return 0; -EINVAL for bad options; -ENOTSUP for a backend this build or
- *         machine lacks (DPDK not built in, hugepage size not supported);
- *         -EPERM when physical addresses cannot be read (not root);
- *         -ENOMEM.
+ * @return 0; -EINVAL for bad options (a hugepage size that is not a power
+ *         of two or differs from the mount's, a mount that is not
+ *         hugetlbfs, no dpdk_argv while the EAL is not initialised);
+ *         -ENOENT when the mount does not exist; -ENOTSUP for a backend
+ *         this build or machine lacks (DPDK not built in, hugepage size not
+ *         offered, pagemap absent, the EAL failed to start); -EPERM when
+ *         physical addresses cannot be read (not root: pagemap hides PFNs;
+ *         a DPDK EAL without hugepages or with IOVA as VA); -ENOMEM.
  */
 int iopt_env_create(const struct iopt_env_opts *opts, struct iopt_env **out);
 
 /**
  * Destroy an environment. Every DMA buffer and registration still live is
- * released (and logged as leaked). MMIO handles and PCI devices opened on it
- * must be closed first.
+ * released (and logged as leaked); the huge pages or memzones the backend
+ * mapped go back (registered memory stays the caller's). A DPDK EAL keeps
+ * running: it cannot be started twice in a process, so only the
+ * application calls rte_eal_cleanup(), after its last environment. MMIO
+ * handles and PCI devices opened on it must be closed first.
  */
 void iopt_env_destroy(struct iopt_env *env);
 
@@ -98,16 +123,23 @@ struct iopt_dma_buf {
 };
 
 /**
- * Allocate a zeroed, physically contiguous buffer.
+ * Allocate a zeroed, physically contiguous buffer. Buffers start on a cache
+ * line (IOPT_CACHE_LINE) and never share one.
  * @param env    the environment
- * @param size   bytes; at most the backend's contiguous unit (the huge page
- *               size on hugetlbfs, 1 GiB on sim)
+ * @param size   bytes; at most the backend's contiguous unit: the huge page
+ *               size on hugetlbfs; 1 GiB on dpdk (beyond one 2 MiB page it
+ *               needs physically adjacent EAL pages, else -ENOMEM); 1 GiB
+ *               on sim
  * @param align  power of two, at least 1; the physical address is aligned to
- *               it (and so is the VA within a page)
- * @param node   NUMA node, or IOPT_NUMA_ANY
+ *               it (and so is the VA within a page); at most the huge page
+ *               size on hugetlbfs
+ * @param node   NUMA node, or IOPT_NUMA_ANY; the memory is bound there
+ *               (mbind on hugetlbfs, the socket on dpdk) and buf->node says
+ *               where it is
  * @param buf    receives the buffer
  * @return 0; -EINVAL for size 0, a bad alignment or node; -E2BIG when size
- *         exceeds the contiguous unit; -ENOMEM.
+ *         exceeds the contiguous unit; -ENOMEM (on hugetlbfs also when no
+ *         free huge page is reserved on that node: see scripts/setup.sh).
  */
 int iopt_dma_alloc(struct iopt_env *env, size_t size, size_t align, int node,
 		   struct iopt_dma_buf *buf);
@@ -122,14 +154,22 @@ void iopt_dma_free(struct iopt_env *env, struct iopt_dma_buf *buf);
  * Register memory the caller mapped itself (a hugetlbfs file, DPDK memory,
  * or on sim any memory) so that iopt_vtophys() knows its physical addresses.
  * Addresses are looked up once, here.
+ * On hugetlbfs the range must be mapped from hugetlbfs (MAP_HUGETLB or a
+ * file in a hugetlbfs mount; /proc/self/smaps tells) with one page size;
+ * pages not yet faulted in are faulted in, and pages whose physical
+ * addresses follow each other become one contiguous run. On dpdk it must be
+ * memory the EAL owns (rte_malloc, mempools, memzones).
  * @param env  the environment
- * @param va   start, aligned to the page size of the mapping (4 KiB on sim)
+ * @param va   start, aligned to the page size of the mapping (the huge page
+ *             size on hugetlbfs, 4 KiB on sim; any alignment on dpdk)
  * @param len  bytes, a multiple of that page size
- * @return 0; -EINVAL for misalignment or len 0; -EEXIST when it overlaps a
- *         registration or allocation; -EFAULT when the range is not mapped;
- *         -EPERM when the memory has no stable physical address (ordinary
- *         anonymous pages on a real backend: use hugetlbfs or DPDK memory);
- *         -ENOMEM.
+ * @return 0; -EINVAL for misalignment, len 0 or (hugetlbfs) a range that
+ *         mixes page sizes; -EEXIST when it overlaps a registration or
+ *         allocation; -EFAULT when the range is not mapped; -EPERM when the
+ *         memory has no stable physical address (ordinary pages, including
+ *         transparent huge pages, on hugetlbfs; memory the EAL does not own
+ *         on dpdk: use hugetlbfs or DPDK memory, or iopt_dma_alloc());
+ *         -EIO when /proc/self/smaps cannot be read; -ENOMEM.
  */
 int iopt_mem_register(struct iopt_env *env, void *va, size_t len);
 
@@ -176,6 +216,18 @@ void iopt_dma_flush(struct iopt_env *env, const void *va, size_t len);
  * NUMA node count (1 when libnuma is absent or NUMA is unavailable).
  */
 int iopt_env_numa_nodes(void);
+
+/**
+ * NUMA node of a PCI device (an IOMMU unit's or an endpoint's), from
+ * /sys/bus/pci/devices/<bdf>/numa_node, for iopt_dma_alloc()'s node argument.
+ * @param bdf   "DDDD:BB:DD.F", or "BB:DD.F" for domain 0 (hex)
+ * @param node  receives the node, or IOPT_NUMA_ANY when the firmware gave the
+ *              device no proximity (sysfs says -1)
+ * @return 0; -EINVAL for a malformed bdf or node NULL; -ENOENT when there is
+ *         no such device; -EIO when sysfs holds something that is not a node;
+ *         another negative errno of fopen(3).
+ */
+int iopt_numa_node_of_pci(const char *bdf, int *node);
 
 /* ---- MMIO ---------------------------------------------------------------- */
 

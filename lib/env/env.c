@@ -21,9 +21,13 @@ static const struct env_mem_backend *backend_for(enum iopt_env_mem kind)
 	case IOPT_ENV_MEM_SIM:
 		return &env_sim_backend;
 	case IOPT_ENV_MEM_HUGETLBFS:
-		return NULL; /* not implemented yet */
+		return &env_hugetlbfs_backend;
 	case IOPT_ENV_MEM_DPDK:
-		return NULL; /* not implemented yet */
+#ifdef IOPT_HAVE_DPDK
+		return &env_dpdk_backend;
+#else
+		return NULL;
+#endif
 	}
 	return NULL;
 }
@@ -167,6 +171,30 @@ struct env_seg *env_seg_by_pa(struct iopt_env *env, uint64_t pa)
 		return NULL;
 	seg = container_of(n, struct env_seg, by_pa);
 	return pa - seg->pa < seg->len ? seg : NULL;
+}
+
+int env_reg_add_run(struct env_reg *reg, struct env_seg **last, uint8_t *va, uint64_t pa,
+		    size_t len, int node)
+{
+	struct env_seg *s = *last;
+
+	if (s != NULL && s->va + s->len == va && s->pa + s->len == pa && s->node == node) {
+		s->len += len;
+		return 0;
+	}
+	s = env_seg_new();
+	if (s == NULL)
+		return -ENOMEM;
+	s->va = va;
+	s->pa = pa;
+	s->len = len;
+	s->node = node;
+	if (*last == NULL)
+		reg->segs = s;
+	else
+		(*last)->next_in_reg = s;
+	*last = s;
+	return 0;
 }
 
 /* Does [va, va + len) overlap any known segment? env->lock held. */

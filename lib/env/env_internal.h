@@ -93,6 +93,10 @@ struct iopt_env {
 };
 
 extern const struct env_mem_backend env_sim_backend;
+extern const struct env_mem_backend env_hugetlbfs_backend;
+#ifdef IOPT_HAVE_DPDK
+extern const struct env_mem_backend env_dpdk_backend;
+#endif
 
 /* Segment lookups; env->lock held (shared is enough). NULL when absent. */
 struct env_seg *env_seg_by_va(struct iopt_env *env, const void *va);
@@ -101,8 +105,29 @@ struct env_seg *env_seg_by_pa(struct iopt_env *env, uint64_t pa);
 /* A zeroed segment descriptor, or NULL. Freed with free(). */
 struct env_seg *env_seg_new(void);
 
+/*
+ * Backends' register_mem(): append [va, va + len) at pa on node to reg, in
+ * VA order. It extends *last (the registration's last segment, NULL at
+ * first) when it continues it in both VA and PA on the same node, else
+ * chains a new segment and makes it *last. @return 0 or -ENOMEM (reg keeps
+ * what it had; the caller frees reg->segs on failure).
+ */
+int env_reg_add_run(struct env_reg *reg, struct env_seg **last, uint8_t *va, uint64_t pa,
+		    size_t len, int node);
+
 /* The sim backend's iopt_dma_flush(): publish lines to the memory view. */
 void sim_flush(struct iopt_env *env, const void *va, size_t len);
+
+/*
+ * NUMA placement (numa.c). env_numa_bind(): bind [va, va + len), not yet
+ * faulted in, to node (IOPT_NUMA_ANY: no-op); 0 or a negative errno.
+ * env_numa_node_of(): node of the page at va, IOPT_NUMA_ANY if unknown (0
+ * without libnuma). env_numa_node_of_pci_at(): iopt_numa_node_of_pci() with
+ * sysfs at sysfs_root (tests use a fake tree).
+ */
+int env_numa_bind(void *va, size_t len, int node);
+int env_numa_node_of(const void *va);
+int env_numa_node_of_pci_at(const char *sysfs_root, const char *bdf, int *node);
 
 /* CPU cache write-back of [va, va + len) for non-coherent walkers. */
 void env_cpu_flush(const void *va, size_t len);

@@ -13,8 +13,9 @@
  * because one it depends on failed is reported FAIL ("not run: ...").
  * Exit status: 0 when every scenario passed.
  *
- * The VFIO calls go through a TEMPORARY stand-in (vfio_standin.h) until
- * lib/env's PCI layer (iopt_pci_open with IOPT_PCI_VFIO_NOIOMMU) is on main.
+ * The device is opened with lib/env's PCI layer, iopt_pci_open() with
+ * IOPT_PCI_VFIO_NOIOMMU; what the library logs (which VFIO form it found, or
+ * why none) is printed as INFO lines and quoted in the scenario details.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,8 @@
 #include <unistd.h>
 
 #include "guest.h"
-#include "vfio_standin.h"
+#include "iopt/log.h"
+#include "iopt/pci.h"
 
 #define NOIOMMU_PARAM "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
 #define TAINTED "/proc/sys/kernel/tainted"
@@ -34,14 +36,27 @@
 #define TAINT_USER_BIT 6
 /* edu's BAR0 (QEMU hw/misc/edu.c): 1 MiB of MMIO, no other BAR. */
 #define EDU_BAR0_SIZE (1u << 20)
-#define PCI_COMMAND 0x04
-#define PCI_COMMAND_MASTER 0x4u
 
 struct vfio_run {
 	struct guest_run r;
-	struct standin_pci_dev *dev;
+	struct iopt_pci_dev *dev;
 	bool ok_env, ok_cfg;
 };
+
+/* The library's log messages since the last reset ("; "-separated, cut at
+ * the buffer's end), for the scenario details; each also goes to the console. */
+static char g_last_log[512];
+
+static void log_to_console(enum iopt_log_level level, const char *module, const char *msg,
+			   void *arg)
+{
+	size_t used = strlen(g_last_log);
+
+	(void)arg;
+	snprintf(g_last_log + used, sizeof(g_last_log) - used, "%s%s: %s", used != 0 ? "; " : "",
+		 module, msg);
+	guest_info("iopt-log", "level %d %s: %s", (int)level, module, msg);
+}
 
 static int read_text(const char *path, char *buf, size_t len)
 {
@@ -89,20 +104,32 @@ static void scenario_noiommu(struct vfio_run *v)
 
 static void scenario_open(struct vfio_run *v)
 {
-	char msg[256];
+	const struct iopt_pci_opts opts = { .backend = IOPT_PCI_VFIO_NOIOMMU };
+	struct iopt_pci_addr addr;
 	int rc;
 
 	if (!v->ok_env) {
 		scenario_report("vfio_open", SCENARIO_FAIL, "not run: no-IOMMU mode not set up");
 		return;
 	}
-	rc = standin_pci_open(v->r.edu.bdf, &v->dev, msg, sizeof(msg));
+	g_last_log[0] = '\0';
+	rc = iopt_pci_open(&opts, v->r.edu.bdf, &v->dev);
 	if (rc != 0) {
-		scenario_report("vfio_open", SCENARIO_FAIL, "%s: %s", strerror(-rc), msg);
+		scenario_report("vfio_open", SCENARIO_FAIL, "iopt_pci_open: %s; log: %s", strerror(-rc),
+				g_last_log);
 		return;
 	}
-	scenario_report("vfio_open", SCENARIO_PASS, "%s: container, SET_IOMMU(no-IOMMU), device fd; %s",
-			standin_pci_describe(v->dev), msg);
+	addr = iopt_pci_get_addr(v->dev);
+	if (iopt_pci_get_backend(v->dev) != IOPT_PCI_VFIO_NOIOMMU ||
+	    strncmp(iopt_pci_describe(v->dev), "vfio-group:/dev/vfio/noiommu-", 29) != 0 ||
+	    iopt_pci_addr_rid(&addr) != v->r.edu.rid) {
+		scenario_report("vfio_open", SCENARIO_FAIL, "opened as %s (%s), rid 0x%04x, want 0x%04x",
+				iopt_pci_backend_name(iopt_pci_get_backend(v->dev)),
+				iopt_pci_describe(v->dev), iopt_pci_addr_rid(&addr), v->r.edu.rid);
+		return;
+	}
+	scenario_report("vfio_open", SCENARIO_PASS, "%s, rid 0x%04x; log: %s",
+			iopt_pci_describe(v->dev), iopt_pci_addr_rid(&addr), g_last_log);
 }
 
 /* The command register as sysfs shows it: an independent view of what the
@@ -116,7 +143,7 @@ static int sysfs_command(const struct edu *edu, uint16_t *cmd)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (pread(fd, cmd, 2, PCI_COMMAND) != 2)
+	if (pread(fd, cmd, 2, IOPT_PCI_CFG_COMMAND) != 2)
 		rc = -EIO;
 	close(fd);
 	return rc;
@@ -132,17 +159,18 @@ static void scenario_config(struct vfio_run *v)
 		scenario_report("vfio_config", SCENARIO_FAIL, "not run: device not open");
 		return;
 	}
-	rc = standin_pci_cfg_read(v->dev, 0, 2, &vendor);
+	rc = iopt_pci_cfg_read(v->dev, IOPT_PCI_CFG_VENDOR_ID, 2, &vendor);
 	if (rc == 0)
-		rc = standin_pci_cfg_read(v->dev, 2, 2, &device);
+		rc = iopt_pci_cfg_read(v->dev, IOPT_PCI_CFG_DEVICE_ID, 2, &device);
 	if (rc == 0)
-		rc = standin_pci_set_bus_master(v->dev, true);
+		rc = iopt_pci_set_bus_master(v->dev, true);
 	if (rc == 0)
-		rc = standin_pci_cfg_read(v->dev, PCI_COMMAND, 2, &cmd);
+		rc = iopt_pci_cfg_read(v->dev, IOPT_PCI_CFG_COMMAND, 2, &cmd);
 	if (rc == 0)
 		rc = sysfs_command(&v->r.edu, &sys_cmd);
-	if (rc != 0 || vendor != EDU_VENDOR || device != EDU_DEVICE || !(cmd & PCI_COMMAND_MASTER) ||
-	    !(sys_cmd & PCI_COMMAND_MASTER)) {
+	if (rc != 0 || vendor != EDU_VENDOR || device != EDU_DEVICE ||
+	    !(cmd & IOPT_PCI_COMMAND_MASTER) || !(sys_cmd & IOPT_PCI_COMMAND_MASTER) ||
+	    iopt_pci_get_bus_master(v->dev) != 1) {
 		scenario_report("vfio_config", SCENARIO_FAIL,
 				"%s; config region: %04x:%04x command 0x%04x; sysfs command 0x%04x",
 				rc != 0 ? strerror(-rc) : "read", vendor, device, cmd, sys_cmd);
@@ -156,7 +184,7 @@ static void scenario_config(struct vfio_run *v)
 
 static void scenario_bar0(struct vfio_run *v)
 {
-	struct standin_pci_bar bar0, bar1;
+	struct iopt_pci_bar bar0 = { 0 }, bar1 = { 0 };
 	uint32_t id = 0;
 	int rc;
 
@@ -164,16 +192,18 @@ static void scenario_bar0(struct vfio_run *v)
 		scenario_report("vfio_bar0", SCENARIO_FAIL, "not run: device not open");
 		return;
 	}
-	standin_pci_bar_info(v->dev, 0, &bar0);
-	standin_pci_bar_info(v->dev, 1, &bar1);
-	if (bar0.size != EDU_BAR0_SIZE || !bar0.mappable || bar1.size != 0) {
+	rc = iopt_pci_bar_info(v->dev, 0, &bar0);
+	if (rc == 0)
+		rc = iopt_pci_bar_info(v->dev, 1, &bar1);
+	if (rc != 0 || bar0.size != EDU_BAR0_SIZE || !bar0.mappable || bar0.is_io ||
+	    bar1.size != 0) {
 		scenario_report("vfio_bar0", SCENARIO_FAIL,
 				"region info: BAR0 0x%" PRIx64 " bytes%s, BAR1 0x%" PRIx64
 				" (want 0x%x mmap-able, none)",
 				bar0.size, bar0.mappable ? " mmap" : "", bar1.size, EDU_BAR0_SIZE);
 		return;
 	}
-	rc = standin_pci_map_bar(v->dev, 0, &v->r.edu.bar0);
+	rc = iopt_pci_map_bar(v->dev, 0, &v->r.edu.bar0);
 	if (rc != 0) {
 		scenario_report("vfio_bar0", SCENARIO_FAIL, "mmap of BAR0: %s", strerror(-rc));
 		return;
@@ -192,30 +222,31 @@ static void scenario_bar0(struct vfio_run *v)
  * of the group then works (nothing was left held). */
 static void scenario_release(struct vfio_run *v)
 {
-	struct standin_pci_dev *again = NULL;
-	char msg[256] = "";
+	const struct iopt_pci_opts opts = { .backend = IOPT_PCI_VFIO_NOIOMMU };
+	struct iopt_pci_dev *again = NULL;
 	int rc, master;
 
 	if (v->dev == NULL) {
 		scenario_report("vfio_release", SCENARIO_FAIL, "not run: device not open");
 		return;
 	}
-	rc = standin_pci_set_bus_master(v->dev, false);
-	master = standin_pci_get_bus_master(v->dev);
+	rc = iopt_pci_set_bus_master(v->dev, false);
+	master = iopt_pci_get_bus_master(v->dev);
 	iopt_mmio_unmap(v->r.edu.bar0);
 	v->r.edu.bar0 = NULL;
-	standin_pci_close(v->dev);
+	iopt_pci_close(v->dev);
 	v->dev = NULL;
 	if (rc != 0 || master != 0) {
 		scenario_report("vfio_release", SCENARIO_FAIL, "bus mastering not cleared (%d, %d)", rc,
 				master);
 		return;
 	}
-	rc = standin_pci_open(v->r.edu.bdf, &again, msg, sizeof(msg));
-	standin_pci_close(again);
+	g_last_log[0] = '\0';
+	rc = iopt_pci_open(&opts, v->r.edu.bdf, &again);
+	iopt_pci_close(again);
 	if (rc != 0) {
-		scenario_report("vfio_release", SCENARIO_FAIL, "open after close: %s: %s",
-				strerror(-rc), msg);
+		scenario_report("vfio_release", SCENARIO_FAIL, "open after close: %s; log: %s",
+				strerror(-rc), g_last_log);
 		return;
 	}
 	scenario_report("vfio_release", SCENARIO_PASS,
@@ -233,6 +264,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	v.r.scalable = strcmp(argv[2], "scalable") == 0;
+	iopt_log_set_handler(log_to_console, NULL);
+	iopt_log_set_level(IOPT_LOG_INFO);
 	guest_info("vfio", "mode %s, seed 0x%" PRIx64, argv[2], seed);
 	if (edu_find(&v.r.edu) != 0)
 		guest_info("vfio", "no edu (1234:11e8) in /sys/bus/pci/devices");
@@ -248,6 +281,6 @@ int main(int argc, char **argv)
 	guest_run_cleanup(&v.r);
 	scenario_release(&v);
 	iopt_mmio_unmap(v.r.edu.bar0);
-	standin_pci_close(v.dev);
+	iopt_pci_close(v.dev);
 	return scenario_failures() == 0 ? 0 : 1;
 }

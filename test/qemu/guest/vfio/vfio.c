@@ -218,6 +218,44 @@ static void scenario_bar0(struct vfio_run *v)
 			bar0.size, id);
 }
 
+/* One refused open: iopt_pci_open must fail with want, and open nothing. */
+static bool expect_refusal(const char *bdf, int want, char *out, size_t len)
+{
+	const struct iopt_pci_opts opts = { .backend = IOPT_PCI_VFIO_NOIOMMU };
+	struct iopt_pci_dev *dev = NULL;
+	int rc;
+
+	g_last_log[0] = '\0';
+	rc = iopt_pci_open(&opts, bdf, &dev);
+	snprintf(out, len, "%s: %s (%s)", bdf, rc == 0 ? "opened" : strerror(-rc), g_last_log);
+	if (rc == 0)
+		iopt_pci_close(dev);
+	return rc == want;
+}
+
+/*
+ * The backend's refusals as the real kernel produces them: a device not
+ * bound to vfio-pci (the q35 host bridge), an absent device, and edu's group
+ * while this process holds it open (VFIO groups open once).
+ */
+static void scenario_refusals(struct vfio_run *v)
+{
+	char unbound[256], absent[256], busy[256];
+	bool ok_unbound, ok_absent, ok_busy;
+
+	if (v->dev == NULL) {
+		scenario_report("vfio_refusals", SCENARIO_FAIL, "not run: device not open");
+		return;
+	}
+	ok_unbound = expect_refusal("0000:00:00.0", -EUNATCH, unbound, sizeof(unbound));
+	ok_absent = expect_refusal("0000:00:1f.7", -ENODEV, absent, sizeof(absent));
+	ok_busy = expect_refusal(v->r.edu.bdf, -EBUSY, busy, sizeof(busy));
+	scenario_report("vfio_refusals", ok_unbound && ok_absent && ok_busy ? SCENARIO_PASS
+									     : SCENARIO_FAIL,
+			"%s%s; %s%s; %s%s", unbound, ok_unbound ? "" : " [want EUNATCH]", absent,
+			ok_absent ? "" : " [want ENODEV]", busy, ok_busy ? "" : " [want EBUSY]");
+}
+
 /* Give the device back: bus mastering off, every fd closed; a second open
  * of the group then works (nothing was left held). */
 static void scenario_release(struct vfio_run *v)
@@ -275,6 +313,7 @@ int main(int argc, char **argv)
 	scenario_open(&v);
 	scenario_config(&v);
 	scenario_bar0(&v);
+	scenario_refusals(&v);
 	scenario_dma_untranslated(&v.r, seed);
 	scenario_vtd_passthrough(&v.r, seed + 2);
 	scenario_vtd_blocked_fault(&v.r, seed + 3);

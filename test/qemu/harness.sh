@@ -3,21 +3,29 @@
 # the edu DMA device, and collect the guest console.
 #
 #   test/qemu/harness.sh prepare          fetch the guest kernel and busybox (cached),
-#                                         build the guest programs and the initramfs
-#   test/qemu/harness.sh run MODE [LOG]   boot one guest; MODE is legacy or scalable;
-#                                         console (and QEMU's stderr) go to LOG
-#   test/qemu/harness.sh MODE...          prepare, then run each MODE (by hand)
+#                                         build vfio.ko with no-IOMMU support (cached),
+#                                         the guest programs and the initramfs
+#   test/qemu/harness.sh run RUN [LOG]    boot one guest; RUN is legacy or scalable (edu
+#                                         through uio), vfio-legacy or vfio-scalable
+#                                         (edu through VFIO no-IOMMU); console (and
+#                                         QEMU's stderr) go to LOG
+#   test/qemu/harness.sh RUN...           prepare, then run each RUN (by hand)
 #
 # Nothing is installed on the host: the kernel (linux-image-cloud-amd64's
 # current flavour) and busybox-static are fetched with `apt-get download`
 # into the cache (build/qemu-cache/<arch>/<package>_<version>/, reused while
 # that version is the candidate, or offline when apt knows no candidate) and
-# unpacked with `dpkg -x`; only vmlinuz and the two uio modules are kept.
+# unpacked with `dpkg -x`; only vmlinuz, the two uio modules and the stock
+# vfio-pci stack are kept. vfio.ko is rebuilt from Debian's linux-source at
+# the kernel package's exact version (see build_vfio); its outcome is one
+# line in $out/vfio/status (ok / skip REASON / fail REASON), which decides
+# whether the vfio runs can boot.
 #
 # Exit status: 0 when the step worked; 77 when QEMU cannot run here (QEMU
 # missing, no kernel package and no cache) -- the reason is on the last line
 # of stderr, prefixed "SKIP-REASON:"; anything else is a failure. `run`
-# returns QEMU's status (124 on timeout).
+# returns QEMU's status (124 on timeout). A vfio.ko that cannot be built is
+# not a prepare failure: the status line says why, and the test reports it.
 #
 # Environment:
 #   IOPT_QEMU_CACHE    cache directory        (default: <root>/build/qemu-cache)

@@ -241,6 +241,13 @@ build_vfio() {
 	fi
 	dir="$cache/$arch/vfio-noiommu_${kver}_$(tr ':' '+' <<<"$pver")"
 	if [ ! -f "$dir/.done" ]; then
+		# Debian's kernel headers build with gcc-<N> by that name.
+		for t in make gcc-12 xz objcopy strip dpkg-deb; do
+			if ! command -v "$t" >/dev/null; then
+				vfio_status skip "$t is not installed (needed to build vfio.ko)"
+				return 0
+			fi
+		done
 		srcpkg=$(cut -d. -f1,2 <<<"$kver")
 		srcpkg=linux-source-$srcpkg
 		hpkg=linux-headers-$kver

@@ -33,6 +33,8 @@
 #   IOPT_QEMU_TIMEOUT  seconds per guest run  (default: 60; a run takes 4-13 s)
 #   IOPT_QEMU_SYSTEM   the QEMU binary     (default: qemu-system-x86_64)
 #   IOPT_QEMU_EXTRA    extra QEMU arguments, appended (e.g. "-d guest_errors")
+#   IOPT_QEMU_PATHS    device paths to prepare for (default: "uio vfio"; without
+#                      vfio, vfio.ko is not built)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -351,7 +353,11 @@ prepare() {
 	bdir=$(fetch busybox-static) || skip "cannot fetch busybox-static with apt-get download"
 	ln -sfn "$kdir" "$out/kernel"
 	ln -sfn "$bdir" "$out/busybox"
-	build_vfio "$kdir"
+	# Only when a vfio run may follow (qemu.test.sh passes IOPT_QEMU_PATHS on).
+	case " ${IOPT_QEMU_PATHS:-uio vfio} " in
+	*" vfio "*) build_vfio "$kdir" ;;
+	*) rm -rf "$out/vfio"; vfio_status skip "not requested (IOPT_QEMU_PATHS=${IOPT_QEMU_PATHS:-})" ;;
+	esac
 	build_guest
 	build_initramfs
 	log "ready: kernel $(cat "$kdir/kernel-version"), initramfs $out/initrd.gz"

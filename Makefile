@@ -31,6 +31,7 @@ apps: libs
 	$(Q)for d in $(APPS); do $(MAKE) --no-print-directory -C $$d O=$(O) all || exit 1; done
 
 unittests: libs
+	$(Q)$(MAKE) --no-print-directory -C test/data/acpi O=$(O) all
 	$(Q)$(MAKE) --no-print-directory -f mk/iopt.unittest.mk O=$(O) all
 
 deps:
@@ -43,6 +44,10 @@ test: deps
 test-qemu: deps
 	$(Q)mkdir -p $(TEST_O)
 	$(Q)scripts/run_tests.sh $(TEST_O) $(IOPT_ROOT_DIR)/test/qemu/qemu.test.sh
+
+# libFuzzer targets (clang) in build/fuzz; test/fuzz/fuzz.test.sh runs them.
+fuzz:
+	$(Q)$(MAKE) --no-print-directory -C test/fuzz
 
 bench: apps
 	$(Q)$(BIN_DIR)/pgtbl_bench
@@ -64,7 +69,7 @@ install: libs
 clean:
 	rm -rf build
 
-.PHONY: all libs apps unittests deps test test-qemu bench install clean
+.PHONY: all libs apps unittests deps test test-qemu fuzz bench install clean
 
 # The main job: until the demo exists, the page-table benchmark.
 run: deps

@@ -8,7 +8,11 @@ include $(IOPT_ROOT_DIR)/mk/iopt.common.mk
 
 UT_SRCS := $(shell cd $(IOPT_ROOT_DIR) && find test -path test/qemu -prune -o -name '*_ut.c' -print | sort)
 UT_BINS := $(patsubst test/%.c,$(TEST_DIR)/%,$(UT_SRCS))
-UT_COMMON_OBJ := $(TEST_DIR)/common/ut.o
+# Every test/common/*.c (the runner, mock drivers) goes into one small
+# archive linked before libiopt.a.
+UT_COMMON_SRCS := $(sort $(wildcard $(IOPT_ROOT_DIR)/test/common/*.c))
+UT_COMMON_OBJS := $(patsubst $(IOPT_ROOT_DIR)/test/common/%.c,$(TEST_DIR)/common/%.o,$(UT_COMMON_SRCS))
+UT_COMMON_OBJ := $(TEST_DIR)/common/libut.a
 UT_CFLAGS := $(CFLAGS) -I$(IOPT_ROOT_DIR)/test/common -Wno-missing-prototypes
 
 # Tests of DPDK code (named *dpdk*_ut.c) get DPDK's compiler flags.
@@ -17,14 +21,17 @@ $(filter %dpdk_ut,$(UT_BINS)): UT_EXTRA_CFLAGS = $(DPDK_CFLAGS)
 all: $(UT_BINS)
 	@printf '%s\n' $(UT_BINS) > $(TEST_DIR)/unit_programs.txt
 
-$(UT_COMMON_OBJ): $(IOPT_ROOT_DIR)/test/common/ut.c $(IOPT_ROOT_DIR)/test/common/ut.h
+$(TEST_DIR)/common/%.o: $(IOPT_ROOT_DIR)/test/common/%.c
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(UT_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(UT_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(UT_COMMON_OBJ): $(UT_COMMON_OBJS)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(TEST_DIR)/%: $(IOPT_ROOT_DIR)/test/%.c $(UT_COMMON_OBJ) $(LIBIOPT_A)
 	@mkdir -p $(dir $@)
 	@echo "  UT $*"
 	$(Q)$(CC) $(UT_CFLAGS) $(UT_EXTRA_CFLAGS) $(DEPFLAGS) -MF $@.d -o $@ $< $(UT_COMMON_OBJ) $(LIBIOPT_A) $(SYS_LIBS) -lcunit -lm
 
--include $(addsuffix .d,$(UT_BINS))
+-include $(addsuffix .d,$(UT_BINS)) $(UT_COMMON_OBJS:.o=.d)
 .PHONY: all

@@ -325,6 +325,39 @@ int iopt_mmio_map_fd(int fd, uint64_t offset, size_t len, struct iopt_mmio **out
 /** Unmap and free a handle from any iopt_mmio_* constructor. NULL is a no-op. */
 void iopt_mmio_unmap(struct iopt_mmio *m);
 
+/* ---- the platform: where drivers find their hardware --------------------- */
+
+/**
+ * Map the registers at physical address pa of env's platform. On real
+ * backends this is iopt_mmio_map_phys() (/dev/mem). On sim it is the
+ * register block a model placed there, so a driver finds sim hardware the
+ * way it finds real hardware.
+ * @param env  the environment
+ * @param pa   page-aligned physical address
+ * @param len  bytes, non-zero; on sim [pa, pa + len) must lie in one block
+ * @param out  receives the handle (iopt_mmio_unmap() it)
+ * @return 0; -EINVAL for a misaligned or empty range; -ENODEV on sim when no
+ *         block covers the range; the errors of iopt_mmio_map_phys().
+ */
+int iopt_env_mmio_map(struct iopt_env *env, uint64_t pa, size_t len, struct iopt_mmio **out);
+
+/**
+ * Read a firmware table of env's platform by its signature ("DMAR", "IORT").
+ * On real backends: /sys/firmware/acpi/tables/<sig>. On sim: the table a
+ * model published.
+ * @param env  the environment
+ * @param sig  four-character signature
+ * @param buf  receives a copy; release it with iopt_env_fw_table_free()
+ * @param len  receives its length
+ * @return 0; -EINVAL for a bad signature; -ENOENT when the platform has no
+ *         such table; on real backends also the errors of
+ *         iopt_acpi_table_read() (iopt/firmware.h), e.g. -EACCES, -EPROTO.
+ */
+int iopt_env_fw_table(struct iopt_env *env, const char *sig, void **buf, size_t *len);
+
+/** Release a buffer from iopt_env_fw_table(). NULL is a no-op. */
+void iopt_env_fw_table_free(void *buf);
+
 #ifdef __cplusplus
 }
 #endif

@@ -83,6 +83,34 @@ void *sim_phys_to_virt(struct iopt_env *env, uint64_t pa, size_t len);
 int sim_mmio_create(const struct iopt_mmio_sim_ops *ops, void *arg, size_t len,
 		    struct iopt_mmio **out);
 
+/* As sim_mmio_create(), for the window [base_off, base_off + len) of a block. */
+int sim_mmio_create_at(const struct iopt_mmio_sim_ops *ops, void *arg, uint64_t base_off,
+		       size_t len, struct iopt_mmio **out);
+
+/*
+ * The sim platform: what a model puts where a driver will look for it, so
+ * that a driver discovers sim hardware through the same calls it uses on a
+ * real machine (iopt_env_mmio_map, iopt_env_fw_table in iopt/env.h).
+ *
+ * sim_platform_add_mmio: a register block of len bytes at physical address
+ * pa (page-aligned; must not overlap another block) served by ops/arg.
+ * @return 0; -EINVAL; -EEXIST on overlap; -ENOMEM.
+ */
+int sim_platform_add_mmio(struct iopt_env *env, uint64_t pa, size_t len,
+			  const struct iopt_mmio_sim_ops *ops, void *arg);
+
+/* Remove the block registered at exactly pa. @return 0 or -ENOENT. */
+int sim_platform_remove_mmio(struct iopt_env *env, uint64_t pa);
+
+/*
+ * Publish a firmware table (an ACPI table with its header, e.g. a DMAR the
+ * model synthesised) under its 4-character signature; the bytes are copied.
+ * A second table with the same signature replaces the first.
+ * @return 0; -EINVAL (NULL, signature not 4 characters, len < 36); -ENOMEM.
+ */
+int sim_platform_add_fw_table(struct iopt_env *env, const char *sig, const void *table,
+			      size_t len);
+
 /* Test hooks: count flushes, and drop them to prove a missing flush is caught. */
 struct sim_flush_stats {
 	uint64_t calls;      /* iopt_dma_flush() calls */

@@ -135,6 +135,7 @@ void iopt_env_destroy(struct iopt_env *env)
 		free(seg);
 	}
 	pthread_rwlock_unlock(&env->lock);
+	env_platform_fini(env);
 	env->be->fini(env);
 	pthread_rwlock_destroy(&env->lock);
 	free(env);

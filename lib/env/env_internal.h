@@ -81,6 +81,10 @@ struct env_sim_state {
 	struct sim_flush_stats st;
 };
 
+/* The sim platform's register blocks and firmware tables (platform.c). */
+struct env_sim_block;
+struct env_fw_table;
+
 struct iopt_env {
 	enum iopt_env_mem kind;
 	const struct env_mem_backend *be;
@@ -90,7 +94,12 @@ struct iopt_env {
 	struct env_reg *regs;
 	void *be_priv;
 	struct env_sim_state sim;
+	struct env_sim_block *blocks;
+	struct env_fw_table *fw_tables;
 };
+
+/* Free the sim platform's registrations (iopt_env_destroy). */
+void env_platform_fini(struct iopt_env *env);
 
 extern const struct env_mem_backend env_sim_backend;
 extern const struct env_mem_backend env_hugetlbfs_backend;

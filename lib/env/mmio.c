@@ -121,6 +121,7 @@ struct sim_mmio {
 	struct iopt_mmio handle;
 	const struct iopt_mmio_sim_ops *model;
 	void *model_arg;
+	uint64_t base_off; /* the handle's offset 0 within the model's block */
 };
 
 static bool sim_access_ok(const struct sim_mmio *s, uint64_t off, unsigned int size)
@@ -136,7 +137,7 @@ static uint64_t sim_read(void *arg, uint64_t off, unsigned int size)
 		IOPT_ERRLOG("sim mmio: bad %u-byte read at 0x%" PRIx64, size, off);
 		return size == 4 ? 0xffffffffULL : ~0ULL;
 	}
-	return s->model->read(s->model_arg, off, size);
+	return s->model->read(s->model_arg, s->base_off + off, size);
 }
 
 static void sim_write(void *arg, uint64_t off, uint64_t val, unsigned int size)
@@ -147,13 +148,19 @@ static void sim_write(void *arg, uint64_t off, uint64_t val, unsigned int size)
 		IOPT_ERRLOG("sim mmio: bad %u-byte write at 0x%" PRIx64 " dropped", size, off);
 		return;
 	}
-	s->model->write(s->model_arg, off, val, size);
+	s->model->write(s->model_arg, s->base_off + off, val, size);
 }
 
 static const struct iopt_mmio_sim_ops g_sim_shim = { .read = sim_read, .write = sim_write };
 
 int sim_mmio_create(const struct iopt_mmio_sim_ops *ops, void *arg, size_t len,
 		    struct iopt_mmio **out)
+{
+	return sim_mmio_create_at(ops, arg, 0, len, out);
+}
+
+int sim_mmio_create_at(const struct iopt_mmio_sim_ops *ops, void *arg, uint64_t base_off,
+		       size_t len, struct iopt_mmio **out)
 {
 	struct sim_mmio *s;
 
@@ -164,6 +171,7 @@ int sim_mmio_create(const struct iopt_mmio_sim_ops *ops, void *arg, size_t len,
 		return -ENOMEM;
 	s->model = ops;
 	s->model_arg = arg;
+	s->base_off = base_off;
 	s->handle.len = len;
 	s->handle.sim = &g_sim_shim;
 	s->handle.sim_arg = s;

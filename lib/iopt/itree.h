@@ -1,0 +1,67 @@
+/*
+ * An interval tree: a balanced (AVL) binary search tree of closed intervals
+ * [start, last] ('last' is inclusive, so an interval may end at UINT64_MAX),
+ * ordered by (start, node address) and augmented with the largest 'last' in
+ * each subtree, so that "first interval overlapping [a, b]" costs O(log n).
+ * Intervals may overlap each other (reserved ranges of several owners do);
+ * the IOAS keeps its areas disjoint itself.
+ *
+ * The node is embedded in the user's struct (container_of). The tree does
+ * not allocate and takes no lock: its owner's lock protects it.
+ */
+#ifndef IOPT_LIB_ITREE_H
+#define IOPT_LIB_ITREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct itree_node {
+	uint64_t start;
+	uint64_t last;          /* inclusive */
+	uint64_t subtree_last;  /* max 'last' in this subtree */
+	uint64_t subtree_first; /* min 'start' in this subtree (its leftmost node's) */
+	uint64_t max_gap;       /* largest hole between the subtree's nodes, in bytes */
+	struct itree_node *left;
+	struct itree_node *right;
+	int height;
+};
+
+struct itree {
+	struct itree_node *root;
+	size_t count;
+};
+
+#define ITREE_INIT { NULL, 0 }
+
+/* Insert n, whose start/last the caller set (start <= last). */
+void itree_insert(struct itree *t, struct itree_node *n);
+/* Remove n, which must be in t. */
+void itree_remove(struct itree *t, struct itree_node *n);
+/* The first node in order overlapping [start, last], or NULL. */
+struct itree_node *itree_first(const struct itree *t, uint64_t start, uint64_t last);
+/* The node after n in order that overlaps [start, last], or NULL. */
+struct itree_node *itree_next(const struct itree *t, const struct itree_node *n,
+			      uint64_t start, uint64_t last);
+
+#define itree_for_each(t, n, s, l) \
+	for ((n) = itree_first((t), (s), (l)); (n); (n) = itree_next((t), (n), (s), (l)))
+
+/*
+ * The lowest h >= from such that [h, h + len - 1] overlaps no node (and does
+ * not wrap). O(log n) for the usual shapes: subtrees without a large enough
+ * hole are skipped whole. Returns false when there is none.
+ */
+bool itree_next_gap(const struct itree *t, uint64_t from, uint64_t len, uint64_t *out);
+
+/*
+ * Find the lowest IOVA x, a multiple of align (a power of two), such that
+ * [x, x + length - 1] lies inside one range of allowed (or inside
+ * [dflt_start, dflt_last] when allowed is empty) and overlaps no node of
+ * busy_a or busy_b. Returns 0 and *out, or -ENOSPC. length >= 1.
+ */
+int iova_find_hole(const struct itree *allowed, uint64_t dflt_start, uint64_t dflt_last,
+		   const struct itree *busy_a, const struct itree *busy_b, uint64_t length,
+		   uint64_t align, uint64_t *out);
+
+#endif

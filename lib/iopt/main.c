@@ -1,0 +1,328 @@
+/*
+ * Contexts and the object table: ids, two-phase creation, typed lookups,
+ * destroy, and the backend table.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "iopt_private.h"
+#include "iopt/log.h"
+#include "iopt_internal/util.h"
+
+#define LOG_MODULE "iopt"
+#include "iopt_internal/log.h"
+
+/* Ids are index + 1; the table never grows past this. */
+#define IOM_MAX_OBJS (1U << 20)
+
+static const struct iom_obj_ops g_obj_ops[] = {
+	[IOM_OBJ_IOAS] = { iom_ioas_destroy },
+	[IOM_OBJ_HWPT_PAGING] = { iom_hwpt_destroy },
+	[IOM_OBJ_HWPT_NESTED] = { iom_hwpt_destroy },
+	[IOM_OBJ_DEVICE] = { iom_device_destroy },
+	[IOM_OBJ_FAULT] = { iom_fault_destroy },
+};
+
+int iom_obj_reserve(struct iopt_ctx *ctx, struct iom_obj *obj, enum iom_obj_type type)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_objs; i++)
+		if (!ctx->objs[i])
+			break;
+	if (i == ctx->nr_objs) {
+		uint32_t ncap = ctx->nr_objs ? ctx->nr_objs * 2 : 16;
+		struct iom_obj **n;
+
+		if (ncap > IOM_MAX_OBJS) {
+			IOPT_ERRLOG("object table full (%u objects)", ctx->nr_objs);
+			return -ENOSPC;
+		}
+		n = iom_realloc(ctx->objs, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		memset(n + ctx->nr_objs, 0, (ncap - ctx->nr_objs) * sizeof(*n));
+		ctx->objs = n;
+		ctx->nr_objs = ncap;
+	}
+	obj->type = type;
+	obj->id = i + 1;
+	obj->refs = 1;
+	obj->published = false;
+	ctx->objs[i] = obj;
+	return 0;
+}
+
+void iom_obj_publish(struct iopt_ctx *ctx, struct iom_obj *obj)
+{
+	(void)ctx;
+	obj->published = true;
+}
+
+void iom_obj_abort(struct iopt_ctx *ctx, struct iom_obj *obj)
+{
+	ctx->objs[obj->id - 1] = NULL;
+	obj->id = 0;
+}
+
+void iom_obj_unpublish(struct iopt_ctx *ctx, struct iom_obj *obj)
+{
+	ctx->objs[obj->id - 1] = NULL;
+	obj->published = false;
+}
+
+static bool type_matches(enum iom_obj_type have, enum iom_obj_type want)
+{
+	if (want == IOM_OBJ_ANY)
+		return true;
+	if (want == IOM_OBJ_HWPT)
+		return have == IOM_OBJ_HWPT_PAGING || have == IOM_OBJ_HWPT_NESTED;
+	return have == want;
+}
+
+struct iom_obj *iom_obj_get_locked(struct iopt_ctx *ctx, uint32_t id, enum iom_obj_type type)
+{
+	struct iom_obj *obj;
+
+	if (id == 0 || id > ctx->nr_objs)
+		return NULL;
+	obj = ctx->objs[id - 1];
+	if (!obj || !obj->published || !type_matches(obj->type, type))
+		return NULL;
+	obj->refs++;
+	return obj;
+}
+
+struct iom_obj *iom_obj_get(struct iopt_ctx *ctx, uint32_t id, enum iom_obj_type type)
+{
+	struct iom_obj *obj;
+
+	pthread_mutex_lock(&ctx->lock);
+	obj = iom_obj_get_locked(ctx, id, type);
+	pthread_mutex_unlock(&ctx->lock);
+	return obj;
+}
+
+void iom_obj_put_locked(struct iom_obj *obj)
+{
+	obj->refs--;
+}
+
+void iom_obj_put(struct iopt_ctx *ctx, struct iom_obj *obj)
+{
+	pthread_mutex_lock(&ctx->lock);
+	obj->refs--;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+int iopt_destroy(struct iopt_ctx *ctx, uint32_t id)
+{
+	struct iom_obj *obj;
+
+	if (!ctx)
+		return -EINVAL;
+	pthread_mutex_lock(&ctx->lock);
+	obj = iom_obj_get_locked(ctx, id, IOM_OBJ_ANY);
+	if (!obj) {
+		pthread_mutex_unlock(&ctx->lock);
+		IOPT_ERRLOG("destroy: no object with id %u", id);
+		return -ENOENT;
+	}
+	obj->refs--;
+	if (obj->refs != 1) {
+		pthread_mutex_unlock(&ctx->lock);
+		IOPT_ERRLOG("destroy: object %u is in use (%u references)", id, obj->refs - 1);
+		return -EBUSY;
+	}
+	iom_obj_unpublish(ctx, obj);
+	g_obj_ops[obj->type].destroy(ctx, obj);
+	pthread_mutex_unlock(&ctx->lock);
+	return 0;
+}
+
+/* ---- contexts ---------------------------------------------------------------- */
+
+static int ctx_alloc(const struct iopt_ctx_opts *opts, struct iopt_ctx **out)
+{
+	struct iopt_ctx *ctx = iom_calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return -ENOMEM;
+	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_mutex_init(&ctx->pin_lock, NULL);
+	ctx->pin.pins = (struct itree)ITREE_INIT;
+	ctx->pin.limit = opts ? opts->pinned_limit : 0;
+	*out = ctx;
+	return 0;
+}
+
+static void ctx_free(struct iopt_ctx *ctx)
+{
+	pthread_mutex_destroy(&ctx->lock);
+	pthread_mutex_destroy(&ctx->pin_lock);
+	iom_free(ctx->objs);
+	iom_free(ctx);
+}
+
+int iom_ctx_create_ops(const struct iopt_ctx_opts *opts, const struct iopt_hw_ops *ops,
+		       const struct iopt_hw_platform *plat, struct iopt_ctx **out)
+{
+	struct iopt_ctx *ctx;
+	int rc;
+
+	if (!ops || !plat || !plat->env || !out)
+		return -EINVAL;
+	if (opts && opts->log_level >= 0 && opts->log_level <= IOPT_LOG_DEBUG)
+		iopt_log_set_level((enum iopt_log_level)opts->log_level);
+	rc = ctx_alloc(opts, &ctx);
+	if (rc)
+		return rc;
+	ctx->env = plat->env;
+	ctx->ops = ops;
+	rc = ops->instance_create(plat, &ctx->inst);
+	if (rc) {
+		IOPT_ERRLOG("%s: driver instance creation failed: %d", ops->name, rc);
+		ctx_free(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return 0;
+}
+
+/*
+ * The backends iopt knows. ops is the driver that serves a backend; a
+ * backend whose driver is not in this build has NULL and is refused with
+ * -ENOTSUP. When lib/hwdrv/vtd lands, its ops go here (and, for the sim
+ * backends, the model it drives goes into the platform's model field).
+ */
+struct iom_backend {
+	const char *name;
+	const char *variant;        /* passed to the driver as iopt_hw_platform.variant */
+	bool sim;                   /* runs on a sim environment and a model */
+	const struct iopt_hw_ops *ops;
+};
+
+static const struct iom_backend g_backends[] = {
+	{ "sim:vtd", "legacy", true, NULL },
+	{ "sim:vtd-scalable", "scalable", true, NULL },
+	{ "sim:vtd-full", "full", true, NULL },
+	{ "uio", "uio", false, NULL },
+	{ "vfio-noiommu", "vfio-noiommu", false, NULL },
+};
+
+/* Create a context on a backend's driver, with its own environment unless given one. */
+static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom_backend *be,
+			      struct iopt_ctx **out)
+{
+	struct iopt_env_opts eo = { .mem = be->sim ? IOPT_ENV_MEM_SIM : IOPT_ENV_MEM_HUGETLBFS };
+	struct iopt_hw_platform plat = {
+		.variant = be->variant,
+		.fw_source = opts ? opts->fw_source : NULL,
+		.block_unbound = opts && opts->unbound == IOPT_UNBOUND_BLOCK,
+	};
+	struct iopt_env *env = opts ? opts->env : NULL;
+	int rc;
+
+	if (!env) {
+		rc = iopt_env_create(&eo, &env);
+		if (rc) {
+			IOPT_ERRLOG("backend \"%s\": environment creation failed: %d", be->name, rc);
+			return rc;
+		}
+	}
+	plat.env = env;
+	rc = iom_ctx_create_ops(opts, be->ops, &plat, out);
+	if (rc) {
+		if (!opts || !opts->env)
+			iopt_env_destroy(env);
+		return rc;
+	}
+	(*out)->own_env = !opts || !opts->env;
+	return 0;
+}
+
+int iopt_ctx_create(const struct iopt_ctx_opts *opts, struct iopt_ctx **out)
+{
+	const char *name = (opts && opts->backend) ? opts->backend : "sim:vtd";
+	size_t i;
+
+	if (!out)
+		return -EINVAL;
+	if (opts && (opts->unbound != IOPT_UNBOUND_PASSTHROUGH &&
+		     opts->unbound != IOPT_UNBOUND_BLOCK)) {
+		IOPT_ERRLOG("unknown unbound-device policy %d", (int)opts->unbound);
+		return -EINVAL;
+	}
+	for (i = 0; i < ARRAY_SIZE(g_backends); i++)
+		if (strcmp(name, g_backends[i].name) == 0)
+			break;
+	if (i == ARRAY_SIZE(g_backends)) {
+		IOPT_ERRLOG("unknown backend \"%s\"", name);
+		return -EINVAL;
+	}
+	if (!g_backends[i].ops) {
+		IOPT_ERRLOG("backend \"%s\": its driver is not in this build yet", name);
+		return -ENOTSUP;
+	}
+	return ctx_create_backend(opts, &g_backends[i], out);
+}
+
+void iopt_ctx_destroy(struct iopt_ctx *ctx)
+{
+	uint32_t i;
+	int pass;
+
+	if (!ctx)
+		return;
+	pthread_mutex_lock(&ctx->lock);
+	/*
+	 * Destroy in dependency order: devices (drop attachments), nested
+	 * HWPTs, paging HWPTs, IOASes, fault queues.
+	 */
+	static const enum iom_obj_type order[] = {
+		IOM_OBJ_DEVICE, IOM_OBJ_HWPT_NESTED, IOM_OBJ_HWPT_PAGING, IOM_OBJ_IOAS,
+		IOM_OBJ_FAULT,
+	};
+	for (pass = 0; pass < (int)(sizeof(order) / sizeof(order[0])); pass++) {
+		for (i = 0; i < ctx->nr_objs; i++) {
+			struct iom_obj *obj = ctx->objs[i];
+
+			if (!obj || obj->type != order[pass] || !obj->published)
+				continue;
+			if (obj->refs != 1)
+				IOPT_WARNLOG("ctx destroy: object %u still has %u references",
+					     obj->id, obj->refs - 1);
+			iom_obj_unpublish(ctx, obj);
+			g_obj_ops[obj->type].destroy(ctx, obj);
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	iom_pin_destroy_all(ctx);
+	if (ctx->inst)
+		ctx->ops->instance_destroy(ctx->inst);
+	if (ctx->own_env)
+		iopt_env_destroy(ctx->env);
+	ctx_free(ctx);
+}
+
+uint64_t iopt_ctx_pinned_bytes(struct iopt_ctx *ctx)
+{
+	uint64_t v;
+
+	if (!ctx)
+		return 0;
+	pthread_mutex_lock(&ctx->pin_lock);
+	v = ctx->pin.pinned_bytes;
+	pthread_mutex_unlock(&ctx->pin_lock);
+	return v;
+}
+
+int iopt_sim_dma(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t pasid, uint64_t iova,
+		 void *buf, size_t len, enum iopt_dma_dir dir)
+{
+	(void)dev_id; (void)pasid; (void)iova; (void)buf; (void)len; (void)dir;
+	if (!ctx)
+		return -EINVAL;
+	IOPT_ERRLOG("sim DMA: no sim model in this build");
+	return -ENOTSUP;
+}

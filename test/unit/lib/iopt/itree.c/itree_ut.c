@@ -1,0 +1,218 @@
+/*
+ * The interval tree against a reference (a plain array): random inserts and
+ * removes of possibly overlapping intervals, every overlap query checked, and
+ * the AVL and augmentation invariants checked after every change.
+ */
+#include "ut.h"
+
+#include <stdlib.h>
+
+#include "iopt/itree.c"
+
+#define N 600
+
+struct item {
+	struct itree_node node;
+	bool in;
+};
+
+static struct item g_items[N];
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Returns the height; checks order, balance and subtree_last. */
+static int check_node(const struct itree_node *n, const struct itree_node *lo,
+		      const struct itree_node *hi, size_t *count, bool *ok)
+{
+	int hl, hr;
+	uint64_t m;
+
+	if (!n)
+		return 0;
+	(*count)++;
+	if ((lo && key_cmp(n, lo) <= 0) || (hi && key_cmp(n, hi) >= 0))
+		*ok = false;
+	hl = check_node(n->left, lo, n, count, ok);
+	hr = check_node(n->right, n, hi, count, ok);
+	if (hl - hr > 1 || hr - hl > 1 || n->height != (hl > hr ? hl : hr) + 1)
+		*ok = false;
+	m = n->last;
+	if (n->left && n->left->subtree_last > m)
+		m = n->left->subtree_last;
+	if (n->right && n->right->subtree_last > m)
+		m = n->right->subtree_last;
+	if (m != n->subtree_last)
+		*ok = false;
+	if (n->subtree_first != (n->left ? n->left->subtree_first : n->start))
+		*ok = false;
+	return (hl > hr ? hl : hr) + 1;
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+	const struct item *x = *(const struct item *const *)a, *y = *(const struct item *const *)b;
+
+	return x->node.start < y->node.start ? -1 : x->node.start > y->node.start;
+}
+
+/* Reference for itree_next_gap: a sorted scan without pruning. */
+static bool ref_next_gap(uint64_t from, uint64_t len, uint64_t *out)
+{
+	static struct item *sorted[N];
+	uint64_t cursor = from;
+	int cnt = 0;
+
+	for (int i = 0; i < N; i++)
+		if (g_items[i].in)
+			sorted[cnt++] = &g_items[i];
+	qsort(sorted, (size_t)cnt, sizeof(sorted[0]), cmp_items);
+	for (int i = 0; i < cnt; i++) {
+		const struct itree_node *n = &sorted[i]->node;
+
+		if (n->last < cursor)
+			continue;
+		if (n->start > cursor && n->start - cursor >= len)
+			break;
+		if (n->last == UINT64_MAX)
+			return false;
+		cursor = n->last + 1;
+	}
+	if (UINT64_MAX - cursor < len - 1)
+		return false;
+	*out = cursor;
+	return true;
+}
+
+static bool tree_valid(const struct itree *t)
+{
+	size_t count = 0;
+	bool ok = true;
+
+	check_node(t->root, NULL, NULL, &count, &ok);
+	return ok && count == t->count;
+}
+
+/* The query result equals the reference, in (start, address) order. */
+static bool query_matches(const struct itree *t, uint64_t s, uint64_t l)
+{
+	const struct itree_node *n, *prev = NULL;
+	size_t want = 0, got = 0;
+
+	for (int i = 0; i < N; i++)
+		if (g_items[i].in && g_items[i].node.start <= l && g_items[i].node.last >= s)
+			want++;
+	itree_for_each(t, n, s, l) {
+		if (n->start > l || n->last < s)
+			return false;
+		if (prev && key_cmp(prev, n) >= 0)
+			return false;
+		prev = n;
+		got++;
+	}
+	return want == got;
+}
+
+static void test_random_against_reference(void)
+{
+	struct itree t = ITREE_INIT;
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	int bad_valid = 0, bad_query = 0, bad_gap = 0, gaps_found = 0;
+
+	for (int step = 0; step < 20000; step++) {
+		struct item *it = &g_items[rnd(&seed) % N];
+		uint64_t s, l;
+
+		if (it->in) {
+			itree_remove(&t, &it->node);
+			it->in = false;
+		} else {
+			/* Mostly small intervals in a small space, some at the top end. */
+			s = rnd(&seed) % 10000;
+			if (rnd(&seed) % 50 == 0)
+				s = UINT64_MAX - rnd(&seed) % 100;
+			l = s + rnd(&seed) % 200;
+			if (l < s)
+				l = UINT64_MAX;
+			it->node.start = s;
+			it->node.last = l;
+			itree_insert(&t, &it->node);
+			it->in = true;
+		}
+		if (step % 7 == 0 && !tree_valid(&t))
+			bad_valid++;
+		s = rnd(&seed) % 10400;
+		l = s + rnd(&seed) % 300;
+		if (!query_matches(&t, s, l))
+			bad_query++;
+		if (step % 101 == 0 && !query_matches(&t, 0, UINT64_MAX))
+			bad_query++;
+		if (step % 5 == 0) {
+			uint64_t from = rnd(&seed) % 10400, len = 1 + rnd(&seed) % 64, g1 = 0, g2 = 0;
+			bool f1, f2;
+
+			if (rnd(&seed) % 20 == 0)
+				from = UINT64_MAX - rnd(&seed) % 300;
+			f1 = itree_next_gap(&t, from, len, &g1);
+			f2 = ref_next_gap(from, len, &g2);
+			if (f1 != f2 || (f1 && g1 != g2))
+				bad_gap++;
+			gaps_found += f1;
+		}
+	}
+	CU_ASSERT_EQUAL(bad_valid, 0);
+	CU_ASSERT_EQUAL(bad_query, 0);
+	CU_ASSERT_EQUAL(bad_gap, 0);
+	CU_ASSERT(gaps_found > 100);
+	CU_ASSERT(tree_valid(&t));
+	for (int i = 0; i < N; i++)
+		if (g_items[i].in) {
+			itree_remove(&t, &g_items[i].node);
+			g_items[i].in = false;
+		}
+	CU_ASSERT_EQUAL(t.count, 0);
+	CU_ASSERT(t.root == NULL);
+}
+
+static void test_inclusive_last(void)
+{
+	struct itree t = ITREE_INIT;
+	struct item a = { 0 }, b = { 0 };
+
+	a.node.start = 10;
+	a.node.last = 19;
+	b.node.start = 0;
+	b.node.last = UINT64_MAX;
+	itree_insert(&t, &a.node);
+	CU_ASSERT(itree_first(&t, 19, 19) == &a.node);
+	CU_ASSERT(itree_first(&t, 20, 30) == NULL);
+	CU_ASSERT(itree_first(&t, 0, 9) == NULL);
+	itree_insert(&t, &b.node);
+	CU_ASSERT(itree_first(&t, UINT64_MAX, UINT64_MAX) == &b.node);
+	CU_ASSERT(itree_first(&t, 10, 10) == &b.node); /* start 0 sorts first */
+	CU_ASSERT(itree_next(&t, &b.node, 10, 10) == &a.node);
+	itree_remove(&t, &b.node);
+	itree_remove(&t, &a.node);
+	CU_ASSERT_EQUAL(t.count, 0);
+}
+
+static const struct ut_test g_tests[] = {
+	UT_TEST(test_random_against_reference),
+	UT_TEST(test_inclusive_last),
+	UT_END
+};
+
+static const struct ut_suite g_suites[] = {
+	{ "itree", NULL, NULL, g_tests },
+	{ NULL, NULL, NULL, NULL }
+};
+
+int main(int argc, char **argv)
+{
+	return ut_run(argc, argv, g_suites);
+}

@@ -11,6 +11,7 @@
 #ifndef IOPT_GUEST_H
 #define IOPT_GUEST_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,8 @@ enum scenario_result { SCENARIO_PASS, SCENARIO_FAIL, SCENARIO_SKIP };
 
 void scenario_report(const char *name, enum scenario_result res, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+void scenario_vreport(const char *name, enum scenario_result res, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 /* How many FAIL lines were reported. */
 unsigned int scenario_failures(void);
 /* An informational line ("INFO <name>: ...") for the console log. */
@@ -135,5 +138,40 @@ int vtd_set_translation(const struct vtd_unit *u, bool on);
 bool vtd_take_fault(const struct vtd_unit *u, struct vtd_fault *f);
 /* Clear every fault record and FSTS, so that the next fault is recorded. */
 void vtd_clear_faults(const struct vtd_unit *u);
+
+/* ---- the platform scenarios of every device path (scenarios.c) ----
+ * A program fills in prefix, scalable and edu (found with edu_find() and
+ * opened its own way: uio_pci_generic, VFIO no-IOMMU; ok_edu says it worked)
+ * and calls the scenarios in this order; each reports one line named
+ * prefix + its base name ("dmar", "vtd_regs", "dma_untranslated",
+ * "vtd_passthrough", "vtd_blocked_fault"). One whose prerequisite failed
+ * reports FAIL ("not run: ..."). */
+struct guest_run {
+	const char *prefix;      /* "" for the uio program, "vfio_" for the vfio one */
+	bool scalable;           /* QEMU's intel-iommu in scalable mode */
+	bool ok_dmar, ok_regs, ok_edu, ok_mem, ok_te;
+	struct dmar_drhd drhd;
+	struct vtd_unit vtd;
+	struct edu edu;
+	struct hugemem mem;
+	char msg[256];
+};
+
+void scenario_dmar(struct guest_run *p);
+void scenario_vtd_regs(struct guest_run *p);
+void scenario_dma_untranslated(struct guest_run *p, uint64_t seed);
+void scenario_vtd_passthrough(struct guest_run *p, uint64_t seed);
+void scenario_vtd_blocked_fault(struct guest_run *p, uint64_t seed);
+/*
+ * RAM -> edu -> RAM through the huge page (after dma_untranslated got it):
+ * len random bytes at src_off go to the device buffer at buf_off and back to
+ * dst_off; the copy and the 64 poisoned bytes after it are verified.
+ * p->msg says what happened. @return 0; -EIO on a data mismatch; an
+ * edu_dma() error.
+ */
+int dma_roundtrip(struct guest_run *p, uint32_t src_off, uint32_t dst_off, uint32_t buf_off,
+		  uint32_t len, uint64_t seed);
+/* Translation off if a scenario left it on; huge page and registers released. */
+void guest_run_cleanup(struct guest_run *p);
 
 #endif

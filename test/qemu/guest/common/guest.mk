@@ -4,7 +4,7 @@
 # the temporary platform helpers) and links statically (the initramfs has no
 # shared libraries).
 GUEST_COMMON := $(IOPT_ROOT_DIR)/test/qemu/guest/common
-C_SRCS += $(addprefix ../common/,report.c dmar.c edu.c hugemem.c vtd.c)
+C_SRCS += $(addprefix ../common/,report.c dmar.c edu.c hugemem.c vtd.c scenarios.c)
 CFLAGS += -I$(GUEST_COMMON)
 override CONFIG_STATIC_APPS := y
 

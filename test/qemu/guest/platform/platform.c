@@ -1,10 +1,12 @@
 /*
  * iopt_guest_platform: proves, inside a QEMU guest, the platform paths a
- * user on hardware takes -- the DMAR table from sysfs, VT-d registers through
- * /dev/mem, edu through uio_pci_generic with bus mastering, DMA into huge
- * pages at their pagemap physical addresses -- and that a VT-d unit the
- * kernel left alone can be taken over from userspace (pass-through context,
- * then a blocked device whose faults are recorded).
+ * user on hardware takes, all through lib/env -- the DMAR table from sysfs
+ * (iopt_env_fw_table, iopt_dmar_parse), VT-d registers through /dev/mem
+ * (iopt_env_mmio_map), edu found by iopt_pci_enumerate and opened with
+ * iopt_pci_open(IOPT_PCI_UIO) with bus mastering, DMA into memory from the
+ * hugetlbfs backend (a hugetlbfs mount; iopt_dma_alloc) -- and that a VT-d
+ * unit the kernel left alone can be taken over from userspace (pass-through
+ * context, then a blocked device whose faults are recorded).
  *
  *   iopt_guest_platform --mode legacy|scalable
  *
@@ -22,58 +24,79 @@
 #include <unistd.h>
 
 #include "guest.h"
+#include "iopt/log.h"
 
-#ifdef IOPT_HAVE_PCIACCESS
-#include <pciaccess.h>
-#endif
+/* init.sh mounts hugetlbfs here. */
+#define HUGETLBFS_MOUNT "/dev/hugepages"
+
+struct enum_view {
+	unsigned int count;
+	bool found;
+	struct iopt_pci_dev_info edu;
+};
+
+static int collect_cb(const struct iopt_pci_dev_info *info, void *arg)
+{
+	struct enum_view *v = arg;
+
+	v->count++;
+	if (info->vendor_id == EDU_VENDOR && info->device_id == EDU_DEVICE) {
+		v->found = true;
+		v->edu = *info;
+	}
+	return 0;
+}
+
+static void format_view(const struct enum_view *v, char *buf, size_t len)
+{
+	char bdf[IOPT_PCI_ADDR_STRLEN] = "none";
+
+	if (v->found)
+		iopt_pci_addr_format(&v->edu.addr, bdf, sizeof(bdf));
+	snprintf(buf, len, "%u devices, edu at %s class 0x%06x driver '%s'", v->count, bdf,
+		 v->edu.class_code, v->edu.driver);
+}
 
 /*
- * The static libraries the guest build links (libpciaccess, libnuma) work in
- * the guest: libpciaccess finds edu where sysfs has it, libnuma sees the
- * single node QEMU gives.
- * TEMPORARY: lib/env's PCI enumeration (on another branch) takes over the
- * libpciaccess part once it is on main.
+ * The static libraries the guest build links work in the guest, through
+ * lib/env: iopt_pci_enumerate over libpciaccess sees the same devices as its
+ * sysfs scan (edu at the same address with the same class), and libnuma
+ * sees the single node QEMU gives (iopt_env_numa_nodes).
  */
 static void scenario_static_libs(struct guest_run *p)
 {
-#ifdef IOPT_HAVE_PCIACCESS
-	struct pci_id_match match = {
-		.vendor_id = EDU_VENDOR, .device_id = EDU_DEVICE,
-		.subvendor_id = PCI_MATCH_ANY, .subdevice_id = PCI_MATCH_ANY,
-	};
-	struct pci_device_iterator *it;
-	struct pci_device *dev;
-	char bdf[16] = "none";
-	uint16_t vendor = 0;
-	int rc = pci_system_init(), nodes;
+	struct enum_view lib = { 0 }, sys = { 0 };
+	char lib_s[128], sys_s[128];
+	int rc_lib, rc_sys, nodes = iopt_env_numa_nodes();
 
-	if (rc != 0) {
-		scenario_report("static_libs", SCENARIO_FAIL, "pci_system_init: %s", strerror(rc));
+	if (!iopt_pci_have_pciaccess()) {
+		scenario_report("static_libs", SCENARIO_SKIP, "guest built without libpciaccess");
 		return;
 	}
-	it = pci_id_match_iterator_create(&match);
-	dev = it != NULL ? pci_device_next(it) : NULL;
-	if (dev != NULL) {
-		snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%u", dev->domain, dev->bus, dev->dev,
-			 dev->func);
-		pci_device_cfg_read_u16(dev, &vendor, 0);
-	}
-	pci_iterator_destroy(it);
-	pci_system_cleanup();
-	nodes = iopt_env_numa_nodes();
-	if (strcmp(bdf, p->edu.bdf) != 0 || vendor != EDU_VENDOR || nodes != 1) {
+	rc_lib = iopt_pci_enumerate(NULL, false, collect_cb, &lib);
+	rc_sys = iopt_pci_enumerate(NULL, true, collect_cb, &sys);
+	format_view(&lib, lib_s, sizeof(lib_s));
+	format_view(&sys, sys_s, sizeof(sys_s));
+	if (rc_lib != 0 || rc_sys != 0 || !lib.found || !sys.found || lib.count != sys.count ||
+	    iopt_pci_addr_rid(&lib.edu.addr) != p->edu.rid ||
+	    iopt_pci_addr_rid(&sys.edu.addr) != p->edu.rid ||
+	    lib.edu.class_code != sys.edu.class_code || nodes != 1) {
 		scenario_report("static_libs", SCENARIO_FAIL,
-				"libpciaccess: edu at %s (sysfs: %s), vendor 0x%04x; libnuma: %d nodes, want 1",
-				bdf, p->edu.bdf, vendor, nodes);
+				"libpciaccess (%d): %s; sysfs scan (%d): %s; libnuma: %d nodes, want 1",
+				rc_lib, lib_s, rc_sys, sys_s, nodes);
 		return;
 	}
 	scenario_report("static_libs", SCENARIO_PASS,
-			"libpciaccess: edu at %s, config vendor 0x%04x; libnuma: %d node", bdf, vendor,
-			nodes);
-#else
-	(void)p;
-	scenario_report("static_libs", SCENARIO_SKIP, "guest built without libpciaccess");
-#endif
+			"iopt_pci_enumerate via libpciaccess: %s; sysfs scan agrees; libnuma: %d node",
+			lib_s, nodes);
+}
+
+/* The library's messages go to the console as INFO lines. */
+static void log_to_console(enum iopt_log_level level, const char *module, const char *msg,
+			   void *arg)
+{
+	(void)arg;
+	guest_info("iopt-log", "level %d %s: %s", (int)level, module, msg);
 }
 
 static void scenario_edu(struct guest_run *p)
@@ -95,7 +118,7 @@ static void scenario_edu(struct guest_run *p)
 
 int main(int argc, char **argv)
 {
-	struct guest_run p = { .prefix = "", .edu = { .uio_fd = -1 } };
+	struct guest_run p = { .prefix = "", .hugetlbfs_mount = HUGETLBFS_MOUNT };
 	uint64_t seed = (uint64_t)time(NULL) * 2654435761u | 1;
 
 	if (argc != 3 || strcmp(argv[1], "--mode") != 0 ||
@@ -104,9 +127,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	p.scalable = strcmp(argv[2], "scalable") == 0;
+	iopt_log_set_handler(log_to_console, NULL);
+	iopt_log_set_level(IOPT_LOG_INFO);
 	guest_info("platform", "mode %s, seed 0x%" PRIx64, argv[2], seed);
 	if (edu_find(&p.edu) != 0)
-		guest_info("platform", "no edu (1234:11e8) in /sys/bus/pci/devices");
+		guest_info("platform", "no edu (1234:11e8) found by iopt_pci_enumerate");
+	guest_run_env(&p);
 	scenario_dmar(&p);
 	scenario_vtd_regs(&p);
 	scenario_static_libs(&p);

@@ -110,7 +110,8 @@ void vtd_clear_faults(const struct vtd_unit *u);
  * edu_find() and opened its own way: uio_pci_generic, VFIO no-IOMMU; ok_edu
  * says it worked), calls guest_run_env() and then the scenarios in this
  * order; each reports one line named prefix + its base name ("dmar",
- * "vtd_regs", "dma_untranslated", "vtd_passthrough", "vtd_blocked_fault").
+ * "vtd_regs", "dma_untranslated", "env_memory", "vtd_passthrough",
+ * "vtd_blocked_fault").
  * One whose prerequisite failed reports FAIL ("not run: ..."). */
 struct guest_run {
 	const char *prefix;      /* "" for the uio program, "vfio_" for the vfio one */
@@ -135,13 +136,16 @@ void guest_run_env(struct guest_run *p);
 void scenario_dmar(struct guest_run *p);
 void scenario_vtd_regs(struct guest_run *p);
 void scenario_dma_untranslated(struct guest_run *p, uint64_t seed);
+/* lib/env's memory calls on the real kernel (base name "env_memory"). */
+void scenario_env_memory(struct guest_run *p, uint64_t seed);
 void scenario_vtd_passthrough(struct guest_run *p, uint64_t seed);
 void scenario_vtd_blocked_fault(struct guest_run *p, uint64_t seed);
 /*
- * RAM -> edu -> RAM through the huge page (after dma_untranslated got it):
- * len random bytes at src_off go to the device buffer at buf_off and back to
- * dst_off; the copy and the 64 poisoned bytes after it are verified.
- * p->msg says what happened. @return 0; -EIO on a data mismatch; an
+ * RAM -> edu -> RAM through the DMA buffers (after dma_untranslated
+ * allocated them): len random bytes at src_off go to the device buffer at
+ * buf_off and back to dst_off, at bus addresses from iopt_vtophys(); the copy
+ * and the 64 poisoned bytes after it are verified. p->msg says what
+ * happened. @return 0; -EIO on a data mismatch; an iopt_vtophys() or
  * edu_dma() error.
  */
 int dma_roundtrip(struct guest_run *p, uint32_t src_off, uint32_t dst_off, uint32_t buf_off,

@@ -13,6 +13,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "guest.h"
 #include "hwdrv/vtd/regs.h"
@@ -39,6 +41,10 @@
 #define TBL_CTX_UPPER 0x4000u /* scalable mode: devfn 128..255 */
 #define TBL_LEN 0x5000u
 #define POISON 0xa5
+/* The hugetlbfs backend's default page size, the only one the guest offers. */
+#define HUGE_2M (2u << 20)
+#define HUGE_1G (1ULL << 30)
+#define SYS_HUGE_1G "/sys/kernel/mm/hugepages/hugepages-1048576kB"
 
 /* A result line named r->prefix + base. */
 static void run_report(const struct guest_run *r, const char *base, enum scenario_result res,
@@ -52,6 +58,18 @@ static void run_report(const struct guest_run *r, const char *base, enum scenari
 	snprintf(name, sizeof(name), "%s%s", r->prefix != NULL ? r->prefix : "", base);
 	va_start(ap, fmt);
 	scenario_vreport(name, res, fmt, ap);
+	va_end(ap);
+}
+
+/* snprintf for details that may be cut at the buffer's end (that is fine). */
+static void text_format(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void text_format(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 }
 
@@ -223,25 +241,48 @@ static uint64_t xorshift(uint64_t *s)
 	return *s;
 }
 
-/*
- * RAM -> edu -> RAM: len random bytes from BUF_SRC + src_off go into the
- * device buffer at buf_off and back to BUF_DST + dst_off, which was poisoned
- * with POISON over len + 64 bytes. Verifies the copy and that the 64 bytes
- * after it are still poison. p->msg says what went wrong.
- * @return 0; -EIO on a data mismatch; a negative errno from edu_dma().
- */
-int dma_roundtrip(struct guest_run *p, uint32_t src_off, uint32_t dst_off, uint32_t buf_off,
-			 uint32_t len, uint64_t seed)
+/* Bus address of a CPU pointer into env's memory, as a driver gets it:
+ * iopt_vtophys(), with at least len contiguous bytes. */
+static int bus_addr(struct guest_run *p, const void *va, size_t len, uint64_t *pa)
 {
-	uint8_t *src = mem_at(p, BUF_SRC + src_off), *dst = mem_at(p, BUF_DST + dst_off);
-	int rc;
+	size_t contig = 0;
+	int rc = iopt_vtophys(p->env, va, pa, &contig);
 
+	if (rc != 0) {
+		snprintf(p->msg, sizeof(p->msg), "iopt_vtophys(%p): %s", va, strerror(-rc));
+		return rc;
+	}
+	if (contig < len) {
+		snprintf(p->msg, sizeof(p->msg), "iopt_vtophys(%p): %zu contiguous bytes, want %zu",
+			 va, contig, len);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/*
+ * RAM -> edu -> RAM: len random bytes at src go into the device buffer at
+ * buf_off and back to dst, which was poisoned with POISON over len + 64
+ * bytes; bus addresses from iopt_vtophys(). Verifies the copy and that the
+ * 64 bytes after it are still poison. p->msg says what happened.
+ * @return 0; -EIO on a data mismatch; an iopt_vtophys() or edu_dma() error.
+ */
+static int roundtrip_va(struct guest_run *p, uint8_t *src, uint8_t *dst, uint32_t buf_off,
+			uint32_t len, uint64_t seed)
+{
+	uint64_t src_pa, dst_pa;
+	int rc = bus_addr(p, src, len, &src_pa);
+
+	if (rc == 0)
+		rc = bus_addr(p, dst, len + 64, &dst_pa);
+	if (rc != 0)
+		return rc;
 	for (uint32_t i = 0; i < len; i++)
 		src[i] = (uint8_t)xorshift(&seed);
 	memset(dst, POISON, len + 64);
-	rc = edu_dma(&p->edu, true, p->mem.pa + BUF_SRC + src_off, buf_off, len);
+	rc = edu_dma(&p->edu, true, src_pa, buf_off, len);
 	if (rc == 0)
-		rc = edu_dma(&p->edu, false, p->mem.pa + BUF_DST + dst_off, buf_off, len);
+		rc = edu_dma(&p->edu, false, dst_pa, buf_off, len);
 	if (rc != 0) {
 		snprintf(p->msg, sizeof(p->msg), "edu DMA: %s", strerror(-rc));
 		return rc;
@@ -256,8 +297,15 @@ int dma_roundtrip(struct guest_run *p, uint32_t src_off, uint32_t dst_off, uint3
 		}
 	}
 	snprintf(p->msg, sizeof(p->msg), "%u bytes pa 0x%" PRIx64 " -> dev+0x%x -> pa 0x%" PRIx64, len,
-		 p->mem.pa + BUF_SRC + src_off, buf_off, p->mem.pa + BUF_DST + dst_off);
+		 src_pa, buf_off, dst_pa);
 	return 0;
+}
+
+int dma_roundtrip(struct guest_run *p, uint32_t src_off, uint32_t dst_off, uint32_t buf_off,
+		  uint32_t len, uint64_t seed)
+{
+	return roundtrip_va(p, mem_at(p, BUF_SRC + src_off), mem_at(p, BUF_DST + dst_off), buf_off,
+			    len, seed);
 }
 
 /* The DMA buffers and the table pages from lib/env's hugetlbfs backend. */
@@ -317,6 +365,153 @@ void scenario_dma_untranslated(struct guest_run *p, uint64_t seed)
 	}
 	run_report(p, "dma_untranslated", SCENARIO_PASS, "iopt_dma_alloc pa 0x%" PRIx64 "; %s; %s",
 		   p->mem.pa, first, p->msg);
+}
+
+/* Allocations: iopt_vtophys() and iopt_dma_phys_to_virt() agree with the
+ * {va, pa} iopt_dma_alloc() returned, at several offsets. */
+static int check_lookups(struct guest_run *p)
+{
+	static const uint32_t offs[] = { 0, 0x1234, MEM_LEN - 1 };
+	size_t contig = 0;
+	uint64_t pa = 0;
+
+	for (unsigned int i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		int rc = iopt_vtophys(p->env, mem_at(p, offs[i]), &pa, &contig);
+
+		if (rc != 0 || pa != p->mem.pa + offs[i] || contig != MEM_LEN - offs[i]) {
+			snprintf(p->msg, sizeof(p->msg),
+				 "iopt_vtophys(buffers + 0x%x): %d, pa 0x%" PRIx64 " contig 0x%zx; want pa 0x%"
+				 PRIx64 " contig 0x%x", offs[i], rc, pa, contig, p->mem.pa + offs[i],
+				 MEM_LEN - offs[i]);
+			return -EIO;
+		}
+	}
+	if (iopt_dma_phys_to_virt(p->env, p->tbl.pa + TBL_PASID + 8) !=
+	    (uint8_t *)p->tbl.va + TBL_PASID + 8) {
+		snprintf(p->msg, sizeof(p->msg), "iopt_dma_phys_to_virt(tables + 0x%x) is not its VA",
+			 TBL_PASID + 8);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Each refusal the real kernel makes lib/env produce: ordinary memory
+ * cannot be registered; a page size the kernel does not offer, a mount that
+ * is not hugetlbfs and a missing mount fail iopt_env_create(). */
+static int check_refusals(struct guest_run *p)
+{
+	struct iopt_env_opts opts = { .mem = IOPT_ENV_MEM_HUGETLBFS };
+	struct iopt_env *env = NULL;
+	int rc_anon, rc_1g, rc_proc, rc_absent, want_1g;
+	uint8_t *raw = mmap(NULL, 2 * HUGE_2M, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *anon;
+
+	if (raw == MAP_FAILED) {
+		snprintf(p->msg, sizeof(p->msg), "mmap of ordinary memory failed");
+		return -ENOMEM;
+	}
+	/* Aligned as registration wants, so that only the kind of memory is wrong. */
+	anon = (void *)(((uintptr_t)raw + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+	memset(anon, 1, HUGE_2M);
+	rc_anon = iopt_mem_register(p->env, anon, HUGE_2M);
+	if (rc_anon == 0)
+		iopt_mem_unregister(p->env, anon, HUGE_2M);
+	munmap(raw, 2 * HUGE_2M);
+	opts.hugepage_size = HUGE_1G;
+	rc_1g = iopt_env_create(&opts, &env);
+	iopt_env_destroy(env);
+	env = NULL;
+	want_1g = access(SYS_HUGE_1G, F_OK) == 0 ? 0 : -ENOTSUP;
+	opts.hugepage_size = 0;
+	opts.hugetlbfs_mount = "/proc";
+	rc_proc = iopt_env_create(&opts, &env);
+	iopt_env_destroy(env);
+	env = NULL;
+	opts.hugetlbfs_mount = "/no-such-hugetlbfs";
+	rc_absent = iopt_env_create(&opts, &env);
+	iopt_env_destroy(env);
+	snprintf(p->msg, sizeof(p->msg),
+		 "register(ordinary memory) %d, create(1 GiB pages) %d, create(mount /proc) %d, "
+		 "create(absent mount) %d", rc_anon, rc_1g, rc_proc, rc_absent);
+	if (rc_anon != -EPERM || rc_1g != want_1g || rc_proc != -EINVAL || rc_absent != -ENOENT) {
+		size_t used = strlen(p->msg);
+
+		snprintf(p->msg + used, sizeof(p->msg) - used, "; want %d, %d, %d, %d", -EPERM, want_1g,
+			 -EINVAL, -ENOENT);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * The program's own huge pages (two, MAP_HUGETLB, not faulted in), given to
+ * iopt_mem_register(): a second registration of the range is refused,
+ * edu's DMA lands at the addresses iopt_vtophys() gives in each page, and
+ * after iopt_mem_unregister() the range is unknown again.
+ */
+static int check_registered(struct guest_run *p, uint64_t seed, char *out, size_t out_len)
+{
+	const size_t len = 2 * HUGE_2M;
+	uint8_t *va = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	uint64_t pa0 = 0, pa1 = 0;
+	size_t contig = 0;
+	int rc, rc_again, rc_after;
+
+	if (va == MAP_FAILED) {
+		snprintf(p->msg, sizeof(p->msg), "mmap(MAP_HUGETLB, 4 MiB) failed");
+		return -ENOMEM;
+	}
+	rc = iopt_mem_register(p->env, va, len);
+	if (rc != 0) {
+		snprintf(p->msg, sizeof(p->msg), "iopt_mem_register(MAP_HUGETLB, 4 MiB): %s",
+			 strerror(-rc));
+		munmap(va, len);
+		return rc;
+	}
+	rc_again = iopt_mem_register(p->env, va + HUGE_2M, HUGE_2M);
+	iopt_vtophys(p->env, va, &pa0, &contig);
+	iopt_vtophys(p->env, va + HUGE_2M, &pa1, NULL);
+	/* Source in the first page, destination in the second. */
+	rc = roundtrip_va(p, va + 0x1c0, va + HUGE_2M + 0x7f40, 0x300, 2500, seed);
+	iopt_mem_unregister(p->env, va, len);
+	rc_after = iopt_vtophys(p->env, va, &(uint64_t){ 0 }, NULL);
+	munmap(va, len);
+	if (rc != 0)
+		return rc;
+	text_format(out, out_len, "registered pages at pa 0x%" PRIx64 ", 0x%" PRIx64
+		    " (0x%zx contiguous from the first): %s; second register %d, lookup after "
+		    "unregister %d", pa0, pa1, contig, p->msg, rc_again, rc_after);
+	if (rc_again != -EEXIST || rc_after != -ENOENT || pa0 % HUGE_2M != 0 ||
+	    pa1 % HUGE_2M != 0 || contig < HUGE_2M || (contig == len) != (pa1 == pa0 + HUGE_2M)) {
+		text_format(p->msg, sizeof(p->msg), "%s; want -EEXIST, -ENOENT, 2 MiB-aligned "
+			    "pages, contiguity as the addresses say", out);
+		return -EIO;
+	}
+	return 0;
+}
+
+void scenario_env_memory(struct guest_run *p, uint64_t seed)
+{
+	char reg[256];
+	int rc;
+
+	if (!p->ok_mem) {
+		run_report(p, "env_memory", SCENARIO_FAIL, "not run: no DMA memory");
+		return;
+	}
+	rc = check_lookups(p);
+	if (rc == 0)
+		rc = check_registered(p, seed, reg, sizeof(reg));
+	if (rc == 0)
+		rc = check_refusals(p);
+	if (rc != 0) {
+		run_report(p, "env_memory", SCENARIO_FAIL, "%s", p->msg);
+		return;
+	}
+	run_report(p, "env_memory", SCENARIO_PASS,
+		   "lookups of buffers and tables agree; %s; refusals: %s", reg, p->msg);
 }
 
 /* Pass-through context entries for every devfn of bus 0, legacy format. */

@@ -138,6 +138,7 @@ int main(int argc, char **argv)
 	scenario_static_libs(&p);
 	scenario_edu(&p);
 	scenario_dma_untranslated(&p, seed);
+	scenario_env_memory(&p, seed + 1);
 	scenario_vtd_passthrough(&p, seed + 2);
 	scenario_vtd_blocked_fault(&p, seed + 3);
 	guest_run_cleanup(&p);

@@ -301,6 +301,7 @@ int main(int argc, char **argv)
 	scenario_bar0(&v);
 	scenario_refusals(&v);
 	scenario_dma_untranslated(&v.r, seed);
+	scenario_env_memory(&v.r, seed + 1);
 	scenario_vtd_passthrough(&v.r, seed + 2);
 	scenario_vtd_blocked_fault(&v.r, seed + 3);
 	guest_run_cleanup(&v.r);

@@ -395,6 +395,31 @@ static int check_lookups(struct guest_run *p)
 	return 0;
 }
 
+/*
+ * NUMA placement through the static libnuma on the guest's single node:
+ * memory asked for on node 0 is there (buf.node says so), node 1 does not
+ * exist (-EINVAL), and more than one huge page at once is -E2BIG.
+ */
+static int check_nodes(struct guest_run *p)
+{
+	struct iopt_dma_buf on0 = { 0 }, on1 = { 0 }, big = { 0 };
+	int rc0 = iopt_dma_alloc(p->env, 0x10000, PAGE_4K, 0, &on0);
+	int rc1 = iopt_dma_alloc(p->env, 0x10000, PAGE_4K, 1, &on1);
+	int rc_big = iopt_dma_alloc(p->env, HUGE_2M + PAGE_4K, PAGE_4K, IOPT_NUMA_ANY, &big);
+	int node0 = on0.node;
+
+	iopt_dma_free(p->env, &on0);
+	iopt_dma_free(p->env, &on1);
+	iopt_dma_free(p->env, &big);
+	if (rc0 != 0 || node0 != 0 || rc1 != -EINVAL || rc_big != -E2BIG) {
+		snprintf(p->msg, sizeof(p->msg),
+			 "iopt_dma_alloc on node 0: %d (node %d), on node 1: %d, of 2 MiB + 4 KiB: %d; "
+			 "want 0 (node 0), %d, %d", rc0, node0, rc1, rc_big, -EINVAL, -E2BIG);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Each refusal the real kernel makes lib/env produce: ordinary memory
  * cannot be registered; a page size the kernel does not offer, a mount that
  * is not hugetlbfs and a missing mount fail iopt_env_create(). */
@@ -413,6 +438,8 @@ static int check_refusals(struct guest_run *p)
 	}
 	/* Aligned as registration wants, so that only the kind of memory is wrong. */
 	anon = (void *)(((uintptr_t)raw + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+	/* A transparent huge page where the kernel gives one: still movable, still refused. */
+	madvise(anon, HUGE_2M, MADV_HUGEPAGE);
 	memset(anon, 1, HUGE_2M);
 	rc_anon = iopt_mem_register(p->env, anon, HUGE_2M);
 	if (rc_anon == 0)
@@ -503,6 +530,8 @@ void scenario_env_memory(struct guest_run *p, uint64_t seed)
 	}
 	rc = check_lookups(p);
 	if (rc == 0)
+		rc = check_nodes(p);
+	if (rc == 0)
 		rc = check_registered(p, seed, reg, sizeof(reg));
 	if (rc == 0)
 		rc = check_refusals(p);
@@ -511,7 +540,8 @@ void scenario_env_memory(struct guest_run *p, uint64_t seed)
 		return;
 	}
 	run_report(p, "env_memory", SCENARIO_PASS,
-		   "lookups of buffers and tables agree; %s; refusals: %s", reg, p->msg);
+		   "lookups of buffers and tables agree; node 0 placement, node 1 and 2 MiB + 4 KiB "
+		   "refused; %s; refusals: %s", reg, p->msg);
 }
 
 /* Pass-through context entries for every devfn of bus 0, legacy format. */

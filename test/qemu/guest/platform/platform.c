@@ -116,6 +116,68 @@ static void scenario_edu(struct guest_run *p)
 	scenario_report("edu_uio", SCENARIO_PASS, "%s, id=0x%08x", p->msg, id);
 }
 
+/* The sysfs driver link's last component, or "" when unbound. */
+static void bound_driver(const struct edu *edu, char *name, size_t len)
+{
+	char path[160], link[256];
+	const char *base;
+	size_t blen;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/driver", edu->sysfs);
+	n = readlink(path, link, sizeof(link) - 1);
+	name[0] = '\0';
+	if (n <= 0 || len == 0)
+		return;
+	link[n] = '\0';
+	base = strrchr(link, '/') != NULL ? strrchr(link, '/') + 1 : link;
+	blen = strlen(base) < len ? strlen(base) : len - 1;
+	memcpy(name, base, blen);
+	name[blen] = '\0';
+}
+
+/*
+ * Give edu back: bus mastering off, BAR unmapped, iopt_pci_close() -- which
+ * unbinds uio_pci_generic and restores driver_override, leaving edu unbound
+ * as it was (sysfs says so) -- and a second iopt_pci_open(IOPT_PCI_UIO) binds
+ * it again (a second user in the same boot takes it over cleanly).
+ */
+static void scenario_uio_release(struct guest_run *p)
+{
+	const struct iopt_pci_opts opts = { .backend = IOPT_PCI_UIO };
+	struct iopt_pci_dev *again = NULL;
+	char drv_closed[64], drv_again[64];
+	uint16_t cmd = 0xffff;
+	int rc;
+
+	if (p->edu.dev == NULL) {
+		scenario_report("uio_release", SCENARIO_FAIL, "not run: edu not open");
+		return;
+	}
+	edu_close(&p->edu);
+	bound_driver(&p->edu, drv_closed, sizeof(drv_closed));
+	rc = edu_sysfs_command(&p->edu, &cmd);
+	if (rc != 0 || drv_closed[0] != '\0' || (cmd & IOPT_PCI_COMMAND_MASTER)) {
+		scenario_report("uio_release", SCENARIO_FAIL,
+				"after close: driver '%s' (want none), command 0x%04x (%s)", drv_closed,
+				cmd, rc != 0 ? strerror(-rc) : "read");
+		return;
+	}
+	rc = iopt_pci_open(&opts, p->edu.bdf, &again);
+	bound_driver(&p->edu, drv_again, sizeof(drv_again));
+	iopt_pci_close(again);
+	bound_driver(&p->edu, drv_closed, sizeof(drv_closed));
+	if (rc != 0 || strcmp(drv_again, "uio_pci_generic") != 0 || drv_closed[0] != '\0') {
+		scenario_report("uio_release", SCENARIO_FAIL,
+				"second open: %s, driver '%s' while open, '%s' after close",
+				rc != 0 ? strerror(-rc) : "ok", drv_again, drv_closed);
+		return;
+	}
+	scenario_report("uio_release", SCENARIO_PASS,
+			"closed: unbound, bus mastering off (command 0x%04x); opened again on %s and "
+			"released again", cmd, drv_again);
+}
+
 int main(int argc, char **argv)
 {
 	struct guest_run p = { .prefix = "", .hugetlbfs_mount = HUGETLBFS_MOUNT };
@@ -142,6 +204,7 @@ int main(int argc, char **argv)
 	scenario_vtd_passthrough(&p, seed + 2);
 	scenario_vtd_blocked_fault(&p, seed + 3);
 	guest_run_cleanup(&p);
+	scenario_uio_release(&p);
 	edu_close(&p.edu);
 	return scenario_failures() == 0 ? 0 : 1;
 }

@@ -420,6 +420,53 @@ static int check_nodes(struct guest_run *p)
 	return 0;
 }
 
+/* free_hugepages of the 2 MiB pool, or -1. */
+static long free_huge_pages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	long n = -1;
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * A second environment like p's takes a huge page for its first allocation
+ * and gives it back to the kernel when destroyed (the kernel's free count
+ * says so), also with the buffer still live (destroy releases leaks).
+ */
+static int check_pages_returned(struct guest_run *p)
+{
+	const struct iopt_env_opts opts = {
+		.mem = IOPT_ENV_MEM_HUGETLBFS,
+		.hugetlbfs_mount = p->hugetlbfs_mount,
+	};
+	struct iopt_env *env = NULL;
+	struct iopt_dma_buf buf = { 0 };
+	long before = free_huge_pages(), during = -1, after;
+	int rc = iopt_env_create(&opts, &env);
+
+	if (rc == 0)
+		rc = iopt_dma_alloc(env, PAGE_4K, PAGE_4K, IOPT_NUMA_ANY, &buf);
+	if (rc == 0)
+		during = free_huge_pages();
+	iopt_env_destroy(env); /* buf still allocated: destroy must release it */
+	after = free_huge_pages();
+	snprintf(p->msg, sizeof(p->msg), "free huge pages %ld, %ld with a second environment's "
+		 "buffer, %ld after its destroy", before, during, after);
+	if (rc != 0 || before < 1 || during != before - 1 || after != before) {
+		size_t used = strlen(p->msg);
+
+		snprintf(p->msg + used, sizeof(p->msg) - used, " (create/alloc %d)", rc);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Each refusal the real kernel makes lib/env produce: ordinary memory
  * cannot be registered; a page size the kernel does not offer, a mount that
  * is not hugetlbfs and a missing mount fail iopt_env_create(). */
@@ -521,7 +568,7 @@ static int check_registered(struct guest_run *p, uint64_t seed, char *out, size_
 
 void scenario_env_memory(struct guest_run *p, uint64_t seed)
 {
-	char reg[256];
+	char reg[256], pages[256];
 	int rc;
 
 	if (!p->ok_mem) {
@@ -534,14 +581,18 @@ void scenario_env_memory(struct guest_run *p, uint64_t seed)
 	if (rc == 0)
 		rc = check_registered(p, seed, reg, sizeof(reg));
 	if (rc == 0)
+		rc = check_pages_returned(p);
+	if (rc == 0) {
+		snprintf(pages, sizeof(pages), "%s", p->msg);
 		rc = check_refusals(p);
+	}
 	if (rc != 0) {
 		run_report(p, "env_memory", SCENARIO_FAIL, "%s", p->msg);
 		return;
 	}
 	run_report(p, "env_memory", SCENARIO_PASS,
 		   "lookups of buffers and tables agree; node 0 placement, node 1 and 2 MiB + 4 KiB "
-		   "refused; %s; refusals: %s", reg, p->msg);
+		   "refused; %s; %s; refusals: %s", reg, pages, p->msg);
 }
 
 /* Pass-through context entries for every devfn of bus 0, legacy format. */

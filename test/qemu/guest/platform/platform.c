@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guest.h"
@@ -99,8 +100,58 @@ static void log_to_console(enum iopt_log_level level, const char *module, const 
 	guest_info("iopt-log", "level %d %s: %s", (int)level, module, msg);
 }
 
+/*
+ * What the UIO handle reports about edu, against independent views: BAR0's
+ * size and address from sysfs `resource` (iopt_pci_bar_info) against the
+ * BAR register in config space, no BAR1, the config size against the size
+ * of the sysfs `config` file (and an access beyond it refused), the NUMA
+ * node against iopt_numa_node_of_pci(); and a second handle through the
+ * sysfs backend sees bus mastering on and leaves the binding alone.
+ */
+static int uio_views(struct guest_run *p, char *out, size_t len)
+{
+	struct iopt_pci_bar bar0 = { 0 }, bar1 = { 0 };
+	struct iopt_pci_dev *dev = p->edu.dev, *second = NULL;
+	uint32_t bar_reg = 0, beyond = 0;
+	char path[160];
+	struct stat st = { 0 };
+	int node = -2, rc, rc_beyond, master2 = -1;
+
+	rc = iopt_pci_bar_info(dev, 0, &bar0);
+	if (rc == 0)
+		rc = iopt_pci_bar_info(dev, 1, &bar1);
+	if (rc == 0)
+		rc = iopt_pci_cfg_read(dev, IOPT_PCI_CFG_BAR0, 4, &bar_reg);
+	snprintf(path, sizeof(path), "%s/config", p->edu.sysfs);
+	if (rc == 0 && stat(path, &st) != 0)
+		rc = -errno;
+	rc_beyond = iopt_pci_cfg_read(dev, iopt_pci_cfg_size(dev), 4, &beyond);
+	if (rc == 0)
+		rc = iopt_numa_node_of_pci(p->edu.bdf, &node);
+	if (rc == 0)
+		rc = iopt_pci_open(NULL, p->edu.bdf, &second);
+	if (rc == 0) {
+		master2 = iopt_pci_get_bus_master(second);
+		iopt_pci_close(second);
+	}
+	snprintf(out, len, "BAR0 0x%" PRIx64 " bytes at 0x%" PRIx64 "%s (config BAR0 0x%08x), BAR1 0x%"
+		 PRIx64 "; config 0x%x bytes (sysfs %lld, beyond: %d); node %d (%d); sysfs handle: "
+		 "bus master %d", bar0.size, bar0.phys, bar0.mappable ? " mappable" : "", bar_reg,
+		 bar1.size, iopt_pci_cfg_size(dev), (long long)st.st_size, rc_beyond,
+		 iopt_pci_numa_node(dev), node, master2);
+	if (rc != 0)
+		return rc;
+	if (bar0.size != 1u << 20 || !bar0.mappable || bar0.is_io ||
+	    bar0.phys != (bar_reg & ~0xfu) || bar1.size != 0 ||
+	    iopt_pci_cfg_size(dev) != (uint64_t)st.st_size || rc_beyond != -EINVAL ||
+	    iopt_pci_numa_node(dev) != node || master2 != 1)
+		return -EIO;
+	return 0;
+}
+
 static void scenario_edu(struct guest_run *p)
 {
+	char views[320];
 	uint32_t id = 0;
 	int rc = edu_open(&p->edu, p->msg, sizeof(p->msg));
 
@@ -112,8 +163,13 @@ static void scenario_edu(struct guest_run *p)
 		scenario_report("edu_uio", SCENARIO_FAIL, "BAR0 does not behave like edu (id 0x%08x)", id);
 		return;
 	}
+	rc = uio_views(p, views, sizeof(views));
+	if (rc != 0) {
+		scenario_report("edu_uio", SCENARIO_FAIL, "%s: %s", strerror(-rc), views);
+		return;
+	}
 	p->ok_edu = true;
-	scenario_report("edu_uio", SCENARIO_PASS, "%s, id=0x%08x", p->msg, id);
+	scenario_report("edu_uio", SCENARIO_PASS, "%s, id=0x%08x; %s", p->msg, id, views);
 }
 
 /* The sysfs driver link's last component, or "" when unbound. */

@@ -38,6 +38,11 @@
  * facility and leaves the table exactly as it was. A map first walks its
  * range to check it is free and counts and allocates every table it will
  * need; only then does it write, so -EEXIST and -ENOMEM change nothing.
+ * The common small call is cheaper under the same rules: a map whose range
+ * lies in one existing table, made of entries that are all empty, checks
+ * them and writes them in a single walk from the top (no allocation); an
+ * unmap whose range lies in one table walks once instead of looking up
+ * both ends first.
  *
  * Memory ordering: entries are written with single 64-bit stores (new
  * tables are complete before the release compare-and-swap that links

@@ -188,13 +188,15 @@ static void series_data(FILE *p, const struct series *s)
 	fprintf(p, "e\n");
 }
 
-static void plot_panel(FILE *p, const struct series *ss, size_t n, const char *title,
-		       const char *xlabel)
+/* One panel; xname names the x axis in the panel's title. */
+static void plot_panel(FILE *p, const struct series *ss, size_t n, const char *xname)
 {
 	size_t i;
 	bool first = true;
 
-	fprintf(p, "set title '%s'\nset xlabel '%s'\nset ylabel 'ns per page'\n", title, xlabel);
+	/* The x axis is named in the title: a label would collide with the key below. */
+	fprintf(p, "set title 'ns per page against %s'\nunset xlabel\nset ylabel 'ns per page'\n",
+		xname);
 	for (i = 0; i < n; i++) {
 		if (series_count(&ss[i]) == 0)
 			continue;
@@ -257,12 +259,12 @@ static int write_plot(const char *path)
 	}
 	fprintf(p, "set terminal pngcairo size 1400,760 font 'Sans,10'\nset output '%s'\n", path);
 	fprintf(p, "set multiplot layout 1,2 title 'iopt\\_perf: cost per page (lower is better)'\n"
-		   "set logscale xy\nset grid\nset key below maxrows 4 width 2\n"
+		   "set logscale xy\nset grid\nset key outside below center horizontal maxrows 4\n"
 		   "set format x '10^{%%L}'\nset format y '%%g'\n");
 	plot_panel(p, g_batch_series, sizeof(g_batch_series) / sizeof(g_batch_series[0]),
-		   "against pages per call (no other mappings)", "pages per call");
+		   "pages per call (nothing else mapped)");
 	plot_panel(p, g_live_series, sizeof(g_live_series) / sizeof(g_live_series[0]),
-		   "against live mappings present (4K pages)", "live mappings");
+		   "live 4K mappings present (measured beside them)");
 	fprintf(p, "unset multiplot\n");
 	rc = pclose(p);
 	if (rc != 0) {

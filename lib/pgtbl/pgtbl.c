@@ -314,8 +314,14 @@ void iopt_pgtbl_gather_release(struct iopt_pgtbl *t, struct iopt_pgtbl_gather *g
 	if (g == NULL)
 		return;
 	if (g->nr_roots != 0 && t != NULL && g->owner == t) {
-		for (i = 0; i < g->nr_roots; i++)
-			t->ops->free_tree(t, g->roots[i].va, g->roots[i].pa, g->roots[i].level);
+		for (i = 0; i < g->nr_roots; i++) {
+			const struct iopt_pgtbl_gather_root *r = &g->roots[i];
+
+			if (r->level & PT_ROOT_NO_TABLES)
+				pgtbl_table_free(t, r->va, r->pa);
+			else
+				t->ops->free_tree(t, r->va, r->pa, r->level);
+		}
 	} else if (g->nr_roots != 0) {
 		IOPT_ERRLOG("gather_release: gather holds pages of another table; not freed");
 		return;

@@ -166,6 +166,12 @@ static inline void pt_flush_entry(struct pt_flush *f, const uint64_t *p, unsigne
 	r->end = line + PT_FLUSH_LINE;
 }
 
+/*
+ * Flag in iopt_pgtbl_gather_root.level: the root table holds no table
+ * entries, so releasing it frees that one page without reading it.
+ */
+#define PT_ROOT_NO_TABLES (1U << 31)
+
 /* Gather helpers (pgtbl.c). */
 bool pgtbl_gather_add_root(struct iopt_pgtbl_gather *g, void *va, uint64_t pa,
 			   unsigned int level);

@@ -123,26 +123,36 @@ struct pt_map {
 	struct pt_flush flush;
 };
 
-/* Tables needed below a missing entry: a new table at lvl for [s, e]. */
+/*
+ * Tables needed below a missing entry: a new table at lvl for [s, e] and
+ * what it needs below. O(levels^2), not per entry: only the partly covered
+ * first and last entries differ; every whole entry needs the same (a leaf
+ * where this level may hold one, else the same full subtree).
+ */
 static uint64_t pt_count_new(const struct pt_map *m, unsigned int lvl, uint64_t s, uint64_t e)
 {
 	const struct iopt_pgtbl *t = m->t;
-	uint64_t esz, cur, n = 1;
+	const unsigned int sh = lvl ? pt_level_shift(t, lvl) : 0;
+	uint64_t esz, first, lastb, n = 1, whole;
 
 	if (lvl == 0)
 		return 1;
-	esz = 1ULL << pt_level_shift(t, lvl);
-	for (cur = s;;) {
-		uint64_t ebase = cur & ~(esz - 1), eend = ebase + esz - 1;
-		uint64_t ce = MIN(eend, e);
-		bool full = cur == ebase && ce == eend;
-
-		if (!(full && (m->leaf_levels & (1U << lvl))))
-			n += pt_count_new(m, lvl - 1, cur, ce);
-		if (ce == e)
-			return n;
-		cur = ce + 1;
+	esz = 1ULL << sh;
+	first = s & ~(esz - 1); /* base of the first entry touched */
+	lastb = e & ~(esz - 1); /* base of the last one */
+	whole = ((lastb - first) >> sh) + 1;
+	if (s != first) { /* the first entry is cut at its start (and maybe its end) */
+		n += pt_count_new(m, lvl - 1, s, MIN(e, first + esz - 1));
+		whole--;
+		first += esz;
 	}
+	if (whole != 0 && e != lastb + esz - 1) { /* the last entry is cut at its end */
+		n += pt_count_new(m, lvl - 1, MAX(s, lastb), e);
+		whole--;
+	}
+	if (whole != 0 && !(m->leaf_levels & (1U << lvl)))
+		n += whole * pt_count_new(m, lvl - 1, first, first + esz - 1);
+	return n;
 }
 
 /* Pass 1 of map: -EEXIST if anything in [s, e] is mapped; count new tables. */
@@ -546,33 +556,42 @@ struct pt_unmap {
 	uint64_t bytes;
 };
 
-/* A detached subtree: count its pages and leaves (no writes: hardware may still walk it). */
-static void pt_scan_detached(struct pt_unmap *u, const uint64_t *tb, unsigned int lvl)
+/*
+ * A detached subtree: count its pages and leaves (no writes: hardware may
+ * still walk it). Returns whether tb holds table entries (false: freeing tb
+ * frees one page, no walk needed). Leaves are counted in a branch-free first
+ * pass; only a table holding tables is walked again to descend.
+ */
+static bool pt_scan_detached(struct pt_unmap *u, const uint64_t *tb, unsigned int lvl)
 {
 	const struct iopt_pgtbl *t = u->t;
-	unsigned int i, nr = pt_nr_entries(t, lvl), leaves = 0;
+	unsigned int i, nr = pt_nr_entries(t, lvl), leaves = 0, tables = 0;
 	uint64_t esz = 1ULL << pt_level_shift(t, lvl);
 
 	u->g->nr_table_pages++;
 	if (lvl == 0) {
 		for (i = 0; i < nr; i++)
 			leaves += pt_present(pt_load(&tb[i]));
-		nr = 0;
-	}
-	for (i = 0; i < nr; i++) {
-		uint64_t pte = pt_load_acquire(&tb[i]);
+	} else {
+		for (i = 0; i < nr; i++) {
+			uint64_t pte = pt_load(&tb[i]);
+			unsigned int p = pt_present(pte), tbl = p & pt_is_table(t, pte, lvl);
 
-		if (!pt_present(pte))
-			continue;
-		if (lvl > 0 && pt_is_table(t, pte, lvl))
-			pt_scan_detached(u, pt_child(t, pte), lvl - 1);
-		else
-			leaves++;
+			leaves += p & !tbl;
+			tables += tbl;
+		}
+		for (i = 0; i < nr && tables != 0; i++) {
+			uint64_t pte = pt_load_acquire(&tb[i]);
+
+			if (pt_present(pte) && pt_is_table(t, pte, lvl))
+				(void)pt_scan_detached(u, pt_child(t, pte), lvl - 1);
+		}
 	}
 	if (leaves != 0) {
 		u->bytes += leaves * esz;
 		pt_gather_leaf(u->g, esz, lvl);
 	}
+	return tables != 0;
 }
 
 static void pt_unmap_range(struct pt_unmap *u, uint64_t *tb, unsigned int lvl, uint64_t s,
@@ -593,7 +612,8 @@ static void pt_unmap_whole_table(struct pt_unmap *u, uint64_t *p, uint64_t pte, 
 		pt_store(p, 0);
 		pt_flush_entry(&u->flush, p, lvl);
 		u->g->table_levels |= 1U << lvl;
-		pt_scan_detached(u, child, lvl - 1);
+		if (!pt_scan_detached(u, child, lvl - 1))
+			u->g->roots[u->g->nr_roots - 1].level |= PT_ROOT_NO_TABLES;
 	} else {
 		pt_unmap_range(u, child, lvl - 1, a, a + (1ULL << pt_level_shift(t, lvl)) - 1);
 	}
@@ -795,10 +815,12 @@ static void pt_read_dirty(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, ui
 static void pt_free_tree(struct iopt_pgtbl *t, void *va, uint64_t pa, unsigned int lvl)
 {
 	uint64_t *tb = va;
-	unsigned int i;
+	unsigned int i, nr;
 
 	if (lvl > 0) {
-		for (i = 0; i < pt_nr_entries(t, lvl); i++) {
+		/* A local bound: the recursive call would make the compiler reload it. */
+		nr = pt_nr_entries(t, lvl);
+		for (i = 0; i < nr; i++) {
 			uint64_t pte = tb[i];
 
 			if (pt_present(pte) && pt_is_table(t, pte, lvl))

@@ -263,6 +263,80 @@ static void test_fast_flush(void)
 	}
 }
 
+/*
+ * A map into empty space allocates exactly the tables it links (the count
+ * taken before writing is neither short nor long), for ranges cut at either
+ * end at several levels, with and without blocks.
+ */
+static void test_exact_table_count(void)
+{
+	FOR_EACH_CFG(c) {
+		struct tctx x;
+		uint64_t blk, b2, cases[6][3];
+		size_t k;
+
+		if (c->levels < 3)
+			continue;
+		CU_ASSERT_EQUAL_FATAL(tctx_open(&x, c, 0), 0);
+		blk = lvl_size(&x, 1);
+		b2 = lvl_size(&x, 2);
+		/* { iova, size, pa } in separate level-2 spans */
+		cases[0][0] = 1 * b2 + 3 * x.g, cases[0][1] = 5 * blk, cases[0][2] = 3 * x.g;
+		cases[1][0] = 4 * b2 + blk, cases[1][1] = 3 * blk + x.g, cases[1][2] = blk;
+		cases[2][0] = 8 * b2 - x.g, cases[2][1] = 2 * x.g, cases[2][2] = 0;
+		cases[3][0] = 12 * b2, cases[3][1] = 2 * b2 + 7 * x.g, cases[3][2] = x.g;
+		cases[4][0] = 16 * b2 + blk, cases[4][1] = 2 * b2, cases[4][2] = blk;
+		cases[5][0] = 20 * b2 + x.g, cases[5][1] = b2 - 2 * x.g, cases[5][2] = x.g;
+		for (k = 0; k < 6; k++) {
+			uint64_t allocs = x.mem->nr_alloc, pages = tpages(&x);
+
+			CU_ASSERT_EQUAL(iopt_pgtbl_map(x.t, cases[k][0], cases[k][2], cases[k][1], RW), 0);
+			CU_ASSERT_EQUAL(x.mem->nr_alloc - allocs, tpages(&x) - pages);
+			{ /* the last page, whatever size of page holds it */
+				uint64_t pa = 0;
+
+				CU_ASSERT_EQUAL(iopt_pgtbl_iova_to_phys(x.t, cases[k][0] + cases[k][1] - x.g,
+									&pa, NULL), 0);
+				CU_ASSERT_EQUAL(pa, cases[k][2] + cases[k][1] - x.g);
+			}
+		}
+		tctx_close(&x);
+	}
+}
+
+/* Releasing an unlinked table of blocks frees its one page; one with a child frees both. */
+static void test_release_block_tables(void)
+{
+	static const char *const names[] = { "vtd-48", "s1-4k-48", "s2-16k-47" };
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(names); k++) {
+		const struct tcfg *c = cfg_named(names[k]);
+		struct iopt_pgtbl_gather g;
+		struct tctx x;
+		uint64_t blk, b2, bytes, pages;
+
+		CU_ASSERT_EQUAL_FATAL(tctx_open(&x, c, 0), 0);
+		blk = lvl_size(&x, 1);
+		b2 = lvl_size(&x, 2);
+		iopt_pgtbl_gather_init(&g);
+		/* Span A: blocks only. Span B: blocks and one small page (a leaf table). */
+		CU_ASSERT_EQUAL(iopt_pgtbl_map(x.t, 2 * b2, 0, 4 * blk, RW), 0);
+		CU_ASSERT_EQUAL(iopt_pgtbl_map(x.t, 3 * b2, 0, 2 * blk, RW), 0);
+		CU_ASSERT_EQUAL(iopt_pgtbl_map(x.t, 3 * b2 + 5 * blk, 0, x.g, RW), 0);
+		pages = tpages(&x);
+		CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x.t, 2 * b2, 2 * b2, &g, &bytes), 0);
+		CU_ASSERT_EQUAL(bytes, 6 * blk + x.g);
+		CU_ASSERT_EQUAL(g.nr_table_pages, 3);
+		CU_ASSERT_EQUAL(g.leaf_levels, 3U);
+		CU_ASSERT_EQUAL(tpages(&x), pages); /* held until the release */
+		iopt_pgtbl_gather_release(x.t, &g);
+		CU_ASSERT_EQUAL(tpages(&x), pages - 3);
+		CHECK_UNMAPPED(x.t, 3 * b2 + 5 * blk);
+		tctx_close(&x);
+	}
+}
+
 /* Shadow model over a window of W granules: 0 unmapped, else pa + 1. */
 #define W 2048U
 
@@ -359,6 +433,8 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_exists_changes_nothing),
 	UT_TEST(test_blocks_and_leftovers),
 	UT_TEST(test_fast_flush),
+	UT_TEST(test_exact_table_count),
+	UT_TEST(test_release_block_tables),
 	UT_TEST(test_random_vs_shadow),
 	UT_END,
 };

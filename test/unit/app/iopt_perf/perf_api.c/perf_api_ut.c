@@ -43,6 +43,20 @@ static bool mock_counters(struct iopt_ctx *ctx, struct api_counts *c)
 	return true;
 }
 
+/* Plain 2M-aligned memory stands in for hugetlbfs (the sim backends take any memory). */
+static void *plain_alloc(size_t len)
+{
+	void *p = NULL;
+
+	return posix_memalign(&p, SZ_2M, len) == 0 ? p : NULL;
+}
+
+static void plain_free(void *p, size_t len)
+{
+	(void)len;
+	free(p);
+}
+
 static const struct perf_row *find(const char *test, uint64_t pgsize, uint64_t batch,
 				   uint64_t live, unsigned int threads)
 {
@@ -71,6 +85,9 @@ static void run(uint64_t ap_start, uint64_t ap_last, const char *device)
 	g_syncs = 0;
 	g_api_ctx_create = mock_ctx_create;
 	g_api_counters = mock_counters;
+	g_api_huge_alloc = plain_alloc;
+	g_api_huge_free = plain_free;
+	g_api_big_len = 32 * SZ_2M;
 	perf_out_init(&o);
 	CU_ASSERT_EQUAL(perf_api_run(&o), 0);
 	for (size_t i = 0; i < g_nr_rows; i++) {
@@ -96,6 +113,9 @@ static void run(uint64_t ap_start, uint64_t ap_last, const char *device)
 	CU_ASSERT_PTR_NOT_NULL(find("map", SZ_4K, 1, 1000, 1));
 	CU_ASSERT_PTR_NOT_NULL(find("thr_cycle", SZ_4K, 1, 0, 1));
 	CU_ASSERT_PTR_NOT_NULL(find("thr_cycle", SZ_4K, 1, 0, 2));
+	/* The registered-memory case, one call each way. */
+	CU_ASSERT_PTR_NOT_NULL(find("map_1GiB", SZ_2M, 32, 0, 1));
+	CU_ASSERT_PTR_NOT_NULL(find("unmap_1GiB", SZ_2M, 32, 0, 1));
 	if (device) {
 		/* The context is gone: so is every domain it made in the mock. */
 		CU_ASSERT_EQUAL(mock_nr_domains(g_mock), 0);

@@ -60,6 +60,8 @@ void out_i64(struct out *o, const char *key, int64_t v);
 void out_hex(struct out *o, const char *key, uint64_t v);
 void out_bool(struct out *o, const char *key, bool v);
 void out_null(struct out *o, const char *key);
+/* Text mode: the indentation of a value at the current depth. */
+void out_indent(struct out *o);
 /* Escape s as a JSON string (with the quotes) onto f. */
 void out_json_string(FILE *f, const char *s);
 

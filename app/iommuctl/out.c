@@ -49,7 +49,7 @@ void out_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void indent(struct out *o)
+void out_indent(struct out *o)
 {
 	for (int i = 1; i < o->depth; i++)
 		fputs("  ", o->f);
@@ -68,7 +68,7 @@ static void value_prefix(struct out *o, const char *key)
 		}
 		return;
 	}
-	indent(o);
+	out_indent(o);
 	if (o->is_array[o->depth])
 		fprintf(o->f, "[%u] ", o->index[o->depth]++);
 	if (key && !o->is_array[o->depth])
@@ -82,7 +82,7 @@ static void push(struct out *o, const char *key, bool array)
 		fputc(array ? '[' : '{', o->f);
 	} else if (o->depth > 0) {
 		/* The root object has no line of its own. */
-		indent(o);
+		out_indent(o);
 		if (o->is_array[o->depth])
 			fprintf(o->f, "[%u]", o->index[o->depth]++);
 		if (key && !o->is_array[o->depth])

@@ -158,6 +158,39 @@ void ctl_plat_close(struct ctl_plat *p);
 int ctl_phys_read(struct ctl_plat *p, const struct ctl_unit *u, uint64_t pa, void *buf,
 		  size_t len);
 
+/* ---- the table walker (walk.c) ----------------------------------------- */
+
+#define WALK_NO_PASID UINT32_MAX
+
+/* One translation request and what the walk concluded. */
+struct walk {
+	struct ctl_plat *p;
+	const struct ctl_unit *u;
+	struct out *o;          /* steps are written here as they are read */
+	/* the request */
+	uint16_t bdf;
+	uint32_t pasid;         /* WALK_NO_PASID: request without PASID */
+	uint64_t iova;
+	bool write;
+	/* the result */
+	bool translated;        /* false: a fault (or a walk error) */
+	bool passthrough;       /* output = input (TT/PGTT pass-through, TE off) */
+	uint8_t reason;         /* fault reason code when !translated */
+	bool fpd;               /* a structure on the way had FPD set: not recorded */
+	const char *note;       /* how the walk ended, in words */
+	uint64_t pa;
+	uint64_t page_size;
+	bool r, w;
+};
+
+/*
+ * Walk the unit's structures for w's request, writing every entry read
+ * (decoded) to w->o as an array "steps", and fill w's result.
+ * @return 0 when the walk reached a verdict (translated or a fault), or a
+ *         negative errno when memory could not be read at all.
+ */
+int walk_run(struct walk *w);
+
 /* ---- sim example translations (sim_setup.c) ---------------------------- */
 
 /* Bring the model up with the driver and build example tables; see walk --help. */

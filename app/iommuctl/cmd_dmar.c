@@ -118,8 +118,12 @@ void dmar_emit_scope(struct out *o, const struct iopt_dmar_scope *s, uint16_t se
 		}
 		out_arr_end(o);
 	}
+	/* The BDF first; a bridge's bus range only where the live system tells it. */
 	rc = iopt_dmar_scope_resolve(s, segment, sysfs ? sysfs_bridge_buses : NULL, NULL, &bdf,
-				     &sec, &sub);
+				     NULL, NULL);
+	if (rc == 0 && sysfs && s->type == IOPT_DMAR_SCOPE_PCI_SUBHIERARCHY &&
+	    iopt_dmar_scope_resolve(s, segment, sysfs_bridge_buses, NULL, &bdf, &sec, &sub))
+		sec = sub = -1;
 	if (rc == 0) {
 		out_strf(o, "bdf", "%04x:%02x:%02x.%x", segment, bdf >> 8, (bdf >> 3) & 31, bdf & 7);
 		out_hex(o, "rid", bdf);

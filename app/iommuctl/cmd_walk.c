@@ -98,6 +98,30 @@ static int pick_unit(struct ctl_plat *p, const struct walk_args *a, uint32_t *id
 	return 0;
 }
 
+/* The record FSTS.FRI points at, read back and decoded by the driver's decoder. */
+static void emit_fault_record(struct out *o, const struct ctl_unit *u)
+{
+	uint64_t cap = iopt_mmio_read64(u->mmio, VTD_CAP_REG);
+	uint32_t fri = (uint32_t)FIELD_GET(VTD_FSTS_FRI, iopt_mmio_read32(u->mmio, VTD_FSTS_REG));
+	uint64_t off = FIELD_GET(VTD_CAP_FRO, cap) * 16 + (uint64_t)fri * VTD_FRCD_SIZE;
+	struct vtd_fault f;
+
+	if (off + VTD_FRCD_SIZE > u->reg_len)
+		return;
+	vtd_fault_decode(iopt_mmio_read64(u->mmio, off), iopt_mmio_read64(u->mmio, off + 8),
+			 (uint16_t)fri, &f);
+	out_obj_begin(o, "fault_record");
+	out_u64(o, "index", fri);
+	out_hex(o, "addr", f.addr);
+	out_hex(o, "sid", f.sid);
+	out_hex(o, "reason", f.reason);
+	out_str(o, "text", f.reason_text);
+	out_str(o, "access", vtd_fault_access_str(f.access));
+	if (f.pasid_present)
+		out_u64(o, "pasid", f.pasid);
+	out_obj_end(o);
+}
+
 /*
  * Send the request through the model and compare. @return true when the
  * model agrees with the walk.
@@ -121,6 +145,8 @@ static bool model_check(struct ctl_plat *p, const struct walk *w, struct out *o)
 	if (rc == -EFAULT) {
 		out_hex(o, "reason", f.reason);
 		out_bool(o, "recorded", f.recorded);
+		if (f.recorded)
+			emit_fault_record(o, w->u);
 	}
 	if (w->translated)
 		agree = w->passthrough ? (rc == 0 || rc == -EIO) :

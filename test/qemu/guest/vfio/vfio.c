@@ -2,8 +2,9 @@
  * iopt_guest_vfio: edu reached the way a VFIO user reaches a device when the
  * kernel leaves the IOMMU alone -- VFIO in no-IOMMU mode (the rebuilt
  * vfio.ko, Debian's stock vfio-pci; init.sh loads them and binds edu) --
- * and the platform scenarios of guest/common run over it: DMA into huge
- * pages, then the VT-d unit taken over from userspace with pass-through and
+ * and the platform scenarios of guest/common run over it: DMA into memory
+ * from lib/env's hugetlbfs backend (anonymous MAP_HUGETLB here), then the
+ * VT-d unit taken over from userspace with pass-through and
  * blocking context entries.
  *
  *   iopt_guest_vfio --mode legacy|scalable
@@ -132,23 +133,6 @@ static void scenario_open(struct vfio_run *v)
 			iopt_pci_describe(v->dev), iopt_pci_addr_rid(&addr), g_last_log);
 }
 
-/* The command register as sysfs shows it: an independent view of what the
- * config region wrote. */
-static int sysfs_command(const struct edu *edu, uint16_t *cmd)
-{
-	char path[160];
-	int fd, rc = 0;
-
-	snprintf(path, sizeof(path), "%s/config", edu->sysfs);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, cmd, 2, IOPT_PCI_CFG_COMMAND) != 2)
-		rc = -EIO;
-	close(fd);
-	return rc;
-}
-
 static void scenario_config(struct vfio_run *v)
 {
 	uint32_t vendor = 0, device = 0, cmd = 0;
@@ -167,7 +151,7 @@ static void scenario_config(struct vfio_run *v)
 	if (rc == 0)
 		rc = iopt_pci_cfg_read(v->dev, IOPT_PCI_CFG_COMMAND, 2, &cmd);
 	if (rc == 0)
-		rc = sysfs_command(&v->r.edu, &sys_cmd);
+		rc = edu_sysfs_command(&v->r.edu, &sys_cmd);
 	if (rc != 0 || vendor != EDU_VENDOR || device != EDU_DEVICE ||
 	    !(cmd & IOPT_PCI_COMMAND_MASTER) || !(sys_cmd & IOPT_PCI_COMMAND_MASTER) ||
 	    iopt_pci_get_bus_master(v->dev) != 1) {
@@ -293,7 +277,8 @@ static void scenario_release(struct vfio_run *v)
 
 int main(int argc, char **argv)
 {
-	struct vfio_run v = { .r = { .prefix = "vfio_", .edu = { .uio_fd = -1 } } };
+	/* hugetlbfs_mount NULL: anonymous MAP_HUGETLB memory (the uio program uses the mount). */
+	struct vfio_run v = { .r = { .prefix = "vfio_", .hugetlbfs_mount = NULL } };
 	uint64_t seed = (uint64_t)time(NULL) * 2654435761u | 1;
 
 	if (argc != 3 || strcmp(argv[1], "--mode") != 0 ||
@@ -306,7 +291,8 @@ int main(int argc, char **argv)
 	iopt_log_set_level(IOPT_LOG_INFO);
 	guest_info("vfio", "mode %s, seed 0x%" PRIx64, argv[2], seed);
 	if (edu_find(&v.r.edu) != 0)
-		guest_info("vfio", "no edu (1234:11e8) in /sys/bus/pci/devices");
+		guest_info("vfio", "no edu (1234:11e8) found by iopt_pci_enumerate");
+	guest_run_env(&v.r);
 	scenario_dmar(&v.r);
 	scenario_vtd_regs(&v.r);
 	scenario_noiommu(&v);
@@ -315,6 +301,7 @@ int main(int argc, char **argv)
 	scenario_bar0(&v);
 	scenario_refusals(&v);
 	scenario_dma_untranslated(&v.r, seed);
+	scenario_env_memory(&v.r, seed + 1);
 	scenario_vtd_passthrough(&v.r, seed + 2);
 	scenario_vtd_blocked_fault(&v.r, seed + 3);
 	guest_run_cleanup(&v.r);

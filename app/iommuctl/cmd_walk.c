@@ -256,6 +256,8 @@ const struct ctl_cmd ctl_cmd_walk = {
 		 "With --sim-setup demo (sim), the driver brings the unit up and maps, for\n"
 		 "00:02.0: 0x100000 rw, 0x101000 read-only, 0x40000000 2 MiB rw; with\n"
 		 "scalable mode, FLTS and PASID (sim:vtd-full) PASID 5: 0x200000 rw on a\n"
-		 "first stage; 00:01.0 is pass-through; other devices are not present.\n",
+		 "first stage, and PASID 7 nested: that first stage over a read-only\n"
+		 "identity second stage; 00:01.0 is pass-through; other devices are not\n"
+		 "present.\n",
 	.run = run_walk,
 };

@@ -14,7 +14,11 @@
  *              DEMO_IOVA_2M  -> 2 MiB block C, read/write (a 2 MiB page when
  *                               SLLPS has 2M)
  *            scalable with FLTS and PASID: PASID 5 first stage (4-level),
- *            domain 3: DEMO_IOVA_FS -> page B read/write
+ *            domain 3: DEMO_IOVA_FS -> page B read/write; with NEST too,
+ *            PASID 7 nested, domain 4: the same first stage over a second
+ *            stage that maps the sim memory 1:1 (GPA = PA, 1 GiB pages) and
+ *            read-only, so that a write through PASID 7 faults in the second
+ *            stage although the first stage allows it
  *   00:01.0  pass-through (context TT=2 / PGTT=pass-through), domain 2,
  *            when ECAP.PT
  *   others   not present (context entry P=0)
@@ -35,6 +39,10 @@
 #define DEMO_IOVA_2M 0x40000000ULL
 #define DEMO_IOVA_FS 0x200000ULL
 #define DEMO_FS_PASID 5
+#define DEMO_NEST_PASID 7
+/* The identity second stage of the nested PASID covers the sim memory. */
+#define DEMO_NEST_BASE 0x300000000ULL
+#define DEMO_NEST_SIZE 0x100000000ULL
 #define DEMO_DEVFN_SS 0x10   /* 00:02.0 */
 #define DEMO_DEVFN_PT 0x08   /* 00:01.0 */
 #define SZ_4K 0x1000ULL
@@ -46,9 +54,9 @@ struct sim_setup {
 	struct vtd_unit unit;
 	bool unit_inited;
 	struct iopt_dma_buf bufs[N_BUFS];
-	struct iopt_pgtbl *ss, *fs;
+	struct iopt_pgtbl *ss, *fs, *nest;
 	bool scalable;
-	bool has_pt, has_fs;
+	bool has_pt, has_fs, has_nest;
 };
 
 static int pt_alloc(void *arg, size_t size, size_t align, int node, void **va, uint64_t *pa)
@@ -140,7 +148,7 @@ static void build_legacy(struct sim_setup *s, uint64_t ss_root, unsigned int lev
 
 /* Scalable: root, SM context, PASID directory and table (VT-d 9.2, 9.4-9.6). */
 static void build_scalable(struct sim_setup *s, uint64_t ss_root, unsigned int levels,
-			   uint64_t fs_root)
+			   uint64_t fs_root, uint64_t nest_root)
 {
 	uint64_t *root = s->unit.root.va, *ctx = s->bufs[BUF_CTX].va;
 	uint64_t *pdir = s->bufs[BUF_PDIR].va, *ptbl = s->bufs[BUF_PTBL].va, *pe;
@@ -168,6 +176,14 @@ static void build_scalable(struct sim_setup *s, uint64_t ss_root, unsigned int l
 		pe[2] = FIELD_PREP(VTD_PASID_2_FSPM, VTD_FSPM_4LVL) |
 			(fs_root & VTD_PASID_2_FSPTPTR);
 	}
+	if (s->has_nest) {
+		pe = ptbl + DEMO_NEST_PASID * VTD_PASID_ENTRY_WORDS;
+		pe[0] = VTD_PASID_0_P | FIELD_PREP(VTD_PASID_0_AW, 4 - 2) |
+			FIELD_PREP(VTD_PASID_0_PGTT, VTD_PGTT_NESTED) | (nest_root & VTD_PASID_0_SSPTPTR);
+		pe[1] = FIELD_PREP(VTD_PASID_1_DID, 4);
+		pe[2] = FIELD_PREP(VTD_PASID_2_FSPM, VTD_FSPM_4LVL) |
+			(fs_root & VTD_PASID_2_FSPTPTR);
+	}
 	if (s->has_pt) {
 		ctx[DEMO_DEVFN_PT * 4] = ctx0 | (s->bufs[BUF_PDIR2].pa & VTD_SM_CTX_0_PASIDDIRPTR);
 		pdir2[0] = VTD_PASID_DIR_P | (s->bufs[BUF_PTBL2].pa & VTD_PASID_DIR_SMPTBLPTR);
@@ -182,7 +198,7 @@ static void build_scalable(struct sim_setup *s, uint64_t ss_root, unsigned int l
 static int build_tables(struct ctl_plat *p, struct sim_setup *s)
 {
 	const struct vtd_caps *c = &s->unit.caps;
-	struct iopt_pgtbl_info ss, fs = { 0 };
+	struct iopt_pgtbl_info ss, fs = { 0 }, nest = { 0 };
 	unsigned int ss_ias = c->sagaw & VTD_SAGAW_48_4LVL ? 48 : 39;
 	uint32_t rw = IOPT_PGTBL_PROT_READ | IOPT_PGTBL_PROT_WRITE;
 	int rc;
@@ -199,13 +215,20 @@ static int build_tables(struct ctl_plat *p, struct sim_setup *s)
 		rc = make_table(p, s, IOPT_PGTBL_X86_64, 48, &s->fs);
 	if (rc == 0 && s->has_fs)
 		rc = iopt_pgtbl_map(s->fs, DEMO_IOVA_FS, s->bufs[BUF_B].pa, SZ_4K, rw);
+	if (rc == 0 && s->has_nest)
+		rc = make_table(p, s, IOPT_PGTBL_VTD_SS, 48, &s->nest);
+	if (rc == 0 && s->has_nest)
+		rc = iopt_pgtbl_map(s->nest, DEMO_NEST_BASE, DEMO_NEST_BASE, DEMO_NEST_SIZE,
+				    IOPT_PGTBL_PROT_READ);
 	if (rc)
 		return rc;
 	iopt_pgtbl_get_info(s->ss, &ss);
 	if (s->fs)
 		iopt_pgtbl_get_info(s->fs, &fs);
+	if (s->nest)
+		iopt_pgtbl_get_info(s->nest, &nest);
 	if (s->scalable)
-		build_scalable(s, ss.root_pa, ss.levels, fs.root_pa);
+		build_scalable(s, ss.root_pa, ss.levels, fs.root_pa, nest.root_pa);
 	else
 		build_legacy(s, ss.root_pa, ss.levels);
 	iopt_dma_flush(p->env, s->unit.root.va, SZ_4K);
@@ -231,6 +254,9 @@ int sim_setup_demo(struct ctl_plat *p, struct sim_setup **out)
 	s->scalable = s->unit.mode == VTD_MODE_SCALABLE;
 	s->has_pt = s->unit.caps.pt;
 	s->has_fs = s->scalable && s->unit.caps.flts && s->unit.caps.pasid;
+	/* The identity second stage needs 48-bit tables and 1 GiB pages. */
+	s->has_nest = s->has_fs && s->unit.caps.nest && s->unit.caps.slts && s->unit.caps.sl_1g &&
+		      (s->unit.caps.sagaw & VTD_SAGAW_48_4LVL);
 	rc = fill_data(p, s);
 	if (rc == 0)
 		rc = vtd_unit_start(&s->unit);
@@ -255,6 +281,7 @@ void sim_setup_free(struct ctl_plat *p, struct sim_setup *s)
 		vtd_unit_stop(&s->unit);
 	iopt_pgtbl_destroy(s->ss);
 	iopt_pgtbl_destroy(s->fs);
+	iopt_pgtbl_destroy(s->nest);
 	for (int i = 0; i < N_BUFS; i++)
 		if (s->bufs[i].va)
 			iopt_dma_free(p->env, &s->bufs[i]);
@@ -286,6 +313,9 @@ void sim_setup_emit(struct out *o, const struct sim_setup *s)
 	emit_map(o, "00:02.0", UINT32_MAX, DEMO_IOVA_2M, &s->bufs[BUF_C], SZ_2M, "rw", 0xc3);
 	if (s->has_fs)
 		emit_map(o, "00:02.0", DEMO_FS_PASID, DEMO_IOVA_FS, &s->bufs[BUF_B], SZ_4K, "rw",
+			 0xb2);
+	if (s->has_nest)
+		emit_map(o, "00:02.0", DEMO_NEST_PASID, DEMO_IOVA_FS, &s->bufs[BUF_B], SZ_4K, "r",
 			 0xb2);
 	out_arr_end(o);
 	out_bool(o, "passthrough_00_01_0", s->has_pt);

@@ -507,6 +507,23 @@ def walk_pasid():
 
 
 @test
+def walk_nested():
+    d = walk("sim:vtd-full", "--dev", "00:02.0", "--pasid", "7", "0x200010")
+    eq(d["result"]["pa"], mapping(d, 0x200000, 7)["pa"] + 0x10, "nested PA")
+    eq((d["result"]["r"], d["result"]["w"]), (True, False), "both stages' permissions")
+    eq(d["steps"][3]["fields"]["PGTT"], 3, "PGTT nested")
+    nested = [s["nested_for"] for s in d["steps"] if "nested_for" in s]
+    for what in ("first-stage root table", "FS-PDPE", "FS-PDE", "FS-PTE", "first-stage output"):
+        assert what in nested, f"no second-stage walk for {what}: {nested}"
+    eq(d["model_check"]["agrees"], True, "model agrees")
+    # The first stage allows the write; the read-only second stage does not.
+    d = walk("sim:vtd-full", "--dev", "00:02.0", "--pasid", "7", "--write", "0x200010", rc=1)
+    eq(d["result"]["fault"]["reason"], 0x79, "second stage refuses the write")
+    eq(d["model_check"]["agrees"], True, "model agrees on the write")
+    eq(d["model_check"]["fault_record"]["pasid"], 7, "fault record names the PASID")
+
+
+@test
 def walk_device_out_of_scope():
     code, _, err = run("--sim-setup", "demo", "walk", "--dev", "00:04.0", "0x1000")
     eq(code, 1, "exit")

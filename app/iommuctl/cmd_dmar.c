@@ -308,7 +308,7 @@ static int run_dmar(const struct ctl_opts *opts, int argc, char **argv)
 		ctl_free_table(buf);
 		return CTL_EXIT_FAIL;
 	}
-	sysfs = strlen(src) == 4 && strchr(src, '/') == NULL && strcmp(src, "-") != 0;
+	sysfs = ctl_is_signature(src);
 	out_init(&o, stdout, opts->json);
 	out_obj_begin(&o, NULL);
 	out_str(&o, "source", src);

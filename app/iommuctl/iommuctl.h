@@ -88,6 +88,8 @@ void ctl_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf
 int ctl_parse_u64(const char *s, uint64_t *v);
 /* "bb:dd.f" or "ssss:bb:dd.f" to a BDF. @return 0 or -EINVAL. */
 int ctl_parse_bdf(const char *s, uint16_t *seg, uint16_t *bdf);
+/* True for an ACPI signature (4 of A-Z, 0-9, '_'): read from /sys, not a file. */
+bool ctl_is_signature(const char *s);
 /* Read an ACPI table: "-" stdin, a 4-character signature, or a path. */
 int ctl_read_table(const char *src, void **buf, size_t *len);
 void ctl_free_table(void *buf);

@@ -140,7 +140,7 @@ static int read_stream(int fd, void **buf, size_t *len)
 	return 0;
 }
 
-static bool is_signature(const char *s)
+bool ctl_is_signature(const char *s)
 {
 	if (strlen(s) != 4)
 		return false;
@@ -158,7 +158,7 @@ int ctl_read_table(const char *src, void **buf, size_t *len)
 {
 	int fd, rc;
 
-	if (is_signature(src)) {
+	if (ctl_is_signature(src)) {
 		void *t;
 
 		rc = iopt_acpi_table_read(src, &t, len);

@@ -485,6 +485,13 @@ def walk_passthrough_and_untranslated():
     for be in SM:
         d = walk(be, "--dev", "00:01.0", "0x5000")
         eq((d["result"]["passthrough"], d["result"]["pa"]), (True, 0x5000), be + " pass-through")
+        eq((d["model_check"]["rc"], d["model_check"]["agrees"]), (-5, True),
+           be + " no memory at 0x5000: a target abort")
+        # Pass-through onto real memory: the model reads what is there.
+        pa = mapping(d, 0x100000)["pa"] + 8
+        d = walk(be, "--dev", "00:01.0", hex(pa))
+        eq((d["result"]["pa"], d["model_check"]["rc"], d["model_check"]["agrees"]),
+           (pa, 0, True), be + " pass-through onto page A")
         d = walk(be, "--dev", "00:02.0", "0x5000", setup=False)
         eq((d["result"]["passthrough"], d["result"]["pa"]), (True, 0x5000), be + " TE off")
         eq(d["steps"], [], be + " nothing walked with TE off")

@@ -6,9 +6,10 @@
 # translation off, and that dmar DMAR decodes the same table as iasl's
 # compile of test/data/acpi/dmar_q35.asl.
 #
-# Reuses what test/qemu/harness.sh prepared (kernel, busybox, a static
-# libiopt.a in build/qemu-guest); when that is not there yet (a clean tree:
-# test/qemu runs after test/app), the test is skipped with the reason.
+# Reuses what test/qemu/harness.sh prepares (kernel, busybox, a static
+# libiopt.a in build/qemu-guest); on a clean tree it runs the harness's
+# prepare step first (cached: test/qemu reuses it). Skipped with the reason
+# only when that cannot be had (no QEMU, kernel package not fetchable).
 #   test/app/iommuctl_qemu.test.sh BUILD_DIR
 set -uo pipefail
 build=$(cd "${1:?usage: iommuctl_qemu.test.sh BUILD_DIR}" && pwd)
@@ -24,9 +25,16 @@ skip() {
 }
 command -v "$qemu" > /dev/null || skip "$qemu not found"
 command -v python3 > /dev/null || skip "python3 not found"
-for f in "$guest/kernel/vmlinuz" "$guest/initramfs/bin/busybox" "$guest/lib/libiopt.a"; do
-	[ -e "$f" ] || skip "$f missing (test/qemu/harness.sh prepare has not run yet)"
-done
+prepared() {
+	for f in "$guest/kernel/vmlinuz" "$guest/initramfs/bin/busybox" "$guest/lib/libiopt.a"; do
+		[ -e "$f" ] || return 1
+	done
+}
+if ! prepared; then
+	echo "  preparing the guest kit (test/qemu/harness.sh prepare)"
+	( unset MAKEFLAGS MFLAGS MAKELEVEL; bash "$root/test/qemu/harness.sh" prepare ) > "$build/iommuctl-qemu-prepare.log" 2>&1
+	prepared || { tail -n 15 "$build/iommuctl-qemu-prepare.log"; skip "the guest kit could not be prepared (log: $build/iommuctl-qemu-prepare.log)"; }
+fi
 rm -rf "$work" && mkdir -p "$work/root/bin" "$work/root/proc" "$work/root/sys" "$work/root/dev" "$work/root/tmp"
 # A static iommuctl linked with the guest build's libiopt.a (same options).
 unset MAKEFLAGS MFLAGS MAKELEVEL

@@ -275,7 +275,9 @@ static void test_exact_table_count(void)
 		uint64_t blk, b2, cases[6][3];
 		size_t k;
 
-		if (c->levels < 3)
+		/* 4K granule, 3+ levels: with 16K/64K granules a level-2 span is 64 GiB/4 TiB,
+		 * and ranges of small pages that long would make this test slow. */
+		if (c->levels < 3 || c->gshift != 12)
 			continue;
 		CU_ASSERT_EQUAL_FATAL(tctx_open(&x, c, 0), 0);
 		blk = lvl_size(&x, 1);

@@ -1,0 +1,341 @@
+/*
+ * Domains: domain ids (per unit, within CAP.ND, never 0), second-stage
+ * paging domains on lib/pgtbl (IOPT_PGTBL_VTD_SS, VT-d 9.8), map, unmap and
+ * the IOTLB invalidation that completes an unmap (6.5.2.4, 6.5.1.2).
+ *
+ * Every second-stage table of a unit has the same level count (the unit's
+ * 'levels', chosen at bring-up from SAGAW and MGAW), so a replace never
+ * changes the address width of a context or PASID entry.
+ *
+ * unmap_pages clears entries and collects the table pages it unlinked in the
+ * domain's pgtbl gather; iotlb_sync invalidates (page-selective with an
+ * address mask covering the span, domain-selective above VTD_PSI_MAX_PAGES
+ * or where PSI cannot express it; IH set when no paging-structure entry
+ * changed), waits, and only then frees those table pages: until the wait
+ * completed the unit could still walk them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "vtd"
+#include "iopt_internal/log.h"
+#include "hwdrv/vtd/drv.h"
+
+/* ---- domain ids ---------------------------------------------------------- */
+
+int vtd_did_alloc(struct vtd_hw_unit *hu, uint16_t *did)
+{
+	for (uint32_t i = hu->u.first_did; i < hu->nr_dids && i <= UINT16_MAX; i++) {
+		if (!(hu->did_map[i / 64] & (1ULL << (i % 64)))) {
+			hu->did_map[i / 64] |= 1ULL << (i % 64);
+			hu->dids_used++;
+			*did = (uint16_t)i;
+			return 0;
+		}
+	}
+	IOPT_ERRLOG("all %u domain ids of the unit are in use", hu->nr_dids);
+	return -ENOSPC;
+}
+
+void vtd_did_free(struct vtd_hw_unit *hu, uint16_t did)
+{
+	if (did < hu->u.first_did || did >= hu->nr_dids ||
+	    !(hu->did_map[did / 64] & (1ULL << (did % 64)))) {
+		IOPT_ERRLOG("freeing domain id %u that is not allocated", did);
+		return;
+	}
+	hu->did_map[did / 64] &= ~(1ULL << (did % 64));
+	hu->dids_used--;
+}
+
+/* ---- table memory -------------------------------------------------------- */
+
+static int pt_alloc(void *arg, size_t size, size_t align, int node, void **va, uint64_t *pa)
+{
+	struct vtd_domain *d = arg;
+	struct iopt_dma_buf b;
+	int rc = iopt_dma_alloc(d->hu->inst->env, size, align, node, &b);
+
+	if (rc)
+		return rc;
+	*va = b.va;
+	*pa = b.pa;
+	return 0;
+}
+
+static void pt_free(void *arg, void *va, uint64_t pa, size_t size)
+{
+	struct vtd_domain *d = arg;
+	struct iopt_dma_buf b = { .va = va, .pa = pa, .size = size, .node = IOPT_NUMA_ANY };
+
+	iopt_dma_free(d->hu->inst->env, &b);
+}
+
+static void *pt_phys_to_virt(void *arg, uint64_t pa)
+{
+	struct vtd_domain *d = arg;
+
+	return iopt_dma_phys_to_virt(d->hu->inst->env, pa);
+}
+
+static void pt_flush(void *arg, void *va, size_t len)
+{
+	struct vtd_domain *d = arg;
+
+	iopt_dma_flush(d->hu->inst->env, va, len);
+}
+
+static const struct iopt_pgtbl_mem_ops g_pt_mem_ops = {
+	.alloc = pt_alloc,
+	.free = pt_free,
+	.phys_to_virt = pt_phys_to_virt,
+	.flush = pt_flush,
+};
+
+/* ---- domains ------------------------------------------------------------------ */
+
+static uint64_t unit_pgsizes(const struct vtd_hw_unit *hu)
+{
+	uint64_t sizes = 1ULL << 12;
+
+	if (hu->u.caps.sl_2m)
+		sizes |= 1ULL << 21;
+	if (hu->u.caps.sl_1g)
+		sizes |= 1ULL << 30;
+	return sizes;
+}
+
+int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal,
+		      struct vtd_domain **out)
+{
+	struct iopt_pgtbl_cfg cfg = { 0 };
+	struct vtd_domain *d;
+	int rc;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	d->hu = hu;
+	d->levels = hu->levels;
+	d->internal = internal;
+	iopt_pgtbl_gather_init(&d->gather);
+	cfg.format = IOPT_PGTBL_VTD_SS;
+	cfg.ias = 12 + 9 * hu->levels; /* 3: 39, 4: 48, 5: 57 bits */
+	cfg.oas = hu->haw;
+	cfg.pgsize_bitmap = unit_pgsizes(hu);
+	cfg.numa_node = hu->node;
+	cfg.mem_ops = &g_pt_mem_ops;
+	cfg.mem_arg = d;
+	if (hu->u.flush_tables)
+		cfg.flags |= IOPT_PGTBL_F_NONCOHERENT;
+	if (hu->u.caps.sc && hu->u.mode == VTD_MODE_LEGACY)
+		cfg.flags |= IOPT_PGTBL_F_SNOOP; /* scalable mode snoops by PASID entry PGSNP */
+	rc = iopt_pgtbl_create(&cfg, &d->pt);
+	if (rc) {
+		IOPT_ERRLOG("page table creation failed: %d", rc);
+		free(d);
+		return rc;
+	}
+	pthread_mutex_lock(&hu->lock);
+	rc = vtd_did_alloc(hu, &d->did);
+	if (rc == 0)
+		hu->nr_domains++;
+	pthread_mutex_unlock(&hu->lock);
+	if (rc) {
+		iopt_pgtbl_destroy(d->pt);
+		free(d);
+		return rc;
+	}
+	d->base.unit = &hu->base;
+	d->base.kind = IOPT_HW_DOMAIN_PAGING;
+	d->base.flags = flags;
+	d->base.pgsize_bitmap = cfg.pgsize_bitmap;
+	d->base.aperture_start = 0;
+	d->base.aperture_last = (1ULL << hu->aw_bits) - 1;
+	*out = d;
+	return 0;
+}
+
+void vtd_domain_destroy(struct vtd_domain *d)
+{
+	struct vtd_hw_unit *hu;
+
+	if (d == NULL)
+		return;
+	hu = d->hu;
+	if (d->users)
+		IOPT_ERRLOG("domain %u freed with %u attachments", d->did, d->users);
+	iopt_pgtbl_gather_release(d->pt, &d->gather);
+	iopt_pgtbl_destroy(d->pt);
+	pthread_mutex_lock(&hu->lock);
+	vtd_did_free(hu, d->did);
+	hu->nr_domains--;
+	pthread_mutex_unlock(&hu->lock);
+	free(d);
+}
+
+int vtd_domain_map_identity(struct vtd_domain *d, uint64_t start, uint64_t last)
+{
+	return iopt_pgtbl_map(d->pt, start, start, last - start + 1,
+			      IOPT_PGTBL_PROT_READ | IOPT_PGTBL_PROT_WRITE);
+}
+
+int vtd_domain_flush_all(struct vtd_domain *d)
+{
+	struct vtd_inv iv;
+
+	vtd_inv_begin(&iv, d->hu);
+	vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, d->did, 0, 0, false);
+	return vtd_inv_end(&iv);
+}
+
+int vtd_op_domain_alloc_paging(struct iopt_hw_dev *dev, uint32_t flags,
+			       struct iopt_hw_domain **out)
+{
+	struct vtd_dev *vd = to_vdev(dev);
+	struct vtd_hw_unit *hu = vd->hu;
+	struct vtd_domain *d;
+	int rc;
+
+	if (flags & ~(IOPT_HW_DOMAIN_NEST_PARENT | IOPT_HW_DOMAIN_DIRTY_TRACKING |
+		      IOPT_HW_DOMAIN_PASID)) {
+		IOPT_ERRLOG("domain flags 0x%x unknown", flags);
+		return -EOPNOTSUPP;
+	}
+	if (flags & IOPT_HW_DOMAIN_NEST_PARENT) {
+		IOPT_ERRLOG("nesting parent domains are not supported by this driver yet");
+		return -EOPNOTSUPP;
+	}
+	if (flags & IOPT_HW_DOMAIN_DIRTY_TRACKING) {
+		IOPT_ERRLOG("dirty tracking is not supported by this driver yet");
+		return -EOPNOTSUPP;
+	}
+	if ((flags & IOPT_HW_DOMAIN_PASID) &&
+	    (hu->u.mode != VTD_MODE_SCALABLE || !hu->u.caps.pasid)) {
+		IOPT_ERRLOG("PASID domain on a unit without scalable-mode PASID support");
+		return -EOPNOTSUPP;
+	}
+	rc = vtd_domain_create(hu, flags, false, &d);
+	if (rc)
+		return rc;
+	*out = &d->base;
+	return 0;
+}
+
+void vtd_op_domain_free(struct iopt_hw_domain *dom)
+{
+	if (dom)
+		vtd_domain_destroy(to_vdom(dom));
+}
+
+static uint32_t pgtbl_prot(uint32_t prot)
+{
+	uint32_t p = 0;
+
+	if (prot & IOPT_HW_PROT_READ)
+		p |= IOPT_PGTBL_PROT_READ;
+	if (prot & IOPT_HW_PROT_WRITE)
+		p |= IOPT_PGTBL_PROT_WRITE;
+	return p;
+}
+
+/* [iova, iova + pgsize * pgcount) valid for d? Logs the reason. */
+static int check_range(const struct vtd_domain *d, uint64_t iova, uint64_t pgsize,
+		       uint64_t pgcount, uint64_t *size)
+{
+	if (pgcount == 0 || pgsize == 0 || (pgsize & (pgsize - 1)) ||
+	    !(d->base.pgsize_bitmap & pgsize) || (iova & (pgsize - 1)) ||
+	    pgcount > (UINT64_MAX / pgsize)) {
+		IOPT_ERRLOG("domain %u: bad page size 0x%" PRIx64 " x %" PRIu64 " at 0x%" PRIx64,
+			    d->did, pgsize, pgcount, iova);
+		return -EINVAL;
+	}
+	*size = pgsize * pgcount;
+	if (iova + *size - 1 < iova || iova + *size - 1 > d->base.aperture_last) {
+		IOPT_ERRLOG("domain %u: 0x%" PRIx64 "+0x%" PRIx64 " beyond the aperture", d->did,
+			    iova, *size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uint64_t pgsize,
+		     uint64_t pgcount, uint32_t prot, uint64_t *mapped)
+{
+	struct vtd_domain *d = to_vdom(dom);
+	struct vtd_hw_unit *hu = d->hu;
+	uint64_t size;
+	int rc;
+
+	*mapped = 0;
+	rc = check_range(d, iova, pgsize, pgcount, &size);
+	if (rc)
+		return rc;
+	if ((pa & (pgsize - 1)) || !(prot & (IOPT_HW_PROT_READ | IOPT_HW_PROT_WRITE))) {
+		IOPT_ERRLOG("domain %u: bad pa 0x%" PRIx64 " or prot 0x%x", d->did, pa, prot);
+		return -EINVAL;
+	}
+	rc = iopt_pgtbl_map(d->pt, iova, pa, size, pgtbl_prot(prot));
+	if (rc)
+		return rc == -ERANGE || rc == -EEXIST ? -EINVAL : rc;
+	*mapped = size;
+	if (hu->u.inv_on_present) {
+		/* CM=1: the unit may have cached the not-present entries. */
+		pthread_mutex_lock(&hu->lock);
+		rc = vtd_unit_inv_iotlb_range(&hu->u, d->did, iova, size, true, VTD_PSI_MAX_PAGES);
+		pthread_mutex_unlock(&hu->lock);
+	}
+	return rc;
+}
+
+uint64_t vtd_op_unmap_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pgsize,
+			    uint64_t pgcount, struct iopt_hw_gather *gather)
+{
+	struct vtd_domain *d = to_vdom(dom);
+	uint64_t size, unmapped = 0;
+
+	if (check_range(d, iova, pgsize, pgcount, &size))
+		return 0;
+	if (iopt_pgtbl_unmap(d->pt, iova, size, &d->gather, &unmapped))
+		return 0;
+	if (unmapped)
+		hw_gather_add(gather, iova, size, pgsize);
+	return unmapped;
+}
+
+int vtd_op_iotlb_sync(struct iopt_hw_domain *dom, struct iopt_hw_gather *gather)
+{
+	struct vtd_domain *d = to_vdom(dom);
+	struct vtd_hw_unit *hu = d->hu;
+	uint64_t start = gather->start, last = gather->last;
+	bool tables = d->gather.table_levels != 0;
+	struct vtd_inv_plan p;
+	struct vtd_inv iv;
+	int rc;
+
+	if (d->gather.start <= d->gather.last) {
+		if (d->gather.start < start)
+			start = d->gather.start;
+		if (d->gather.last > last || start > last)
+			last = d->gather.last;
+	}
+	if (start > last)
+		return 0;
+	rc = vtd_inv_plan_range(&hu->u.caps, start, last - start + 1, VTD_PSI_MAX_PAGES, &p);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&hu->lock);
+	vtd_inv_begin(&iv, hu);
+	if (p.domain)
+		vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, d->did, 0, 0, false);
+	else
+		vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_PAGE, d->did, p.addr, p.am, !tables);
+	rc = vtd_inv_end(&iv);
+	pthread_mutex_unlock(&hu->lock);
+	if (rc)
+		return rc == -ETIMEDOUT ? rc : -EIO; /* the tables stay held: the unit may walk them */
+	iopt_pgtbl_gather_release(d->pt, &d->gather);
+	return 0;
+}

@@ -62,6 +62,7 @@ static int pt_alloc(void *arg, size_t size, size_t align, int node, void **va, u
 		return rc;
 	*va = b.va;
 	*pa = b.pa;
+	__atomic_add_fetch(&d->hu->pt_pages, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -71,6 +72,7 @@ static void pt_free(void *arg, void *va, uint64_t pa, size_t size)
 	struct iopt_dma_buf b = { .va = va, .pa = pa, .size = size, .node = IOPT_NUMA_ANY };
 
 	iopt_dma_free(d->hu->inst->env, &b);
+	__atomic_sub_fetch(&d->hu->pt_pages, 1, __ATOMIC_RELAXED);
 }
 
 static void *pt_phys_to_virt(void *arg, uint64_t pa)
@@ -267,7 +269,7 @@ int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uin
 	struct vtd_domain *d = to_vdom(dom);
 	struct vtd_hw_unit *hu = d->hu;
 	uint64_t size;
-	int rc;
+	int rc, map_rc = 0;
 
 	*mapped = 0;
 	rc = check_range(d, iova, pgsize, pgcount, &size);
@@ -277,16 +279,26 @@ int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uin
 		IOPT_ERRLOG("domain %u: bad pa 0x%" PRIx64 " or prot 0x%x", d->did, pa, prot);
 		return -EINVAL;
 	}
-	rc = iopt_pgtbl_map(d->pt, iova, pa, size, pgtbl_prot(prot));
-	if (rc)
-		return rc == -ERANGE || rc == -EEXIST ? -EINVAL : rc;
-	*mapped = size;
-	if (hu->u.inv_on_present) {
-		/* CM=1: the unit may have cached the not-present entries. */
+	/* One page size per call, as asked: lib/pgtbl would otherwise merge
+	 * aligned runs into larger pages that a later unmap of the same shape
+	 * could not split. */
+	for (uint64_t i = 0; i < pgcount; i++) {
+		map_rc = iopt_pgtbl_map(d->pt, iova + i * pgsize, pa + i * pgsize, pgsize,
+					pgtbl_prot(prot));
+		if (map_rc)
+			break;
+		*mapped += pgsize;
+	}
+	if (*mapped && hu->u.inv_on_present) {
+		/* CM=1: the unit may have cached the not-present entries, leaves
+		 * and tables alike (no IH). */
 		pthread_mutex_lock(&hu->lock);
-		rc = vtd_unit_inv_iotlb_range(&hu->u, d->did, iova, size, true, VTD_PSI_MAX_PAGES);
+		rc = vtd_unit_inv_iotlb_range(&hu->u, d->did, iova, *mapped, false,
+					      VTD_PSI_MAX_PAGES);
 		pthread_mutex_unlock(&hu->lock);
 	}
+	if (map_rc)
+		return map_rc == -ERANGE || map_rc == -EEXIST ? -EINVAL : map_rc;
 	return rc;
 }
 

@@ -109,6 +109,7 @@ struct vtd_hw_unit {
 	struct iopt_dma_buf unbound_ptbl; /* its first PASID table (RID_PASID 0) */
 	struct vtd_dev *devs;
 	uint64_t dma_bufs;           /* DMA buffers this unit holds (tables, dirs), for leak checks */
+	uint64_t pt_pages;           /* page-table pages of its domains (atomic) */
 };
 
 struct vtd_inst {

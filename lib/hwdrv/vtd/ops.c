@@ -357,6 +357,7 @@ void vtd_drv_get_stats(struct iopt_hw_instance *inst, struct vtd_drv_stats *st)
 		st->dids_used += hu->dids_used;
 		st->dma_bufs += hu->dma_bufs;
 		st->domains += hu->nr_domains;
+		st->table_pages += __atomic_load_n(&hu->pt_pages, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&hu->lock);
 	}
 }

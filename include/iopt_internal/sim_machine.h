@@ -12,7 +12,8 @@
  *     every DMA test device, an RHSA (proximity domain 0), optionally an RMRR
  *     naming the first device; correct checksum;
  *   - nr_devs DMA test devices (dmadev, edu's counterpart) at 00:02.0,
- *     00:03.0, ... on the sim PCI bus (sim_pci_add), so that config space
+ *     00:03.0, ... named "edu0", "edu1", ... on the sim PCI bus
+ *     (sim_pci_add), so that config space
  *     and bus mastering behave as on hardware: sim_machine_dma() refuses DMA
  *     (-EPERM) while a device's bus mastering is off.
  *

@@ -130,7 +130,7 @@ static int add_devices(struct sim_machine *m, const struct sim_machine_opts *o)
 
 		d->rid = (uint16_t)((2 + i) << 3);
 		snprintf(d->name, sizeof(d->name), "0000:00:%02x.0", 2 + i);
-		snprintf(pname, sizeof(pname), "simdma%u", i);
+		snprintf(pname, sizeof(pname), "edu%u", i);
 		rc = dmadev_create(vtdm_iommu_ops(), m->vtd, d->rid, o->dev_caps, &d->dma);
 		if (rc)
 			return rc;

@@ -21,6 +21,7 @@
 #define LOG_MODULE "vtd"
 #include "iopt_internal/log.h"
 #include "iopt/iopt.h"
+#include "iopt/pci.h"
 #include "iopt_internal/hwdrv_vtd.h"
 #include "hwdrv/vtd/drv.h"
 
@@ -413,6 +414,37 @@ static int dev_entry_own(struct vtd_hw_unit *hu, struct vtd_dev *vd, bool own)
 	return vtd_ctx_legacy_set(hu, vd->rid, NULL, !own && !block);
 }
 
+/*
+ * A device named rather than addressed: on sim, a device of the sim PCI bus
+ * by its name (what the sim machine calls "edu0"); hardware requesters are
+ * PCI addresses only.
+ */
+static int resolve_name(struct vtd_inst *in, const struct iopt_hw_dev_id *id, uint16_t *seg,
+			uint16_t *rid)
+{
+	struct iopt_pci_opts po = { .backend = IOPT_PCI_SIM, .env = in->env };
+	struct iopt_pci_dev *pd;
+	int rc;
+
+	*seg = id->segment;
+	*rid = id->rid;
+	if (id->name == NULL)
+		return 0;
+	if (iopt_env_mem_kind(in->env) != IOPT_ENV_MEM_SIM) {
+		IOPT_ERRLOG("VT-d finds requesters by PCI address, not by name ('%s')", id->name);
+		return -ENODEV;
+	}
+	rc = iopt_pci_open(&po, id->name, &pd);
+	if (rc) {
+		IOPT_ERRLOG("no sim PCI device named '%s': %d", id->name, rc);
+		return -ENODEV;
+	}
+	*seg = (uint16_t)iopt_pci_get_addr(pd).domain;
+	*rid = iopt_pci_rid(pd);
+	iopt_pci_close(pd);
+	return 0;
+}
+
 static int vtd_probe_device(struct iopt_hw_instance *inst, const struct iopt_hw_dev_id *id,
 			    struct iopt_hw_dev **out)
 {
@@ -420,16 +452,16 @@ static int vtd_probe_device(struct iopt_hw_instance *inst, const struct iopt_hw_
 	const struct iopt_dmar_drhd *drhd;
 	struct vtd_hw_unit *hu = NULL;
 	struct vtd_dev *vd;
+	uint16_t seg, rid;
 	int rc;
 
 	if (id == NULL || out == NULL)
 		return -EINVAL;
-	if (id->name) {
-		IOPT_ERRLOG("VT-d finds requesters by PCI address, not by name ('%s')", id->name);
-		return -ENODEV;
-	}
-	if (iopt_dmar_find_drhd(in->dmar, id->segment, id->rid, NULL, NULL, &drhd)) {
-		IOPT_ERRLOG("no remapping unit translates %04x:%04x", id->segment, id->rid);
+	rc = resolve_name(in, id, &seg, &rid);
+	if (rc)
+		return rc;
+	if (iopt_dmar_find_drhd(in->dmar, seg, rid, NULL, NULL, &drhd)) {
+		IOPT_ERRLOG("no remapping unit translates %04x:%04x", seg, rid);
 		return -ENODEV;
 	}
 	for (uint32_t i = 0; i < in->nr_units; i++)
@@ -441,16 +473,16 @@ static int vtd_probe_device(struct iopt_hw_instance *inst, const struct iopt_hw_
 	if (vd == NULL)
 		return -ENOMEM;
 	vd->hu = hu;
-	vd->rid = id->rid;
+	vd->rid = rid;
 	vd->base.unit = &hu->base;
-	vd->base.id.segment = id->segment;
-	vd->base.id.rid = id->rid;
+	vd->base.id.segment = seg;
+	vd->base.id.rid = rid;
 	dev_props(in, hu, vd);
 	pthread_mutex_lock(&hu->lock);
-	if (dev_find(hu, id->rid)) {
+	if (dev_find(hu, rid)) {
 		pthread_mutex_unlock(&hu->lock);
 		free(vd);
-		IOPT_ERRLOG("requester %04x is already probed", id->rid);
+		IOPT_ERRLOG("requester %04x is already probed", rid);
 		return -EBUSY;
 	}
 	rc = hu->u.mode == VTD_MODE_SCALABLE ? vtd_dev_pdir_alloc(hu, vd) : 0;

@@ -195,8 +195,13 @@ static void test_probe_errors(void)
 
 	CU_ASSERT_EQUAL_FATAL(rig_up(&r, NULL), 0);
 	CU_ASSERT_EQUAL(vtd_hw_ops.probe_device(r.inst, &id, &d2), -ENODEV);
-	id.name = "simdma0";
+	id.name = "nosuch";
 	CU_ASSERT_EQUAL(vtd_hw_ops.probe_device(r.inst, &id, &d2), -ENODEV);
+	/* a sim device by name is the same requester as by address */
+	id.name = "edu0";
+	CU_ASSERT_EQUAL(vtd_hw_ops.probe_device(r.inst, &id, &d2), 0);
+	CU_ASSERT_EQUAL(d2->id.rid, r.m->devs[0].rid);
+	vtd_hw_ops.release_device(d2);
 	d = probe(&r, 0);
 	id.name = NULL;
 	id.rid = r.m->devs[0].rid;

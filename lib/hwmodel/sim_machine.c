@@ -145,6 +145,13 @@ static int add_devices(struct sim_machine *m, const struct sim_machine_opts *o)
 		rc = sim_pci_add(m->env, &desc, &d->pci);
 		if (rc)
 			return rc;
+		if (o->dev_caps & DMADEV_CAP_ATS) {
+			/* PCIe extended capability at 0x100: ATS (ID 0x000f, version 1,
+			 * last in the list); capability and control registers zero. */
+			rc = sim_pci_cfg_poke(d->pci, 0x100, 4, 0x000f | (1U << 16));
+			if (rc)
+				return rc;
+		}
 		if (o->bus_master) {
 			rc = sim_machine_set_bus_master(m, i, true);
 			if (rc)

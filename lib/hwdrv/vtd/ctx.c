@@ -149,6 +149,30 @@ void vtd_inv_piotlb_pasid(struct vtd_inv *iv, uint16_t did, uint32_t pasid)
 	inv_add(iv, &d);
 }
 
+void vtd_inv_dev_tlb(struct vtd_inv *iv, const struct vtd_dev *vd, uint32_t pasid,
+		     uint64_t addr, unsigned int am, bool all)
+{
+	struct vtd_qi_desc d;
+	uint64_t enc;
+	bool size;
+
+	if (vd == NULL || !vd->ats)
+		return;
+	if (all) {
+		/* S=1 with every address bit below 63 set: the whole space (6.5.2.5) */
+		enc = GENMASK_ULL(62, 12);
+		size = true;
+	} else {
+		vtd_dev_tlb_range(addr, am, &enc, &size);
+	}
+	/* MIP 0, PFSID = SID: physical functions only */
+	if (pasid == 0)
+		d = vtd_qi_enc_dev_tlb(vd->rid, vd->rid, 0, enc, size);
+	else
+		d = vtd_qi_enc_p_dev_tlb(vd->rid, vd->rid, 0, pasid, enc, size, false);
+	inv_add(iv, &d);
+}
+
 int vtd_inv_end(struct vtd_inv *iv)
 {
 	struct vtd_hw_unit *hu = iv->hu;
@@ -262,8 +286,10 @@ static unsigned int max_aw(const struct vtd_hw_unit *hu)
 	return hu->u.caps.max_levels - 2;
 }
 
-int vtd_ctx_legacy_set(struct vtd_hw_unit *hu, uint16_t rid, struct vtd_domain *dom, bool pt)
+int vtd_ctx_legacy_set(struct vtd_hw_unit *hu, uint16_t rid, const struct vtd_dev *vd,
+		       struct vtd_domain *dom, bool pt)
 {
+	unsigned int tt = vd && vd->ats ? VTD_CTX_TT_ALL : VTD_CTX_TT_UNTRANSLATED;
 	struct entry_update up = { .words = VTD_CTX_ENTRY_WORDS };
 	struct vtd_inv iv;
 	uint16_t old_did;
@@ -280,7 +306,7 @@ int vtd_ctx_legacy_set(struct vtd_hw_unit *hu, uint16_t rid, struct vtd_domain *
 		struct iopt_pgtbl_info info;
 
 		iopt_pgtbl_get_info(dom->pt, &info);
-		up.w0 = VTD_CTX_0_P | FIELD_PREP(VTD_CTX_0_TT, VTD_CTX_TT_UNTRANSLATED) |
+		up.w0 = VTD_CTX_0_P | FIELD_PREP(VTD_CTX_0_TT, tt) |
 			(info.root_pa & VTD_CTX_0_SLPTPTR);
 		up.w1 = FIELD_PREP(VTD_CTX_1_AW, dom->levels - 2) | FIELD_PREP(VTD_CTX_1_DID, dom->did);
 	} else if (pt) {
@@ -295,6 +321,7 @@ int vtd_ctx_legacy_set(struct vtd_hw_unit *hu, uint16_t rid, struct vtd_domain *
 	if (up.was_present) {
 		vtd_inv_cc_dev(&iv, old_did, rid);
 		vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, old_did, 0, 0, false);
+		vtd_inv_dev_tlb(&iv, vd, 0, 0, 0, true);
 	} else if (hu->u.inv_on_present) {
 		vtd_inv_cc_dev(&iv, 0, rid);
 		vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, (uint16_t)FIELD_GET(VTD_CTX_1_DID, up.w1),
@@ -308,8 +335,8 @@ int vtd_ctx_legacy_set(struct vtd_hw_unit *hu, uint16_t rid, struct vtd_domain *
 	return rc;
 }
 
-int vtd_ctx_sm_set(struct vtd_hw_unit *hu, uint16_t rid, const struct iopt_dma_buf *pdir,
-		   unsigned int pdts, bool clear)
+int vtd_ctx_sm_set(struct vtd_hw_unit *hu, uint16_t rid, const struct vtd_dev *vd,
+		   const struct iopt_dma_buf *pdir, unsigned int pdts, bool clear)
 {
 	struct entry_update up = { .words = VTD_SM_CTX_ENTRY_WORDS };
 	struct vtd_inv iv;
@@ -325,6 +352,8 @@ int vtd_ctx_sm_set(struct vtd_hw_unit *hu, uint16_t rid, const struct iopt_dma_b
 			(d->pa & VTD_SM_CTX_0_PASIDDIRPTR);
 		if (pdir && hu->u.caps.pasid)
 			up.w0 |= VTD_SM_CTX_0_PASIDE;
+		if (pdir && vd && vd->ats)
+			up.w0 |= VTD_SM_CTX_0_DTE;
 		up.w1 = 0; /* RID_PASID 0 */
 	}
 	if (!(up.e[0] & VTD_SM_CTX_0_P) && clear)
@@ -338,6 +367,8 @@ int vtd_ctx_sm_set(struct vtd_hw_unit *hu, uint16_t rid, const struct iopt_dma_b
 		vtd_inv_cc_dev(&iv, 0, rid);
 		vtd_inv_pc(&iv, VTD_PC_GRAN_GLOBAL, 0, 0);
 		vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_GLOBAL, 0, 0, 0, false);
+		if (up.was_present)
+			vtd_inv_dev_tlb(&iv, vd, 0, 0, 0, true);
 	} else {
 		iv.rwbf = true;
 	}
@@ -445,7 +476,8 @@ static void pasid_words(struct vtd_hw_unit *hu, struct vtd_domain *dom, bool pt,
 }
 
 /* Invalidate what the unit may hold for the PASID entry described by w0/w1. */
-static void pasid_flush(struct vtd_inv *iv, uint32_t pasid, uint64_t w0, uint64_t w1)
+static void pasid_flush(struct vtd_inv *iv, const struct vtd_dev *vd, uint32_t pasid, uint64_t w0,
+			uint64_t w1)
 {
 	uint16_t did = (uint16_t)FIELD_GET(VTD_PASID_1_DID, w1);
 
@@ -454,6 +486,7 @@ static void pasid_flush(struct vtd_inv *iv, uint32_t pasid, uint64_t w0, uint64_
 		vtd_inv_iotlb(iv, VTD_IOTLB_GRAN_DOMAIN, did, 0, 0, false);
 	else
 		vtd_inv_piotlb_pasid(iv, did, pasid);
+	vtd_inv_dev_tlb(iv, vd, pasid, 0, 0, true);
 }
 
 int vtd_pasid_set(struct vtd_hw_unit *hu, struct vtd_dev *dev, uint16_t rid, uint32_t pasid,
@@ -480,9 +513,9 @@ int vtd_pasid_set(struct vtd_hw_unit *hu, struct vtd_dev *dev, uint16_t rid, uin
 	entry_write(hu, &up);
 	vtd_inv_begin(&iv, hu);
 	if (up.was_present)
-		pasid_flush(&iv, pasid, old0, old1);
+		pasid_flush(&iv, dev, pasid, old0, old1);
 	else if (hu->u.inv_on_present)
-		pasid_flush(&iv, pasid, up.w0, up.w1);
+		pasid_flush(&iv, dev, pasid, up.w0, up.w1);
 	else
 		iv.rwbf = true;
 	rc = vtd_inv_end(&iv);

@@ -169,6 +169,12 @@ void vtd_domain_destroy(struct vtd_domain *d)
 	hu = d->hu;
 	if (d->users)
 		IOPT_ERRLOG("domain %u freed with %u attachments", d->did, d->users);
+	while (d->atts) {
+		struct vtd_dom_att *a = d->atts;
+
+		d->atts = a->next;
+		free(a);
+	}
 	iopt_pgtbl_gather_release(d->pt, &d->gather);
 	iopt_pgtbl_destroy(d->pt);
 	pthread_mutex_lock(&hu->lock);
@@ -176,6 +182,30 @@ void vtd_domain_destroy(struct vtd_domain *d)
 	hu->nr_domains--;
 	pthread_mutex_unlock(&hu->lock);
 	free(d);
+}
+
+void vtd_dom_att_move(struct vtd_domain *from, struct vtd_domain *to, struct vtd_dom_att *att,
+		      struct vtd_dev *vd, uint32_t pasid)
+{
+	if (from) {
+		for (struct vtd_dom_att **pp = &from->atts; *pp; pp = &(*pp)->next) {
+			if ((*pp)->vd == vd && (*pp)->pasid == pasid) {
+				struct vtd_dom_att *gone = *pp;
+
+				*pp = gone->next;
+				free(gone);
+				break;
+			}
+		}
+		from->users--;
+	}
+	if (to) {
+		att->vd = vd;
+		att->pasid = pasid;
+		att->next = to->atts;
+		to->atts = att;
+		to->users++;
+	}
 }
 
 int vtd_domain_map_identity(struct vtd_domain *d, uint64_t start, uint64_t last)
@@ -344,6 +374,10 @@ int vtd_op_iotlb_sync(struct iopt_hw_domain *dom, struct iopt_hw_gather *gather)
 		vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, d->did, 0, 0, false);
 	else
 		vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_PAGE, d->did, p.addr, p.am, !tables);
+	/* After the IOTLB (a device could refill its ATC from a stale IOTLB
+	 * otherwise), in the same batch and before the one wait. */
+	for (const struct vtd_dom_att *a = d->atts; a; a = a->next)
+		vtd_inv_dev_tlb(&iv, a->vd, a->pasid, p.addr, p.am, p.domain);
 	rc = vtd_inv_end(&iv);
 	pthread_mutex_unlock(&hu->lock);
 	if (rc)

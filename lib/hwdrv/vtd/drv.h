@@ -42,6 +42,13 @@ struct vtd_inst;
 struct vtd_hw_unit;
 struct vtd_domain;
 
+/* One attachment of a domain: a device's RID (pasid 0) or one of its PASIDs. */
+struct vtd_dom_att {
+	struct vtd_dev *vd;
+	uint32_t pasid;
+	struct vtd_dom_att *next;
+};
+
 /* One PASID of a bound device that is attached (scalable mode). */
 struct vtd_pasid_att {
 	uint32_t pasid;
@@ -53,6 +60,8 @@ struct vtd_dev {
 	struct iopt_hw_dev base;
 	struct vtd_hw_unit *hu;
 	uint16_t rid;
+	bool ats;                    /* device and unit do ATS: device-TLB invalidations */
+	uint16_t ats_cap;            /* config offset of the ATS capability, 0: none */
 	struct vtd_domain *dom;      /* RID (RID_PASID) attachment, or NULL (blocked) */
 	/* scalable mode: this device's own PASID directory and its tables */
 	struct iopt_dma_buf pdir;
@@ -72,6 +81,7 @@ struct vtd_domain {
 	struct iopt_pgtbl *pt;
 	struct iopt_pgtbl_gather gather; /* pages unlinked by unmap, freed after iotlb_sync */
 	uint32_t users;              /* RID and PASID attachments */
+	struct vtd_dom_att *atts;    /* the same, listed (device-TLB invalidation); unit lock */
 	bool internal;               /* the driver's own (identity / RMRR) domain */
 	/* RMRR ranges already identity-mapped here ([start, last], inclusive) */
 	uint32_t nr_rmrr_mapped;
@@ -161,6 +171,10 @@ void vtd_inv_iotlb(struct vtd_inv *iv, unsigned int gran, uint16_t did, uint64_t
 		   unsigned int am, bool ih);
 void vtd_inv_pc(struct vtd_inv *iv, unsigned int gran, uint16_t did, uint32_t pasid);
 void vtd_inv_piotlb_pasid(struct vtd_inv *iv, uint16_t did, uint32_t pasid);
+/* Device-TLB of vd (nothing unless vd does ATS): pasid 0 = requests without
+ * PASID; 2^am pages at addr, or everything (all). */
+void vtd_inv_dev_tlb(struct vtd_inv *iv, const struct vtd_dev *vd, uint32_t pasid,
+		     uint64_t addr, unsigned int am, bool all);
 /* @return 0; the first error (then hu->broken is set). */
 int vtd_inv_end(struct vtd_inv *iv);
 
@@ -178,10 +192,11 @@ int vtd_ctx_setup_unbound(struct vtd_hw_unit *hu, bool block);
  * Scalable mode: point rid's context entry at directory pdir (pdts), or at
  * the shared unbound directory (pdir NULL), or clear it (clear). Lock held.
  */
-int vtd_ctx_sm_set(struct vtd_hw_unit *hu, uint16_t rid, const struct iopt_dma_buf *pdir,
-		   unsigned int pdts, bool clear);
+int vtd_ctx_sm_set(struct vtd_hw_unit *hu, uint16_t rid, const struct vtd_dev *vd,
+		   const struct iopt_dma_buf *pdir, unsigned int pdts, bool clear);
 /* Legacy mode: rid translates through dom, passes through (pt), or is blocked. Lock held. */
-int vtd_ctx_legacy_set(struct vtd_hw_unit *hu, uint16_t rid, struct vtd_domain *dom, bool pt);
+int vtd_ctx_legacy_set(struct vtd_hw_unit *hu, uint16_t rid, const struct vtd_dev *vd,
+		       struct vtd_domain *dom, bool pt);
 /*
  * Scalable mode: the PASID entry pasid of dev (dev NULL: the shared unbound
  * directory) translates through dom, passes through (pt) or is cleared.
@@ -203,6 +218,10 @@ int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal,
 void vtd_domain_destroy(struct vtd_domain *d);
 /* Identity-map [start, last] (inclusive) into d with the largest pages. */
 int vtd_domain_map_identity(struct vtd_domain *d, uint64_t start, uint64_t last);
+/* Move the attachment (vd, pasid) from one domain to another (either NULL);
+ * att is the new list node for 'to' (unused, may be NULL, when to is NULL). Lock held. */
+void vtd_dom_att_move(struct vtd_domain *from, struct vtd_domain *to, struct vtd_dom_att *att,
+		      struct vtd_dev *vd, uint32_t pasid);
 /* Invalidate d's IOTLB entries (domain-selective) and wait. Lock held. */
 int vtd_domain_flush_all(struct vtd_domain *d);
 

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,8 +398,56 @@ static void dev_props(struct vtd_inst *in, struct vtd_hw_unit *hu, struct vtd_de
 		p->max_pasid_log2 = (uint8_t)(hu->u.caps.pasid_bits > VTD_DEV_PASID_BITS_MAX
 						      ? VTD_DEV_PASID_BITS_MAX
 						      : hu->u.caps.pasid_bits);
-	p->ats = false; /* device-TLB (ATS) support is not implemented yet */
-	p->pri = false;
+	p->ats = vd->ats;
+	p->pri = false; /* page requests are not supported yet */
+}
+
+/* PCIe extended capability list (PCIe 7.6.3) and the ATS capability (10.5.1). */
+#define PCI_EXT_CAP_START 0x100
+#define PCI_EXT_CAP_ID(h) ((h) & 0xffff)
+#define PCI_EXT_CAP_NEXT(h) (((h) >> 20) & 0xffc)
+#define PCI_EXT_CAP_ID_ATS 0x000f
+#define PCI_ATS_CTRL 0x6            /* 16-bit control register */
+#define PCI_ATS_CTRL_ENABLE 0x8000
+
+/* Open vd's config space: the sim bus on sim, sysfs otherwise. */
+static int dev_pci_open(struct vtd_inst *in, const struct vtd_dev *vd, struct iopt_pci_dev **pd)
+{
+	struct iopt_pci_opts po = { .backend = IOPT_PCI_SYSFS, .env = in->env };
+	char bdf[16];
+
+	if (iopt_env_mem_kind(in->env) == IOPT_ENV_MEM_SIM)
+		po.backend = IOPT_PCI_SIM;
+	snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", vd->base.id.segment, vd->rid >> 8,
+		 (vd->rid >> 3) & 0x1f, vd->rid & 7);
+	return iopt_pci_open(&po, bdf, pd);
+}
+
+/*
+ * Find the device's ATS capability and enable it (or disable it: on). A
+ * device we cannot read (no config access) is treated as without ATS.
+ * Bounded walk: at most 4 KiB / 4 capabilities.
+ */
+static void dev_ats_set(struct vtd_inst *in, struct vtd_dev *vd, bool on)
+{
+	struct iopt_pci_dev *pd;
+	uint32_t off = PCI_EXT_CAP_START, hdr, ctrl;
+
+	if (!vd->hu->u.caps.dt || !vd->hu->u.use_qi || dev_pci_open(in, vd, &pd))
+		return;
+	for (unsigned int n = 0; !vd->ats_cap && off >= PCI_EXT_CAP_START && n < 1024; n++) {
+		if (iopt_pci_cfg_read(pd, off, 4, &hdr) || hdr == 0 || hdr == UINT32_MAX)
+			break;
+		if (PCI_EXT_CAP_ID(hdr) == PCI_EXT_CAP_ID_ATS)
+			vd->ats_cap = (uint16_t)off;
+		off = PCI_EXT_CAP_NEXT(hdr);
+	}
+	if (vd->ats_cap && iopt_pci_cfg_read(pd, vd->ats_cap + PCI_ATS_CTRL, 2, &ctrl) == 0) {
+		ctrl = on ? (ctrl | PCI_ATS_CTRL_ENABLE) : (ctrl & ~PCI_ATS_CTRL_ENABLE);
+		if (iopt_pci_cfg_write(pd, vd->ats_cap + PCI_ATS_CTRL, 2, ctrl) == 0)
+			vd->ats = on;
+	}
+	iopt_pci_close(pd);
 }
 
 /* Make rid blocked (probe) or give it back to the unbound policy (release). Lock held. */
@@ -408,10 +457,10 @@ static int dev_entry_own(struct vtd_hw_unit *hu, struct vtd_dev *vd, bool own)
 
 	if (hu->u.mode == VTD_MODE_SCALABLE) {
 		if (own)
-			return vtd_ctx_sm_set(hu, vd->rid, &vd->pdir, vd->pdts, false);
-		return vtd_ctx_sm_set(hu, vd->rid, NULL, 0, block);
+			return vtd_ctx_sm_set(hu, vd->rid, vd, &vd->pdir, vd->pdts, false);
+		return vtd_ctx_sm_set(hu, vd->rid, vd, NULL, 0, block);
 	}
-	return vtd_ctx_legacy_set(hu, vd->rid, NULL, !own && !block);
+	return vtd_ctx_legacy_set(hu, vd->rid, vd, NULL, !own && !block);
 }
 
 /*
@@ -477,10 +526,13 @@ static int vtd_probe_device(struct iopt_hw_instance *inst, const struct iopt_hw_
 	vd->base.unit = &hu->base;
 	vd->base.id.segment = seg;
 	vd->base.id.rid = rid;
+	dev_ats_set(in, vd, true);
 	dev_props(in, hu, vd);
 	pthread_mutex_lock(&hu->lock);
 	if (dev_find(hu, rid)) {
 		pthread_mutex_unlock(&hu->lock);
+		if (vd->ats)
+			dev_ats_set(in, vd, false);
 		free(vd);
 		IOPT_ERRLOG("requester %04x is already probed", rid);
 		return -EBUSY;
@@ -491,6 +543,8 @@ static int vtd_probe_device(struct iopt_hw_instance *inst, const struct iopt_hw_
 	if (rc) {
 		vtd_dev_pdir_free(hu, vd);
 		pthread_mutex_unlock(&hu->lock);
+		if (vd->ats)
+			dev_ats_set(in, vd, false);
 		free(vd);
 		return rc;
 	}
@@ -522,6 +576,8 @@ static void vtd_release_device(struct iopt_hw_dev *dev)
 		}
 	}
 	pthread_mutex_unlock(&hu->lock);
+	if (vd->ats)
+		dev_ats_set(hu->inst, vd, false);
 	free(vd);
 }
 
@@ -539,7 +595,7 @@ static int vtd_hw_info(struct iopt_hw_dev *dev, struct iopt_hw_info *info)
 	info->type = IOPT_HW_INFO_TYPE_INTEL_VTD;
 	info->data_len = sizeof(raw);
 	memcpy(info->data, &raw, sizeof(raw));
-	info->caps = 0;
+	info->caps = vd->ats ? IOPT_HW_CAP_PCI_ATS : 0;
 	info->max_pasid_log2 = vd->base.props.max_pasid_log2;
 	return 0;
 }
@@ -599,16 +655,19 @@ static int vtd_attach_dev(struct iopt_hw_dev *dev, struct iopt_hw_domain *dom)
 	if (d)
 		rc = map_rmrrs(vd, d);
 	if (rc == 0 && d != vd->dom) {
-		if (hu->u.mode == VTD_MODE_SCALABLE)
+		struct vtd_dom_att *att = d ? calloc(1, sizeof(*att)) : NULL;
+
+		if (d && att == NULL)
+			rc = -ENOMEM;
+		else if (hu->u.mode == VTD_MODE_SCALABLE)
 			rc = vtd_pasid_set(hu, vd, vd->rid, 0, d, false);
 		else
-			rc = vtd_ctx_legacy_set(hu, vd->rid, d, false);
+			rc = vtd_ctx_legacy_set(hu, vd->rid, vd, d, false);
 		if (rc == 0) {
-			if (vd->dom)
-				vd->dom->users--;
-			if (d)
-				d->users++;
+			vtd_dom_att_move(vd->dom, d, att, vd, 0);
 			vd->dom = d;
+		} else {
+			free(att);
 		}
 	}
 	pthread_mutex_unlock(&hu->lock);
@@ -646,13 +705,16 @@ static int vtd_attach_dev_pasid(struct iopt_hw_dev *dev, uint32_t pasid,
 		}
 		a->pasid = pasid;
 	}
-	rc = (a == NULL || a->dom == d) ? 0 : vtd_pasid_set(hu, vd, vd->rid, pasid, d, false);
-	if (rc == 0 && a) {
-		if (a->dom)
-			a->dom->users--;
-		if (d)
-			d->users++;
-		a->dom = d;
+	if (a && a->dom != d) {
+		struct vtd_dom_att *att = d ? calloc(1, sizeof(*att)) : NULL;
+
+		rc = d && att == NULL ? -ENOMEM : vtd_pasid_set(hu, vd, vd->rid, pasid, d, false);
+		if (rc == 0) {
+			vtd_dom_att_move(a->dom, d, att, vd, pasid);
+			a->dom = d;
+		} else {
+			free(att);
+		}
 	}
 	if (a && a->dom == NULL) {
 		if (*pp == a)

@@ -15,6 +15,7 @@
 #include "iopt_internal/hwmodel.h"
 #include "iopt_internal/sim.h"
 #include "iopt_internal/sim_machine.h"
+#include "iopt_internal/sim_pci.h"
 
 #define SZ_4K 0x1000ULL
 #define SZ_2M 0x200000ULL
@@ -27,6 +28,7 @@ struct cfg {
 	const char *variant;
 	bool scalable;      /* mode the driver must choose */
 	bool noncoherent;
+	unsigned int dev_caps; /* DMADEV_CAP_* of the test devices */
 };
 
 static const struct cfg g_cfgs[] = {
@@ -35,6 +37,8 @@ static const struct cfg g_cfgs[] = {
 	{ "full-coherent", "full", VTDM_COHERENT, NULL, true, false },
 	{ "full-noncoherent", "full", VTDM_NONCOHERENT, NULL, true, true },
 	{ "full-legacy", "full", VTDM_COHERENT, "legacy", false, false },
+	{ "full-noncoherent-ats", "full", VTDM_NONCOHERENT, NULL, true, true, DMADEV_CAP_ATS },
+	{ "full-legacy-ats", "full", VTDM_COHERENT, "legacy", false, false, DMADEV_CAP_ATS },
 };
 
 static const struct cfg *g_cfg;
@@ -68,6 +72,7 @@ static int rig_up(struct rig *r, const struct rig_opts *ro)
 	mo.coherency = g_cfg->coh;
 	mo.nr_devs = 3;
 	mo.bus_master = true;
+	mo.dev_caps = g_cfg->dev_caps;
 	if (ro && ro->rmrr) {
 		mo.rmrr = true;
 		mo.rmrr_base = ro->rmrr_base;
@@ -714,6 +719,66 @@ static void test_pasid_attach(void)
 	rig_down(&r);
 }
 
+/* ATS devices: device-TLB invalidated with the IOTLB on unmap and on replace. */
+static void test_ats(void)
+{
+	struct rig r;
+	struct iopt_hw_dev *d;
+	struct iopt_hw_domain *a, *b;
+	struct iopt_dma_buf buf;
+	struct qtrace t;
+	struct dmadev *dd;
+	uint32_t ctrl = 0;
+	uint8_t v = 0;
+
+	if (!(g_cfg->dev_caps & DMADEV_CAP_ATS))
+		UT_SKIP("devices without ATS in this configuration");
+	CU_ASSERT_EQUAL_FATAL(rig_up(&r, NULL), 0);
+	dd = r.m->devs[0].dma;
+	CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(r.env, 8 * SZ_4K, SZ_4K, IOPT_NUMA_ANY, &buf), 0);
+	memset(buf.va, 0x11, SZ_4K);
+	memset((uint8_t *)buf.va + 4 * SZ_4K, 0x22, SZ_4K);
+	d = probe(&r, 0);
+	CU_ASSERT_FATAL(d->props.ats);
+	CU_ASSERT_EQUAL(sim_pci_cfg_peek(r.m->devs[0].pci, 0x106, 2, &ctrl), 0);
+	CU_ASSERT(ctrl & 0x8000);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &b), 0);
+	map(a, 0x40000, buf.pa, SZ_4K, 4);
+	map(b, 0x40000, buf.pa + 4 * SZ_4K, SZ_4K, 4);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.attach_dev(d, a), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x40000, &v, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(v, 0x11);
+	CU_ASSERT(dmadev_atc_count(dd) > 0);
+	/* replace: the ATC must not keep serving A */
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, b), 0);
+	CU_ASSERT_EQUAL(dmadev_atc_count(dd), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x40000, &v, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(v, 0x22);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x41000, &v, 1, false, NULL), 0);
+	/* unmap one page: IOTLB and device-TLB in one batch, one wait */
+	memset(&t, 0, sizeof(t));
+	vtdm_set_trace(r.m->vtd, trace_cb, &t);
+	CU_ASSERT_EQUAL(unmap_sync(b, 0x40000, SZ_4K, 1), 0);
+	vtdm_set_trace(r.m->vtd, NULL, NULL);
+	CU_ASSERT_EQUAL(t.waits, 1);
+	CU_ASSERT_EQUAL(t.iotlb, 1);
+	CU_ASSERT_EQUAL(t.n, 3);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x40000, &v, 1, false, NULL), -EFAULT);
+	drain(&r, &(struct evlog){ 0 });
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x41000, &v, 1, false, NULL), 0); /* the rest stays */
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, NULL), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x41000, &v, 1, false, NULL), -EFAULT);
+	drain(&r, &(struct evlog){ 0 });
+	vtd_hw_ops.domain_free(a);
+	vtd_hw_ops.domain_free(b);
+	vtd_hw_ops.release_device(d);
+	CU_ASSERT_EQUAL(sim_pci_cfg_peek(r.m->devs[0].pci, 0x106, 2, &ctrl), 0);
+	CU_ASSERT_FALSE(ctrl & 0x8000);
+	iopt_dma_free(r.env, &buf);
+	rig_down(&r);
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_bringup_mode),
 	UT_TEST(test_probe_errors),
@@ -727,6 +792,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_cycles_no_leak),
 	UT_TEST(test_rmrr),
 	UT_TEST(test_pasid_attach),
+	UT_TEST(test_ats),
 	UT_END,
 };
 
@@ -741,6 +807,8 @@ CFG_INIT(1)
 CFG_INIT(2)
 CFG_INIT(3)
 CFG_INIT(4)
+CFG_INIT(5)
+CFG_INIT(6)
 
 int main(int argc, char **argv)
 {
@@ -750,6 +818,8 @@ int main(int argc, char **argv)
 		{ "full-coherent", init_2, NULL, g_tests },
 		{ "full-noncoherent", init_3, NULL, g_tests },
 		{ "full-legacy", init_4, NULL, g_tests },
+		{ "full-noncoherent-ats", init_5, NULL, g_tests },
+		{ "full-legacy-ats", init_6, NULL, g_tests },
 		{ NULL, NULL, NULL, NULL },
 	};
 

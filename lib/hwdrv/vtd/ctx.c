@@ -463,6 +463,8 @@ static void pasid_words(struct vtd_hw_unit *hu, struct vtd_domain *dom, bool pt,
 		*w0 = VTD_PASID_0_P | FIELD_PREP(VTD_PASID_0_AW, dom->levels - 2) |
 		      FIELD_PREP(VTD_PASID_0_PGTT, VTD_PGTT_SECOND) |
 		      (info.root_pa & VTD_PASID_0_SSPTPTR);
+		if (dom->dirty_on)
+			*w0 |= VTD_PASID_0_SSADE;
 		*w1 = FIELD_PREP(VTD_PASID_1_DID, dom->did);
 		if (!hu->u.flush_tables)
 			*w1 |= VTD_PASID_1_PWSNP; /* coherent and SMPWCS: walks snoop */

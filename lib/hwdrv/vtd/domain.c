@@ -132,6 +132,8 @@ int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal,
 	cfg.mem_arg = d;
 	if (hu->u.flush_tables)
 		cfg.flags |= IOPT_PGTBL_F_NONCOHERENT;
+	if (flags & IOPT_HW_DOMAIN_DIRTY_TRACKING)
+		cfg.flags |= IOPT_PGTBL_F_DIRTY;
 	if (hu->u.caps.sc && hu->u.mode == VTD_MODE_LEGACY)
 		cfg.flags |= IOPT_PGTBL_F_SNOOP; /* scalable mode snoops by PASID entry PGSNP */
 	rc = iopt_pgtbl_create(&cfg, &d->pt);
@@ -240,8 +242,9 @@ int vtd_op_domain_alloc_paging(struct iopt_hw_dev *dev, uint32_t flags,
 		IOPT_ERRLOG("nesting parent domains are not supported by this driver yet");
 		return -EOPNOTSUPP;
 	}
-	if (flags & IOPT_HW_DOMAIN_DIRTY_TRACKING) {
-		IOPT_ERRLOG("dirty tracking is not supported by this driver yet");
+	if ((flags & IOPT_HW_DOMAIN_DIRTY_TRACKING) &&
+	    (hu->u.mode != VTD_MODE_SCALABLE || !hu->u.caps.slads)) {
+		IOPT_ERRLOG("dirty tracking needs scalable mode with second-stage A/D (ECAP.SLADS)");
 		return -EOPNOTSUPP;
 	}
 	if ((flags & IOPT_HW_DOMAIN_PASID) &&
@@ -383,5 +386,88 @@ int vtd_op_iotlb_sync(struct iopt_hw_domain *dom, struct iopt_hw_gather *gather)
 	if (rc)
 		return rc == -ETIMEDOUT ? rc : -EIO; /* the tables stay held: the unit may walk them */
 	iopt_pgtbl_gather_release(d->pt, &d->gather);
+	return 0;
+}
+
+/* ---- dirty tracking (second-stage A/D, VT-d 3.x SSADE) -------------------- */
+
+/*
+ * Turn SSADE on or off in the PASID entry of every attachment (each a
+ * present -> present change with its PASID-cache, IOTLB and device-TLB
+ * invalidation). A domain attached later gets SSADE from dirty_on.
+ */
+int vtd_op_set_dirty_tracking(struct iopt_hw_domain *dom, bool enable)
+{
+	struct vtd_domain *d = to_vdom(dom);
+	struct vtd_hw_unit *hu = d->hu;
+	int rc = 0;
+
+	if (!(d->base.flags & IOPT_HW_DOMAIN_DIRTY_TRACKING))
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&hu->lock);
+	if (d->dirty_on != enable) {
+		d->dirty_on = enable;
+		for (const struct vtd_dom_att *a = d->atts; a && rc == 0; a = a->next)
+			rc = vtd_pasid_set(hu, a->vd, a->vd->rid, a->pasid, d, false);
+	}
+	pthread_mutex_unlock(&hu->lock);
+	return rc;
+}
+
+/* Bitmap window of read_and_clear_dirty: 64 x 64 4 KiB pages (16 MiB). */
+#define VTD_DIRTY_WINDOW_WORDS 64
+#define VTD_DIRTY_WINDOW (VTD_DIRTY_WINDOW_WORDS * 64 * 4096ULL)
+
+/* Report runs of set bits of one window; cleared runs go to the gather. */
+static void dirty_report(const uint64_t *bm, uint64_t base, uint64_t pages, bool clear,
+			 struct iopt_hw_dirty *dirty)
+{
+	uint64_t i = 0;
+
+	while (i < pages) {
+		uint64_t j;
+
+		if (!(bm[i / 64] & (1ULL << (i % 64)))) {
+			i++;
+			continue;
+		}
+		for (j = i; j < pages && (bm[j / 64] & (1ULL << (j % 64))); j++)
+			;
+		dirty->record(dirty->arg, base + i * 4096, (j - i) * 4096);
+		if (clear)
+			hw_gather_add(&dirty->gather, base + i * 4096, (j - i) * 4096, 4096);
+		i = j;
+	}
+}
+
+int vtd_op_read_and_clear_dirty(struct iopt_hw_domain *dom, uint64_t iova, uint64_t size,
+				uint32_t flags, struct iopt_hw_dirty *dirty)
+{
+	struct vtd_domain *d = to_vdom(dom);
+	bool clear = !(flags & IOPT_HW_DIRTY_NO_CLEAR);
+	uint64_t bm[VTD_DIRTY_WINDOW_WORDS];
+
+	if (!d->dirty_on) {
+		IOPT_ERRLOG("domain %u: dirty tracking is off", d->did);
+		return -EINVAL;
+	}
+	if (size == 0 || (iova | size) & 0xfff || iova + size - 1 < iova ||
+	    iova + size - 1 > d->base.aperture_last || dirty == NULL || dirty->record == NULL) {
+		IOPT_ERRLOG("domain %u: bad dirty range 0x%" PRIx64 "+0x%" PRIx64, d->did, iova,
+			    size);
+		return -EINVAL;
+	}
+	for (uint64_t off = 0; off < size; off += VTD_DIRTY_WINDOW) {
+		uint64_t len = size - off < VTD_DIRTY_WINDOW ? size - off : VTD_DIRTY_WINDOW;
+		int rc;
+
+		memset(bm, 0, sizeof(bm));
+		rc = iopt_pgtbl_read_and_clear_dirty(d->pt, iova + off, len,
+						     clear ? 0 : IOPT_PGTBL_DIRTY_NO_CLEAR, bm,
+						     iova + off, 12);
+		if (rc)
+			return rc;
+		dirty_report(bm, iova + off, len / 4096, clear, dirty);
+	}
 	return 0;
 }

@@ -83,6 +83,7 @@ struct vtd_domain {
 	uint32_t users;              /* RID and PASID attachments */
 	struct vtd_dom_att *atts;    /* the same, listed (device-TLB invalidation); unit lock */
 	bool internal;               /* the driver's own (identity / RMRR) domain */
+	bool dirty_on;               /* SSADE in its PASID entries: the walker sets A/D */
 	/* RMRR ranges already identity-mapped here ([start, last], inclusive) */
 	uint32_t nr_rmrr_mapped;
 	uint64_t rmrr_mapped[IOPT_HW_MAX_RESV][2];
@@ -230,6 +231,9 @@ int vtd_op_domain_alloc_paging(struct iopt_hw_dev *dev, uint32_t flags,
 void vtd_op_domain_free(struct iopt_hw_domain *dom);
 int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uint64_t pgsize,
 		     uint64_t pgcount, uint32_t prot, uint64_t *mapped);
+int vtd_op_set_dirty_tracking(struct iopt_hw_domain *dom, bool enable);
+int vtd_op_read_and_clear_dirty(struct iopt_hw_domain *dom, uint64_t iova, uint64_t size,
+				uint32_t flags, struct iopt_hw_dirty *dirty);
 uint64_t vtd_op_unmap_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pgsize,
 			    uint64_t pgcount, struct iopt_hw_gather *gather);
 int vtd_op_iotlb_sync(struct iopt_hw_domain *dom, struct iopt_hw_gather *gather);

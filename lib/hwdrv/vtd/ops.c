@@ -566,6 +566,17 @@ static void vtd_release_device(struct iopt_hw_dev *dev)
 	pthread_mutex_lock(&hu->lock);
 	if (vd->dom || vd->pasids)
 		IOPT_ERRLOG("requester %04x released while attached", vd->rid);
+	while (vd->pasids) {
+		struct vtd_pasid_att *a = vd->pasids;
+
+		vd->pasids = a->next;
+		vtd_dom_att_move(a->dom, NULL, NULL, vd, a->pasid);
+		free(a);
+	}
+	if (vd->dom) {
+		vtd_dom_att_move(vd->dom, NULL, NULL, vd, 0);
+		vd->dom = NULL;
+	}
 	if (dev_entry_own(hu, vd, false))
 		IOPT_ERRLOG("requester %04x: giving it back failed; the unit is broken", vd->rid);
 	vtd_dev_pdir_free(hu, vd);
@@ -807,7 +818,7 @@ static int vtd_page_response(struct iopt_hw_dev *dev, bool pasid_valid, uint32_t
 	return -EINVAL;
 }
 
-/* ---- not implemented yet: nesting and dirty tracking ------------------------- */
+/* ---- not implemented yet: nesting ------------------------------------------- */
 
 static int vtd_domain_alloc_nested(struct iopt_hw_dev *dev, struct iopt_hw_domain *parent,
 				   uint32_t flags, uint32_t data_type, const void *data, size_t len,
@@ -816,19 +827,6 @@ static int vtd_domain_alloc_nested(struct iopt_hw_dev *dev, struct iopt_hw_domai
 	(void)dev, (void)parent, (void)flags, (void)data_type, (void)data, (void)len, (void)out;
 	IOPT_ERRLOG("nested domains are not supported by this driver yet");
 	return -EOPNOTSUPP;
-}
-
-static int vtd_set_dirty_tracking(struct iopt_hw_domain *dom, bool enable)
-{
-	(void)dom, (void)enable;
-	return -EOPNOTSUPP; /* no domain is created with DIRTY_TRACKING */
-}
-
-static int vtd_read_and_clear_dirty(struct iopt_hw_domain *dom, uint64_t iova, uint64_t size,
-				    uint32_t flags, struct iopt_hw_dirty *dirty)
-{
-	(void)dom, (void)iova, (void)size, (void)flags, (void)dirty;
-	return -EINVAL; /* tracking is never on */
 }
 
 static int vtd_cache_invalidate_user(struct iopt_hw_domain *dom, uint32_t data_type,
@@ -854,8 +852,8 @@ const struct iopt_hw_ops vtd_hw_ops = {
 	.map_pages = vtd_op_map_pages,
 	.unmap_pages = vtd_op_unmap_pages,
 	.iotlb_sync = vtd_op_iotlb_sync,
-	.set_dirty_tracking = vtd_set_dirty_tracking,
-	.read_and_clear_dirty = vtd_read_and_clear_dirty,
+	.set_dirty_tracking = vtd_op_set_dirty_tracking,
+	.read_and_clear_dirty = vtd_op_read_and_clear_dirty,
 	.cache_invalidate_user = vtd_cache_invalidate_user,
 	.poll = vtd_poll,
 	.page_response = vtd_page_response,

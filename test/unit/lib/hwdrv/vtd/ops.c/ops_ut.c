@@ -211,8 +211,9 @@ static void test_probe_errors(void)
 	id.name = NULL;
 	id.rid = r.m->devs[0].rid;
 	CU_ASSERT_EQUAL(vtd_hw_ops.probe_device(r.inst, &id, &d2), -EBUSY);
-	CU_ASSERT_EQUAL(vtd_hw_ops.domain_alloc_paging(d, IOPT_HW_DOMAIN_DIRTY_TRACKING, &dom),
-			-EOPNOTSUPP);
+	if (!g_cfg->scalable || !r.hu->u.caps.slads)
+		CU_ASSERT_EQUAL(vtd_hw_ops.domain_alloc_paging(d, IOPT_HW_DOMAIN_DIRTY_TRACKING,
+							       &dom), -EOPNOTSUPP);
 	CU_ASSERT_EQUAL(vtd_hw_ops.domain_alloc_paging(d, IOPT_HW_DOMAIN_NEST_PARENT, &dom),
 			-EOPNOTSUPP);
 	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
@@ -779,6 +780,101 @@ static void test_ats(void)
 	rig_down(&r);
 }
 
+struct dirty_log {
+	unsigned int n;
+	uint64_t iova[8], len[8];
+};
+
+static void dirty_cb(void *arg, uint64_t iova, uint64_t len)
+{
+	struct dirty_log *l = arg;
+
+	if (l->n < 8) {
+		l->iova[l->n] = iova;
+		l->len[l->n] = len;
+	}
+	l->n++;
+}
+
+static int read_dirty(struct iopt_hw_domain *dom, uint64_t iova, uint64_t size, uint32_t flags,
+		      struct dirty_log *l, bool sync)
+{
+	struct iopt_hw_dirty dirty = { .record = dirty_cb, .arg = l };
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	hw_gather_init(&dirty.gather);
+	rc = vtd_hw_ops.read_and_clear_dirty(dom, iova, size, flags, &dirty);
+	if (rc == 0 && sync)
+		rc = vtd_hw_ops.iotlb_sync(dom, &dirty.gather);
+	return rc;
+}
+
+/* Second-stage A/D: DMA writes are reported once per clear, reads never. */
+static void test_dirty_tracking(void)
+{
+	struct rig r;
+	struct iopt_hw_dev *d;
+	struct iopt_hw_domain *dom;
+	struct iopt_dma_buf buf;
+	struct dirty_log l;
+	uint8_t v = 3;
+
+	CU_ASSERT_EQUAL_FATAL(rig_up(&r, NULL), 0);
+	d = probe(&r, 0);
+	if (!g_cfg->scalable || !r.hu->u.caps.slads) {
+		vtd_hw_ops.release_device(d);
+		rig_down(&r);
+		UT_SKIP("no second-stage A/D in this configuration");
+	}
+	CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(r.env, 2 * SZ_2M, SZ_2M, IOPT_NUMA_ANY, &buf), 0);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, IOPT_HW_DOMAIN_DIRTY_TRACKING,
+							     &dom), 0);
+	map(dom, 0x100000, buf.pa, SZ_4K, 8);
+	map(dom, 0x40000000, buf.pa + SZ_2M, SZ_2M, 1);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.attach_dev(d, dom), 0);
+	CU_ASSERT_EQUAL(read_dirty(dom, 0x100000, 8 * SZ_4K, 0, &l, false), -EINVAL); /* off */
+	CU_ASSERT_EQUAL(vtd_hw_ops.set_dirty_tracking(dom, true), 0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.set_dirty_tracking(dom, true), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x102000, &v, 1, true, NULL), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x105000, &v, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x40000000 + 0x12345, &v, 1, true, NULL), 0);
+	/* report only: twice the same */
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(read_dirty(dom, 0x100000, 8 * SZ_4K, IOPT_HW_DIRTY_NO_CLEAR, &l,
+					   false), 0);
+		CU_ASSERT_EQUAL(l.n, 1);
+		CU_ASSERT_EQUAL(l.iova[0], 0x102000);
+		CU_ASSERT_EQUAL(l.len[0], SZ_4K);
+	}
+	CU_ASSERT_EQUAL(read_dirty(dom, 0x40000000, SZ_2M, 0, &l, true), 0);
+	CU_ASSERT_EQUAL(l.n, 1);
+	CU_ASSERT_EQUAL(l.iova[0], 0x40000000);
+	CU_ASSERT_EQUAL(l.len[0], SZ_2M);
+	/* clear, invalidate: clean until the next write, which is seen again */
+	CU_ASSERT_EQUAL(read_dirty(dom, 0x100000, 8 * SZ_4K, 0, &l, true), 0);
+	CU_ASSERT_EQUAL(l.n, 1);
+	CU_ASSERT_EQUAL(read_dirty(dom, 0x100000, 8 * SZ_4K, 0, &l, true), 0);
+	CU_ASSERT_EQUAL(l.n, 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x102000, &v, 1, true, NULL), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x107000, &v, 1, true, NULL), 0);
+	CU_ASSERT_EQUAL(read_dirty(dom, 0x100000, 8 * SZ_4K, 0, &l, true), 0);
+	CU_ASSERT_EQUAL(l.n, 2);
+	CU_ASSERT_EQUAL(l.iova[0], 0x102000);
+	CU_ASSERT_EQUAL(l.iova[1], 0x107000);
+	/* off: writes no longer mark anything, reads refused */
+	CU_ASSERT_EQUAL(vtd_hw_ops.set_dirty_tracking(dom, false), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x103000, &v, 1, true, NULL), 0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.set_dirty_tracking(dom, true), 0);
+	CU_ASSERT_EQUAL(read_dirty(dom, 0x100000, 8 * SZ_4K, 0, &l, true), 0);
+	CU_ASSERT_EQUAL(l.n, 0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, NULL), 0);
+	vtd_hw_ops.domain_free(dom);
+	vtd_hw_ops.release_device(d);
+	iopt_dma_free(r.env, &buf);
+	rig_down(&r);
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_bringup_mode),
 	UT_TEST(test_probe_errors),
@@ -793,6 +889,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_rmrr),
 	UT_TEST(test_pasid_attach),
 	UT_TEST(test_ats),
+	UT_TEST(test_dirty_tracking),
 	UT_END,
 };
 

@@ -99,9 +99,59 @@ static void test_replace_hwpt(void)
 	iopt_ctx_destroy(ctx);
 }
 
+/* Dirty tracking through the API where the unit has second-stage A/D (sim:vtd-full). */
+static void test_dirty_bitmap(void)
+{
+	struct iopt_ctx_opts o = { .log_level = -1 };
+	struct iopt_ctx *ctx;
+	uint32_t ioas, dev, hwpt, pt;
+	uint64_t iova = 0x200000, bitmap = 0, unmapped;
+	uint8_t v = 9;
+	int rc;
+
+	o.backend = g_backend;
+	CU_ASSERT_EQUAL_FATAL(iopt_ctx_create(&o, &ctx), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_alloc(ctx, &ioas), 0);
+	CU_ASSERT_EQUAL(iopt_device_bind(ctx, "edu2", &dev), 0);
+	rc = iopt_hwpt_alloc(ctx, dev, ioas, IOPT_HWPT_ALLOC_DIRTY_TRACKING, 0,
+			     IOPT_HWPT_DATA_NONE, NULL, 0, &hwpt);
+	if (strcmp(g_backend, "sim:vtd-full") != 0) {
+		CU_ASSERT_EQUAL(rc, -EOPNOTSUPP);
+		iopt_ctx_destroy(ctx);
+		UT_SKIP("unit without second-stage A/D");
+	}
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(ctx, ioas, g_buf, sizeof(g_buf), &iova,
+				      IOPT_IOAS_MAP_FIXED_IOVA | IOPT_IOAS_MAP_READABLE |
+					      IOPT_IOAS_MAP_WRITEABLE), 0);
+	pt = hwpt;
+	CU_ASSERT_EQUAL(iopt_device_attach(ctx, dev, &pt), 0);
+	CU_ASSERT_EQUAL(iopt_hwpt_set_dirty_tracking(ctx, hwpt, true), 0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(ctx, dev, UINT32_MAX, iova + 2 * 4096, &v, 1,
+				     IOPT_DMA_FROM_DEVICE), 0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(ctx, dev, UINT32_MAX, iova + 1 * 4096, &v, 1,
+				     IOPT_DMA_TO_DEVICE), 0);
+	CU_ASSERT_EQUAL(iopt_hwpt_get_dirty_bitmap(ctx, hwpt, iova, sizeof(g_buf), 4096, &bitmap,
+					       0), 0);
+	CU_ASSERT_EQUAL(bitmap, 1ULL << 2);
+	bitmap = 0;
+	CU_ASSERT_EQUAL(iopt_hwpt_get_dirty_bitmap(ctx, hwpt, iova, sizeof(g_buf), 4096, &bitmap,
+					       0), 0);
+	CU_ASSERT_EQUAL(bitmap, 0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(ctx, dev, UINT32_MAX, iova + 3 * 4096, &v, 1,
+				     IOPT_DMA_FROM_DEVICE), 0);
+	CU_ASSERT_EQUAL(iopt_hwpt_get_dirty_bitmap(ctx, hwpt, iova, sizeof(g_buf), 4096, &bitmap,
+					       0), 0);
+	CU_ASSERT_EQUAL(bitmap, 1ULL << 3);
+	CU_ASSERT_EQUAL(iopt_device_detach(ctx, dev), 0);
+	iopt_ioas_unmap(ctx, ioas, iova, sizeof(g_buf), &unmapped);
+	iopt_ctx_destroy(ctx);
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_map_dma_unmap),
 	UT_TEST(test_replace_hwpt),
+	UT_TEST(test_dirty_bitmap),
 	UT_END,
 };
 

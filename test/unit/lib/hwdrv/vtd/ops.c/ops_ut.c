@@ -780,6 +780,92 @@ static void test_ats(void)
 	rig_down(&r);
 }
 
+/* A device-TLB invalidation that times out (ITE): -EIO, the queue recovers. */
+static void test_qi_error_recovery(void)
+{
+	struct rig r;
+	struct iopt_hw_dev *d;
+	struct iopt_hw_domain *dom;
+	struct iopt_dma_buf buf;
+	struct iopt_hw_info info;
+	uint8_t v = 0;
+
+	if (!(g_cfg->dev_caps & DMADEV_CAP_ATS))
+		UT_SKIP("device-TLB time-outs need ATS devices");
+	CU_ASSERT_EQUAL_FATAL(rig_up(&r, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(r.env, 4 * SZ_4K, SZ_4K, IOPT_NUMA_ANY, &buf), 0);
+	d = probe(&r, 0);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
+	map(dom, 0x10000, buf.pa, SZ_4K, 4);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.attach_dev(d, dom), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x10000, &v, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(vtdm_inject_devtlb_timeout(r.m->vtd, r.m->devs[0].rid, 1), 0);
+	CU_ASSERT_EQUAL(unmap_sync(dom, 0x10000, SZ_4K, 1), -EIO);
+	CU_ASSERT(r.hu->u.qi.stats.ite >= 1);
+	CU_ASSERT_EQUAL(vtd_hw_ops.hw_info(d, &info), -EIO); /* reported broken */
+	/* the queue works again: the next unmap completes and takes effect */
+	CU_ASSERT_EQUAL(unmap_sync(dom, 0x11000, SZ_4K, 1), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x11000, &v, 1, false, NULL), -EFAULT);
+	drain(&r, &(struct evlog){ 0 });
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x12000, &v, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, NULL), 0);
+	vtd_hw_ops.domain_free(dom);
+	vtd_hw_ops.release_device(d);
+	iopt_dma_free(r.env, &buf);
+	rig_down(&r);
+}
+
+/* PASID replace and PASID faults decoded (PASID domains only). */
+static void test_pasid_replace_fault(void)
+{
+	struct rig r;
+	struct iopt_hw_dev *d;
+	struct iopt_hw_domain *a, *b;
+	struct iopt_dma_buf buf;
+	struct evlog l;
+	uint8_t v = 0;
+
+	CU_ASSERT_EQUAL_FATAL(rig_up(&r, NULL), 0);
+	d = probe(&r, 1);
+	if (d->props.max_pasid_log2 == 0) {
+		vtd_hw_ops.release_device(d);
+		rig_down(&r);
+		UT_SKIP("unit without PASID support");
+	}
+	CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(r.env, 2 * SZ_4K, SZ_4K, IOPT_NUMA_ANY, &buf), 0);
+	memset(buf.va, 0xa0, SZ_4K);
+	memset((uint8_t *)buf.va + SZ_4K, 0xb0, SZ_4K);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, IOPT_HW_DOMAIN_PASID, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, IOPT_HW_DOMAIN_PASID, &b), 0);
+	map(a, 0x5000, buf.pa, SZ_4K, 1);
+	map(b, 0x5000, buf.pa + SZ_4K, SZ_4K, 1);
+	dmadev_set_pasid(r.m->devs[1].dma, 77);
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev_pasid(d, 77, a), 0);
+	CU_ASSERT_EQUAL(dma(&r, 1, 0x5000, &v, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(v, 0xa0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev_pasid(d, 77, b), 0);
+	CU_ASSERT_EQUAL(dma(&r, 1, 0x5000, &v, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(v, 0xb0);
+	CU_ASSERT_EQUAL(to_vdom(a)->users, 0);
+	CU_ASSERT_EQUAL(to_vdom(b)->users, 1);
+	/* a fault with PASID is reported with it */
+	CU_ASSERT_EQUAL(dma(&r, 1, 0x9000, &v, 1, true, NULL), -EFAULT);
+	CU_ASSERT_EQUAL(drain(&r, &l), 1);
+	CU_ASSERT(l.ev[0].flags & IOPT_HW_EVENT_PASID_VALID);
+	CU_ASSERT_EQUAL(l.ev[0].pasid, 77);
+	CU_ASSERT_EQUAL(l.ev[0].addr, 0x9000);
+	CU_ASSERT_PTR_EQUAL(l.ev[0].dev, d);
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev_pasid(d, 77, NULL), 0);
+	CU_ASSERT_EQUAL(dma(&r, 1, 0x5000, &v, 1, false, NULL), -EFAULT);
+	drain(&r, &l);
+	dmadev_set_pasid(r.m->devs[1].dma, HWMODEL_NO_PASID);
+	vtd_hw_ops.domain_free(a);
+	vtd_hw_ops.domain_free(b);
+	vtd_hw_ops.release_device(d);
+	iopt_dma_free(r.env, &buf);
+	rig_down(&r);
+}
+
 struct dirty_log {
 	unsigned int n;
 	uint64_t iova[8], len[8];
@@ -890,6 +976,8 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_pasid_attach),
 	UT_TEST(test_ats),
 	UT_TEST(test_dirty_tracking),
+	UT_TEST(test_qi_error_recovery),
+	UT_TEST(test_pasid_replace_fault),
 	UT_END,
 };
 

@@ -42,7 +42,8 @@ struct sim_machine_opts {
 	enum vtdm_coherency coherency; /* "full" only: VTDM_COHERENT / VTDM_NONCOHERENT */
 	unsigned int nr_devs;         /* DMA test devices, 1..SIM_MACHINE_MAX_DEVS; 0: 1 */
 	unsigned int dev_caps;        /* DMADEV_CAP_* of every device; ATS adds the PCIe ATS
-				       * extended capability at config offset 0x100 */
+				       * extended capability at config offset 0x100, PRI
+				       * the PRI capability at 0x110 */
 	bool rmrr;                    /* an RMRR [rmrr_base, rmrr_last] naming device 0 */
 	uint64_t rmrr_base;           /* 4 KiB aligned */
 	uint64_t rmrr_last;           /* inclusive; rmrr_last + 1 4 KiB aligned */

@@ -146,9 +146,15 @@ static int add_devices(struct sim_machine *m, const struct sim_machine_opts *o)
 		if (rc)
 			return rc;
 		if (o->dev_caps & DMADEV_CAP_ATS) {
-			/* PCIe extended capability at 0x100: ATS (ID 0x000f, version 1,
-			 * last in the list); capability and control registers zero. */
-			rc = sim_pci_cfg_poke(d->pci, 0x100, 4, 0x000f | (1U << 16));
+			/* PCIe extended capabilities: ATS at 0x100 (ID 0x000f, version
+			 * 1), then PRI at 0x110 (ID 0x0013) for PRI devices; their
+			 * registers start zeroed (disabled). */
+			bool pri = (o->dev_caps & DMADEV_CAP_PRI) != 0;
+
+			rc = sim_pci_cfg_poke(d->pci, 0x100, 4,
+					      0x000f | (1U << 16) | (pri ? 0x110U << 20 : 0));
+			if (rc == 0 && pri)
+				rc = sim_pci_cfg_poke(d->pci, 0x110, 4, 0x0013 | (1U << 16));
 			if (rc)
 				return rc;
 		}

@@ -354,6 +354,8 @@ int vtd_ctx_sm_set(struct vtd_hw_unit *hu, uint16_t rid, const struct vtd_dev *v
 			up.w0 |= VTD_SM_CTX_0_PASIDE;
 		if (pdir && vd && vd->ats)
 			up.w0 |= VTD_SM_CTX_0_DTE;
+		if (pdir && vd && vd->pri)
+			up.w0 |= VTD_SM_CTX_0_PRE;
 		up.w1 = 0; /* RID_PASID 0 */
 	}
 	if (!(up.e[0] & VTD_SM_CTX_0_P) && clear)

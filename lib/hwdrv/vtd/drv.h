@@ -62,6 +62,8 @@ struct vtd_dev {
 	uint16_t rid;
 	bool ats;                    /* device and unit do ATS: device-TLB invalidations */
 	uint16_t ats_cap;            /* config offset of the ATS capability, 0: none */
+	bool pri;                    /* device and unit do PRI: page requests (scalable) */
+	uint16_t pri_cap;            /* config offset of the PRI capability, 0: none */
 	struct vtd_domain *dom;      /* RID (RID_PASID) attachment, or NULL (blocked) */
 	/* scalable mode: this device's own PASID directory and its tables */
 	struct iopt_dma_buf pdir;
@@ -119,6 +121,8 @@ struct vtd_hw_unit {
 	struct iopt_dma_buf unbound_pdir; /* scalable: shared directory of unbound RIDs */
 	struct iopt_dma_buf unbound_ptbl; /* its first PASID table (RID_PASID 0) */
 	struct vtd_dev *devs;
+	struct vtd_prq prq;          /* page request queue (ECAP.PRS, scalable mode) */
+	bool prq_on;
 	uint64_t dma_bufs;           /* DMA buffers this unit holds (tables, dirs), for leak checks */
 	uint64_t pt_pages;           /* page-table pages of its domains (atomic) */
 };

@@ -125,6 +125,8 @@ static void unit_destroy(struct vtd_hw_unit *hu)
 		IOPT_ERRLOG("unit at 0x%" PRIx64 " did not stop; its tables are leaked",
 			    hu->drhd->reg_base);
 	} else {
+		if (hu->prq_on)
+			vtd_prq_fini(&hu->prq);
 		vtd_domain_destroy(hu->identity);
 		vtd_domain_destroy(hu->rmrr_dom);
 		vtd_ctx_fini(hu);
@@ -212,6 +214,12 @@ static int unit_setup(struct vtd_inst *in, struct vtd_hw_unit *hu,
 	rc = vtd_did_alloc(hu, &hu->pt_did);
 	if (rc)
 		return rc;
+	if (hu->u.caps.prs && hu->u.mode == VTD_MODE_SCALABLE) {
+		rc = vtd_prq_init(&hu->prq, in->env, hu->mmio, &hu->u.caps, 0, hu->node);
+		if (rc)
+			return rc;
+		hu->prq_on = true;
+	}
 	if (!hu->u.caps.pt && !in->block_unbound) {
 		rc = identity_create(hu);
 		if (rc)
@@ -399,7 +407,7 @@ static void dev_props(struct vtd_inst *in, struct vtd_hw_unit *hu, struct vtd_de
 						      ? VTD_DEV_PASID_BITS_MAX
 						      : hu->u.caps.pasid_bits);
 	p->ats = vd->ats;
-	p->pri = false; /* page requests are not supported yet */
+	p->pri = vd->pri;
 }
 
 /* PCIe extended capability list (PCIe 7.6.3) and the ATS capability (10.5.1). */
@@ -409,6 +417,9 @@ static void dev_props(struct vtd_inst *in, struct vtd_hw_unit *hu, struct vtd_de
 #define PCI_EXT_CAP_ID_ATS 0x000f
 #define PCI_ATS_CTRL 0x6            /* 16-bit control register */
 #define PCI_ATS_CTRL_ENABLE 0x8000
+#define PCI_EXT_CAP_ID_PRI 0x0013       /* page request interface (10.4) */
+#define PCI_PRI_CTRL 0x4                /* 16-bit control register */
+#define PCI_PRI_CTRL_ENABLE 0x0001
 
 /* Open vd's config space: the sim bus on sim, sysfs otherwise. */
 static int dev_pci_open(struct vtd_inst *in, const struct vtd_dev *vd, struct iopt_pci_dev **pd)
@@ -423,30 +434,58 @@ static int dev_pci_open(struct vtd_inst *in, const struct vtd_dev *vd, struct io
 	return iopt_pci_open(&po, bdf, pd);
 }
 
+/* Config offset of extended capability id, or 0. Bounded walk. */
+static uint16_t ext_cap_find(struct iopt_pci_dev *pd, uint32_t id)
+{
+	uint32_t off = PCI_EXT_CAP_START, hdr;
+
+	for (unsigned int n = 0; off >= PCI_EXT_CAP_START && n < 1024; n++) {
+		if (iopt_pci_cfg_read(pd, off, 4, &hdr) || hdr == 0 || hdr == UINT32_MAX)
+			return 0;
+		if (PCI_EXT_CAP_ID(hdr) == id)
+			return (uint16_t)off;
+		off = PCI_EXT_CAP_NEXT(hdr);
+	}
+	return 0;
+}
+
+/* Set or clear bits in a 16-bit config register. @return true when written. */
+static bool cfg_set16(struct iopt_pci_dev *pd, uint32_t off, uint32_t bits, bool on)
+{
+	uint32_t v;
+
+	if (iopt_pci_cfg_read(pd, off, 2, &v))
+		return false;
+	v = on ? (v | bits) : (v & ~bits);
+	return iopt_pci_cfg_write(pd, off, 2, v) == 0;
+}
+
 /*
- * Find the device's ATS capability and enable it (or disable it: on). A
- * device we cannot read (no config access) is treated as without ATS.
- * Bounded walk: at most 4 KiB / 4 capabilities.
+ * Find the device's ATS and PRI capabilities and enable (on) or disable
+ * them, where the unit can use them: ATS needs ECAP.DT and queued
+ * invalidation, PRI needs ATS, ECAP.PRS and scalable mode. A device whose
+ * config space cannot be read is treated as having neither.
  */
 static void dev_ats_set(struct vtd_inst *in, struct vtd_dev *vd, bool on)
 {
+	struct vtd_hw_unit *hu = vd->hu;
 	struct iopt_pci_dev *pd;
-	uint32_t off = PCI_EXT_CAP_START, hdr, ctrl;
 
-	if (!vd->hu->u.caps.dt || !vd->hu->u.use_qi || dev_pci_open(in, vd, &pd))
+	if (!hu->u.caps.dt || !hu->u.use_qi || dev_pci_open(in, vd, &pd))
 		return;
-	for (unsigned int n = 0; !vd->ats_cap && off >= PCI_EXT_CAP_START && n < 1024; n++) {
-		if (iopt_pci_cfg_read(pd, off, 4, &hdr) || hdr == 0 || hdr == UINT32_MAX)
-			break;
-		if (PCI_EXT_CAP_ID(hdr) == PCI_EXT_CAP_ID_ATS)
-			vd->ats_cap = (uint16_t)off;
-		off = PCI_EXT_CAP_NEXT(hdr);
-	}
-	if (vd->ats_cap && iopt_pci_cfg_read(pd, vd->ats_cap + PCI_ATS_CTRL, 2, &ctrl) == 0) {
-		ctrl = on ? (ctrl | PCI_ATS_CTRL_ENABLE) : (ctrl & ~PCI_ATS_CTRL_ENABLE);
-		if (iopt_pci_cfg_write(pd, vd->ats_cap + PCI_ATS_CTRL, 2, ctrl) == 0)
-			vd->ats = on;
-	}
+	if (!vd->ats_cap)
+		vd->ats_cap = ext_cap_find(pd, PCI_EXT_CAP_ID_ATS);
+	if (!vd->pri_cap && hu->prq_on)
+		vd->pri_cap = ext_cap_find(pd, PCI_EXT_CAP_ID_PRI);
+	/* PRI off before ATS off; ATS on before PRI on */
+	if (vd->pri_cap && !on && cfg_set16(pd, vd->pri_cap + PCI_PRI_CTRL, PCI_PRI_CTRL_ENABLE,
+					    false))
+		vd->pri = false;
+	if (vd->ats_cap && cfg_set16(pd, vd->ats_cap + PCI_ATS_CTRL, PCI_ATS_CTRL_ENABLE, on))
+		vd->ats = on;
+	if (vd->pri_cap && on && vd->ats &&
+	    cfg_set16(pd, vd->pri_cap + PCI_PRI_CTRL, PCI_PRI_CTRL_ENABLE, true))
+		vd->pri = true;
 	iopt_pci_close(pd);
 }
 
@@ -770,6 +809,71 @@ static void fault_to_event(struct vtd_hw_unit *hu, const struct vtd_fault *f,
 	ev->raw[1] = f->sid | ((uint64_t)f->reason << 32);
 }
 
+static void prq_to_event(struct vtd_hw_unit *hu, const struct vtd_page_req *r,
+			 struct iopt_hw_event *ev)
+{
+	struct vtd_dev *vd = dev_find(hu, r->rid);
+
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = IOPT_HW_EVENT_PAGE_REQUEST;
+	ev->unit = &hu->base;
+	ev->dev = vd ? &vd->base : NULL;
+	ev->rid = r->rid;
+	ev->addr = r->addr;
+	ev->grpid = r->prgi;
+	ev->flags = (r->rd ? IOPT_HW_EVENT_READ : 0) | (r->wr ? IOPT_HW_EVENT_WRITE : 0) |
+		    (r->exe ? IOPT_HW_EVENT_EXEC : 0) | (r->priv ? IOPT_HW_EVENT_PRIV : 0) |
+		    (r->last ? IOPT_HW_EVENT_LAST_PAGE : 0);
+	if (r->pasid_present) {
+		ev->flags |= IOPT_HW_EVENT_PASID_VALID;
+		ev->pasid = r->pasid;
+	}
+	ev->raw[0] = r->addr;
+	ev->raw[1] = r->rid | ((uint64_t)r->prgi << 16);
+	ev->raw[2] = r->priv_data[0];
+	ev->raw[3] = r->priv_data[1];
+}
+
+/* Drain up to budget page requests (lock held). Overflow is one ERROR event. */
+static int poll_prq(struct vtd_hw_unit *hu, unsigned int budget, iopt_hw_event_cb cb, void *arg)
+{
+	struct vtd_page_req r[VTD_POLL_CHUNK];
+	struct iopt_hw_event ev;
+	int done = 0;
+
+	while ((unsigned int)done < budget) {
+		unsigned int want = budget - (unsigned int)done;
+		bool overflow = false;
+		int n = vtd_prq_drain(&hu->prq, r, want < VTD_POLL_CHUNK ? want : VTD_POLL_CHUNK,
+				      &overflow);
+
+		if (n < 0) {
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = IOPT_HW_EVENT_ERROR;
+			ev.unit = &hu->base;
+			ev.raw[0] = iopt_mmio_read64(hu->mmio, VTD_PQT_REG);
+			cb(arg, &ev);
+			return done + 1;
+		}
+		for (int i = 0; i < n; i++) {
+			prq_to_event(hu, &r[i], &ev);
+			cb(arg, &ev);
+		}
+		done += n;
+		if (overflow && (unsigned int)done < budget) {
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = IOPT_HW_EVENT_ERROR;
+			ev.unit = &hu->base;
+			ev.raw[0] = VTD_PRS_PRO;
+			cb(arg, &ev);
+			done++;
+		}
+		if (n == 0)
+			break;
+	}
+	return done;
+}
+
 static int vtd_poll(struct iopt_hw_unit *unit, unsigned int budget, iopt_hw_event_cb cb, void *arg)
 {
 	struct vtd_hw_unit *hu = to_hu(unit);
@@ -802,6 +906,8 @@ static int vtd_poll(struct iopt_hw_unit *unit, unsigned int budget, iopt_hw_even
 		if (n == 0)
 			break;
 	}
+	if (hu->prq_on && (unsigned int)done < budget)
+		done += poll_prq(hu, budget - (unsigned int)done, cb, arg);
 	pthread_mutex_unlock(&hu->lock);
 	return done;
 }
@@ -809,13 +915,37 @@ static int vtd_poll(struct iopt_hw_unit *unit, unsigned int budget, iopt_hw_even
 static int vtd_page_response(struct iopt_hw_dev *dev, bool pasid_valid, uint32_t pasid,
 			     uint32_t grpid, enum iopt_hw_page_resp code)
 {
-	(void)pasid_valid;
-	(void)pasid;
-	(void)grpid;
-	(void)code;
-	IOPT_ERRLOG("requester %04x: page requests (PRI) are not supported by this driver yet",
-		    to_vdev(dev)->rid);
-	return -EINVAL;
+	struct vtd_dev *vd = to_vdev(dev);
+	struct vtd_hw_unit *hu = vd->hu;
+	struct vtd_page_req r = { .rid = vd->rid, .pasid_present = pasid_valid, .pasid = pasid,
+				  .prgi = (uint16_t)grpid };
+	struct vtd_qi_desc d;
+	unsigned int rc_code;
+	int rc;
+
+	if (!vd->pri) {
+		IOPT_ERRLOG("requester %04x does not do page requests", vd->rid);
+		return -EINVAL;
+	}
+	switch (code) {
+	case IOPT_HW_PAGE_RESP_SUCCESS: rc_code = VTD_PGRP_RC_SUCCESS; break;
+	case IOPT_HW_PAGE_RESP_INVALID: rc_code = VTD_PGRP_RC_INVALID; break;
+	case IOPT_HW_PAGE_RESP_FAILURE: rc_code = VTD_PGRP_RC_FAILURE; break;
+	default:
+		IOPT_ERRLOG("page response code %d unknown", (int)code);
+		return -EINVAL;
+	}
+	if (grpid > 0x1ff || (pasid_valid && pasid >= (1U << 20))) {
+		IOPT_ERRLOG("page response group %u / PASID %u out of range", grpid, pasid);
+		return -EINVAL;
+	}
+	d = vtd_prq_response(&r, rc_code);
+	pthread_mutex_lock(&hu->lock);
+	rc = vtd_qi_submit_sync(&hu->u.qi, &d, 1);
+	if (rc)
+		hu->broken = true;
+	pthread_mutex_unlock(&hu->lock);
+	return rc ? -EIO : 0;
 }
 
 /* ---- not implemented yet: nesting ------------------------------------------- */

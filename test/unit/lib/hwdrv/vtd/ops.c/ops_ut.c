@@ -39,6 +39,7 @@ static const struct cfg g_cfgs[] = {
 	{ "full-legacy", "full", VTDM_COHERENT, "legacy", false, false },
 	{ "full-noncoherent-ats", "full", VTDM_NONCOHERENT, NULL, true, true, DMADEV_CAP_ATS },
 	{ "full-legacy-ats", "full", VTDM_COHERENT, "legacy", false, false, DMADEV_CAP_ATS },
+	{ "full-pri", "full", VTDM_COHERENT, NULL, true, false, DMADEV_CAP_ATS | DMADEV_CAP_PRI },
 };
 
 static const struct cfg *g_cfg;
@@ -866,6 +867,60 @@ static void test_pasid_replace_fault(void)
 	rig_down(&r);
 }
 
+/* Page request round trip: request decoded, mapped, answered, DMA retried. */
+static void test_page_request(void)
+{
+	struct rig r;
+	struct iopt_hw_dev *d;
+	struct iopt_hw_domain *dom;
+	struct iopt_dma_buf buf;
+	struct evlog l;
+	uint8_t v = 0;
+	int rc;
+
+	if (!(g_cfg->dev_caps & DMADEV_CAP_PRI))
+		UT_SKIP("devices without PRI in this configuration");
+	CU_ASSERT_EQUAL_FATAL(rig_up(&r, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(r.env, SZ_4K, SZ_4K, IOPT_NUMA_ANY, &buf), 0);
+	memset(buf.va, 0x6b, 64);
+	d = probe(&r, 0);
+	CU_ASSERT_FATAL(d->props.pri && d->props.ats);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.attach_dev(d, dom), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x30010, &v, 1, false, NULL), -EAGAIN);
+	CU_ASSERT_EQUAL(drain(&r, &l), 1);
+	CU_ASSERT_EQUAL(l.ev[0].kind, IOPT_HW_EVENT_PAGE_REQUEST);
+	CU_ASSERT_PTR_EQUAL(l.ev[0].dev, d);
+	CU_ASSERT_EQUAL(l.ev[0].rid, r.m->devs[0].rid);
+	CU_ASSERT_EQUAL(l.ev[0].addr, 0x30000);
+	CU_ASSERT(l.ev[0].flags & IOPT_HW_EVENT_READ);
+	CU_ASSERT(l.ev[0].flags & IOPT_HW_EVENT_LAST_PAGE);
+	CU_ASSERT_FALSE(l.ev[0].flags & IOPT_HW_EVENT_PASID_VALID);
+	/* still pending until answered */
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x30010, &v, 1, false, NULL), -EAGAIN);
+	map(dom, 0x30000, buf.pa, SZ_4K, 1);
+	CU_ASSERT_EQUAL(vtd_hw_ops.page_response(d, false, 0, l.ev[0].grpid,
+						 IOPT_HW_PAGE_RESP_SUCCESS), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x30010, &v, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(v, 0x6b);
+	/* a refused request: the retry does not reach memory */
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x70000, &v, 1, true, NULL), -EAGAIN);
+	CU_ASSERT_EQUAL(drain(&r, &l), 1);
+	CU_ASSERT(l.ev[0].flags & IOPT_HW_EVENT_WRITE);
+	CU_ASSERT_EQUAL(vtd_hw_ops.page_response(d, false, 0, l.ev[0].grpid,
+						 IOPT_HW_PAGE_RESP_INVALID), 0);
+	rc = dma(&r, 0, 0x70000, &v, 1, true, NULL);
+	CU_ASSERT(rc != 0 && rc != -EAGAIN);
+	drain(&r, &l);
+	CU_ASSERT_EQUAL(vtd_hw_ops.page_response(d, false, 0, 0x200, IOPT_HW_PAGE_RESP_SUCCESS),
+			-EINVAL);
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, NULL), 0);
+	vtd_hw_ops.domain_free(dom);
+	vtd_hw_ops.release_device(d);
+	iopt_dma_free(r.env, &buf);
+	rig_down(&r);
+}
+
 struct dirty_log {
 	unsigned int n;
 	uint64_t iova[8], len[8];
@@ -978,6 +1033,15 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_dirty_tracking),
 	UT_TEST(test_qi_error_recovery),
 	UT_TEST(test_pasid_replace_fault),
+	UT_TEST(test_page_request),
+	UT_END,
+};
+
+/* Devices with PRI turn faults into page requests: their own set of tests. */
+static const struct ut_test g_pri_tests[] = {
+	UT_TEST(test_bringup_mode),
+	UT_TEST(test_replace),
+	UT_TEST(test_page_request),
 	UT_END,
 };
 
@@ -994,6 +1058,7 @@ CFG_INIT(3)
 CFG_INIT(4)
 CFG_INIT(5)
 CFG_INIT(6)
+CFG_INIT(7)
 
 int main(int argc, char **argv)
 {
@@ -1005,6 +1070,7 @@ int main(int argc, char **argv)
 		{ "full-legacy", init_4, NULL, g_tests },
 		{ "full-noncoherent-ats", init_5, NULL, g_tests },
 		{ "full-legacy-ats", init_6, NULL, g_tests },
+		{ "full-pri", init_7, NULL, g_pri_tests },
 		{ NULL, NULL, NULL, NULL },
 	};
 

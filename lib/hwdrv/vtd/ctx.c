@@ -27,6 +27,7 @@
 
 #define LOG_MODULE "vtd"
 #include "iopt_internal/log.h"
+#include "iopt/iopt.h"
 #include "hwdrv/vtd/drv.h"
 
 /* ---- memory ---------------------------------------------------------------- */
@@ -249,6 +250,7 @@ struct entry_update {
 	uint64_t *e;
 	unsigned int words;         /* words of the entry (2, 4 or 8) */
 	uint64_t w0, w1;
+	uint64_t w2;                /* PASID entries: word 2 (first stage), else 0 */
 	bool was_present, now_present;
 };
 
@@ -263,6 +265,8 @@ static void entry_write(struct vtd_hw_unit *hu, struct entry_update *up)
 	} else if (up->now_present) {
 		for (unsigned int i = 2; i < up->words; i++)
 			e[i] = 0;
+		if (up->words > 2)
+			e[2] = up->w2;
 		__atomic_store_n(&e[1], up->w1, __ATOMIC_RELAXED);
 		__atomic_store_n(&e[0], up->w0, __ATOMIC_RELEASE);
 	} else if (up->was_present) {
@@ -454,24 +458,38 @@ static int pasid_entry(struct vtd_hw_unit *hu, struct vtd_dev *dev, uint32_t pas
 }
 
 static void pasid_words(struct vtd_hw_unit *hu, struct vtd_domain *dom, bool pt, uint64_t *w0,
-			uint64_t *w1)
+			uint64_t *w1, uint64_t *w2)
 {
+	struct vtd_domain *ss = dom && dom->parent ? dom->parent : dom;
+
 	*w0 = 0;
 	*w1 = 0;
+	*w2 = 0;
 	if (dom) {
 		struct iopt_pgtbl_info info;
 
-		iopt_pgtbl_get_info(dom->pt, &info);
-		*w0 = VTD_PASID_0_P | FIELD_PREP(VTD_PASID_0_AW, dom->levels - 2) |
-		      FIELD_PREP(VTD_PASID_0_PGTT, VTD_PGTT_SECOND) |
+		iopt_pgtbl_get_info(ss->pt, &info);
+		*w0 = VTD_PASID_0_P | FIELD_PREP(VTD_PASID_0_AW, ss->levels - 2) |
+		      FIELD_PREP(VTD_PASID_0_PGTT, dom->parent ? VTD_PGTT_NESTED : VTD_PGTT_SECOND) |
 		      (info.root_pa & VTD_PASID_0_SSPTPTR);
-		if (dom->dirty_on)
+		if (ss->dirty_on)
 			*w0 |= VTD_PASID_0_SSADE;
 		*w1 = FIELD_PREP(VTD_PASID_1_DID, dom->did);
 		if (!hu->u.flush_tables)
 			*w1 |= VTD_PASID_1_PWSNP; /* coherent and SMPWCS: walks snoop */
 		if (hu->u.caps.sc)
 			*w1 |= VTD_PASID_1_PGSNP;
+		if (dom->parent) {
+			*w2 = (dom->fs_root & VTD_PASID_2_FSPTPTR) |
+			      FIELD_PREP(VTD_PASID_2_FSPM,
+					 dom->fs_levels == 5 ? VTD_FSPM_5LVL : VTD_FSPM_4LVL);
+			if (dom->s1_flags & IOPT_VTD_S1_SRE)
+				*w2 |= VTD_PASID_2_SRE;
+			if (dom->s1_flags & IOPT_VTD_S1_EAFE)
+				*w2 |= VTD_PASID_2_EAFE;
+			if (dom->s1_flags & IOPT_VTD_S1_WPE)
+				*w2 |= VTD_PASID_2_WPE;
+		}
 	} else if (pt) {
 		*w0 = VTD_PASID_0_P | FIELD_PREP(VTD_PASID_0_AW, max_aw(hu)) |
 		      FIELD_PREP(VTD_PASID_0_PGTT, VTD_PGTT_PASSTHROUGH);
@@ -485,20 +503,44 @@ static void pasid_flush(struct vtd_inv *iv, const struct vtd_dev *vd, uint32_t p
 {
 	uint16_t did = (uint16_t)FIELD_GET(VTD_PASID_1_DID, w1);
 
+	unsigned int pgtt = (unsigned int)FIELD_GET(VTD_PASID_0_PGTT, w0);
+
 	vtd_inv_pc(iv, VTD_PC_GRAN_PASID, did, pasid);
-	if (FIELD_GET(VTD_PASID_0_PGTT, w0) == VTD_PGTT_SECOND)
+	if (pgtt == VTD_PGTT_SECOND || pgtt == VTD_PGTT_NESTED)
 		vtd_inv_iotlb(iv, VTD_IOTLB_GRAN_DOMAIN, did, 0, 0, false);
-	else
+	if (pgtt != VTD_PGTT_SECOND)
 		vtd_inv_piotlb_pasid(iv, did, pasid);
 	vtd_inv_dev_tlb(iv, vd, pasid, 0, 0, true);
+}
+
+/* One PASID entry update (see the file comment); old words given for the flush. */
+static int pasid_update(struct vtd_hw_unit *hu, struct vtd_dev *dev, uint32_t pasid,
+			struct entry_update *up)
+{
+	uint64_t old0 = up->e[0], old1 = up->e[1];
+	struct vtd_inv iv;
+	int rc;
+
+	if (!(old0 & VTD_PASID_0_P) && !(up->w0 & VTD_PASID_0_P))
+		return 0;
+	entry_write(hu, up);
+	vtd_inv_begin(&iv, hu);
+	if (up->was_present)
+		pasid_flush(&iv, dev, pasid, old0, old1);
+	else if (hu->u.inv_on_present)
+		pasid_flush(&iv, dev, pasid, up->w0, up->w1);
+	else
+		iv.rwbf = true;
+	rc = vtd_inv_end(&iv);
+	if (rc == 0)
+		entry_scrub(hu, up);
+	return rc;
 }
 
 int vtd_pasid_set(struct vtd_hw_unit *hu, struct vtd_dev *dev, uint16_t rid, uint32_t pasid,
 		  struct vtd_domain *dom, bool pt)
 {
 	struct entry_update up = { .words = VTD_PASID_ENTRY_WORDS };
-	struct vtd_inv iv;
-	uint64_t old0, old1;
 	int rc;
 
 	(void)rid;
@@ -509,23 +551,20 @@ int vtd_pasid_set(struct vtd_hw_unit *hu, struct vtd_dev *dev, uint16_t rid, uin
 	rc = pasid_entry(hu, dev, pasid, dom != NULL || pt, &up.e);
 	if (rc || up.e == NULL)
 		return rc;
-	pasid_words(hu, dom, pt, &up.w0, &up.w1);
-	old0 = up.e[0];
-	old1 = up.e[1];
-	if (!(old0 & VTD_PASID_0_P) && !(up.w0 & VTD_PASID_0_P))
-		return 0;
-	entry_write(hu, &up);
-	vtd_inv_begin(&iv, hu);
-	if (up.was_present)
-		pasid_flush(&iv, dev, pasid, old0, old1);
-	else if (hu->u.inv_on_present)
-		pasid_flush(&iv, dev, pasid, up.w0, up.w1);
-	else
-		iv.rwbf = true;
-	rc = vtd_inv_end(&iv);
-	if (rc == 0)
-		entry_scrub(hu, &up);
-	return rc;
+	pasid_words(hu, dom, pt, &up.w0, &up.w1, &up.w2);
+	/*
+	 * Words 2.. (the first stage) cannot change together with words 0-1 in
+	 * one atomic store: a present entry whose word 2 changes goes through
+	 * not-present first (requests fault in between; known gap).
+	 */
+	if ((up.e[0] & VTD_PASID_0_P) && (up.w0 & VTD_PASID_0_P) && up.e[2] != up.w2) {
+		struct entry_update clr = { .e = up.e, .words = VTD_PASID_ENTRY_WORDS };
+
+		rc = pasid_update(hu, dev, pasid, &clr);
+		if (rc)
+			return rc;
+	}
+	return pasid_update(hu, dev, pasid, &up);
 }
 
 /* ---- unbound requesters ---------------------------------------------------- */
@@ -538,7 +577,7 @@ int vtd_pasid_set(struct vtd_hw_unit *hu, struct vtd_dev *dev, uint16_t rid, uin
 int vtd_ctx_setup_unbound(struct vtd_hw_unit *hu, bool block)
 {
 	struct vtd_inv iv;
-	uint64_t w0, w1;
+	uint64_t w0, w1, w2;
 	int rc;
 
 	if (scalable(hu)) {
@@ -553,7 +592,7 @@ int vtd_ctx_setup_unbound(struct vtd_hw_unit *hu, bool block)
 		de[0] = (hu->unbound_ptbl.pa & VTD_PASID_DIR_SMPTBLPTR) | VTD_PASID_DIR_P;
 		vtd_hw_publish(hu, de, 8);
 		pe = hu->unbound_ptbl.va;
-		pasid_words(hu, hu->identity, !block && !hu->identity, &w0, &w1);
+		pasid_words(hu, hu->identity, !block && !hu->identity, &w0, &w1, &w2);
 		pe[1] = w1;
 		pe[0] = w0;
 		vtd_hw_publish(hu, pe, 64);

@@ -21,6 +21,7 @@
 
 #define LOG_MODULE "vtd"
 #include "iopt_internal/log.h"
+#include "iopt/iopt.h"
 #include "hwdrv/vtd/drv.h"
 
 /* ---- domain ids ---------------------------------------------------------- */
@@ -177,9 +178,21 @@ void vtd_domain_destroy(struct vtd_domain *d)
 		d->atts = a->next;
 		free(a);
 	}
-	iopt_pgtbl_gather_release(d->pt, &d->gather);
-	iopt_pgtbl_destroy(d->pt);
+	if (d->children)
+		IOPT_ERRLOG("domain %u freed with nested children", d->did);
+	if (d->pt) {
+		iopt_pgtbl_gather_release(d->pt, &d->gather);
+		iopt_pgtbl_destroy(d->pt);
+	}
 	pthread_mutex_lock(&hu->lock);
+	if (d->parent) {
+		for (struct vtd_domain **pp = &d->parent->children; *pp; pp = &(*pp)->sibling) {
+			if (*pp == d) {
+				*pp = d->sibling;
+				break;
+			}
+		}
+	}
 	vtd_did_free(hu, d->did);
 	hu->nr_domains--;
 	pthread_mutex_unlock(&hu->lock);
@@ -238,8 +251,9 @@ int vtd_op_domain_alloc_paging(struct iopt_hw_dev *dev, uint32_t flags,
 		IOPT_ERRLOG("domain flags 0x%x unknown", flags);
 		return -EOPNOTSUPP;
 	}
-	if (flags & IOPT_HW_DOMAIN_NEST_PARENT) {
-		IOPT_ERRLOG("nesting parent domains are not supported by this driver yet");
+	if ((flags & IOPT_HW_DOMAIN_NEST_PARENT) &&
+	    (hu->u.mode != VTD_MODE_SCALABLE || !hu->u.caps.nest)) {
+		IOPT_ERRLOG("nesting needs scalable mode with ECAP.NEST");
 		return -EOPNOTSUPP;
 	}
 	if ((flags & IOPT_HW_DOMAIN_DIRTY_TRACKING) &&
@@ -280,6 +294,10 @@ static uint32_t pgtbl_prot(uint32_t prot)
 static int check_range(const struct vtd_domain *d, uint64_t iova, uint64_t pgsize,
 		       uint64_t pgcount, uint64_t *size)
 {
+	if (d->pt == NULL) {
+		IOPT_ERRLOG("domain %u is nested: its first stage belongs to the user", d->did);
+		return -EINVAL;
+	}
 	if (pgcount == 0 || pgsize == 0 || (pgsize & (pgsize - 1)) ||
 	    !(d->base.pgsize_bitmap & pgsize) || (iova & (pgsize - 1)) ||
 	    pgcount > (UINT64_MAX / pgsize)) {
@@ -294,6 +312,150 @@ static int check_range(const struct vtd_domain *d, uint64_t iova, uint64_t pgsiz
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* ---- nested domains ------------------------------------------------------------- */
+
+static int check_s1(const struct vtd_hw_unit *hu, const struct iopt_hwpt_vtd_s1 *s1)
+{
+	uint64_t known = IOPT_VTD_S1_SRE | IOPT_VTD_S1_EAFE | IOPT_VTD_S1_WPE;
+
+	if (s1->reserved || (s1->flags & ~known) || (s1->pgtbl_addr & 0xfff) ||
+	    (s1->addr_width != 48 && s1->addr_width != 57) ||
+	    (s1->addr_width == 57 && !hu->u.caps.fl_5lvl) ||
+	    (s1->pgtbl_addr >> hu->aw_bits) ||
+	    ((s1->flags & IOPT_VTD_S1_SRE) && !hu->u.caps.srs) ||
+	    ((s1->flags & IOPT_VTD_S1_EAFE) && !hu->u.caps.eafs)) {
+		IOPT_ERRLOG("bad VT-d stage-1 description (flags 0x%" PRIx64 ", root 0x%" PRIx64
+			    ", width %u)", s1->flags, s1->pgtbl_addr, s1->addr_width);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vtd_op_domain_alloc_nested(struct iopt_hw_dev *dev, struct iopt_hw_domain *parent,
+			       uint32_t flags, uint32_t data_type, const void *data, size_t len,
+			       struct iopt_hw_domain **out)
+{
+	struct vtd_hw_unit *hu = to_vdev(dev)->hu;
+	struct vtd_domain *p = parent ? to_vdom(parent) : NULL;
+	struct iopt_hwpt_vtd_s1 s1;
+	struct vtd_domain *d;
+	int rc;
+
+	if (data_type != IOPT_HWPT_DATA_VTD_S1) {
+		IOPT_ERRLOG("nested data type %u is not VT-d stage 1", data_type);
+		return -EOPNOTSUPP;
+	}
+	if (hu->u.mode != VTD_MODE_SCALABLE || !hu->u.caps.nest) {
+		IOPT_ERRLOG("nesting needs scalable mode with ECAP.NEST");
+		return -EOPNOTSUPP;
+	}
+	if (p == NULL || p->hu != hu || p->parent || p->pt == NULL ||
+	    !(p->base.flags & IOPT_HW_DOMAIN_NEST_PARENT) || data == NULL ||
+	    len != sizeof(s1) || (flags & ~IOPT_HW_DOMAIN_PASID)) {
+		IOPT_ERRLOG("bad nested domain request (parent, length %zu or flags 0x%x)", len,
+			    flags);
+		return -EINVAL;
+	}
+	memcpy(&s1, data, sizeof(s1));
+	rc = check_s1(hu, &s1);
+	if (rc)
+		return rc;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	d->hu = hu;
+	d->levels = p->levels;
+	d->parent = p;
+	d->fs_root = s1.pgtbl_addr;
+	d->fs_levels = s1.addr_width == 57 ? 5 : 4;
+	d->s1_flags = s1.flags;
+	iopt_pgtbl_gather_init(&d->gather);
+	pthread_mutex_lock(&hu->lock);
+	rc = vtd_did_alloc(hu, &d->did);
+	if (rc == 0) {
+		hu->nr_domains++;
+		d->sibling = p->children;
+		p->children = d;
+	}
+	pthread_mutex_unlock(&hu->lock);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	d->base.unit = &hu->base;
+	d->base.kind = IOPT_HW_DOMAIN_NESTED;
+	d->base.flags = flags;
+	d->base.pgsize_bitmap = (1ULL << 12) | (1ULL << 21) | (hu->u.caps.fl_1g ? 1ULL << 30 : 0);
+	d->base.aperture_start = 0;
+	d->base.aperture_last = (1ULL << (s1.addr_width - 1)) - 1; /* lower canonical half */
+	d->base.parent = parent;
+	*out = &d->base;
+	return 0;
+}
+
+/* One user invalidation on every attachment of nested domain d, one wait. Lock held. */
+static int inv_user_one(struct vtd_domain *d, const struct iopt_hwpt_vtd_s1_invalidate *e)
+{
+	bool all = e->npages == UINT64_MAX || e->npages > (UINT64_MAX >> 12);
+	bool leaf = (e->flags & IOPT_VTD_INV_FLAGS_LEAF) != 0;
+	struct vtd_inv_plan p = { .domain = true };
+	struct vtd_inv iv;
+
+	if (!all && vtd_inv_plan_range(&d->hu->u.caps, e->addr, e->npages << 12,
+				       VTD_PSI_MAX_PAGES, &p))
+		return -EINVAL;
+	vtd_inv_begin(&iv, d->hu);
+	for (const struct vtd_dom_att *a = d->atts; a; a = a->next) {
+		struct vtd_qi_desc q;
+
+		if (p.domain)
+			q = vtd_qi_enc_p_iotlb(VTD_P_IOTLB_GRAN_PASID, d->did, a->pasid, 0, 0, false);
+		else
+			q = vtd_qi_enc_p_iotlb(VTD_P_IOTLB_GRAN_PAGE, d->did, a->pasid, p.addr, p.am,
+					       leaf);
+		if (iv.rc == 0)
+			iv.rc = vtd_qi_batch_add(&iv.b, &q);
+		vtd_inv_dev_tlb(&iv, a->vd, a->pasid, p.addr, p.am, p.domain);
+	}
+	return vtd_inv_end(&iv);
+}
+
+int vtd_op_cache_invalidate_user(struct iopt_hw_domain *dom, uint32_t data_type,
+				 const void *entries, uint32_t entry_len, uint32_t *count)
+{
+	struct vtd_domain *d = to_vdom(dom);
+	uint32_t n = *count, i;
+	int rc = 0;
+
+	*count = 0;
+	if (data_type != IOPT_HWPT_INVALIDATE_DATA_VTD_S1) {
+		IOPT_ERRLOG("invalidation data type %u unknown", data_type);
+		return -EOPNOTSUPP;
+	}
+	if (d->parent == NULL || entry_len < sizeof(struct iopt_hwpt_vtd_s1_invalidate) ||
+	    (n && entries == NULL)) {
+		IOPT_ERRLOG("bad user invalidation (domain %u, entry length %u)", d->did, entry_len);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&d->hu->lock);
+	for (i = 0; i < n && rc == 0; i++) {
+		struct iopt_hwpt_vtd_s1_invalidate e;
+
+		memcpy(&e, (const uint8_t *)entries + (size_t)i * entry_len, sizeof(e));
+		if (e.reserved || (e.flags & ~IOPT_VTD_INV_FLAGS_LEAF) || (e.addr & 0xfff) ||
+		    e.npages == 0) {
+			IOPT_ERRLOG("user invalidation %u: bad fields", i);
+			rc = -EINVAL;
+			break;
+		}
+		rc = inv_user_one(d, &e);
+		if (rc == 0)
+			*count = i + 1;
+	}
+	pthread_mutex_unlock(&d->hu->lock);
+	return rc == -EINVAL || rc == -ETIMEDOUT || rc == 0 ? rc : -EIO;
 }
 
 int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uint64_t pgsize,
@@ -381,6 +543,13 @@ int vtd_op_iotlb_sync(struct iopt_hw_domain *dom, struct iopt_hw_gather *gather)
 	 * otherwise), in the same batch and before the one wait. */
 	for (const struct vtd_dom_att *a = d->atts; a; a = a->next)
 		vtd_inv_dev_tlb(&iv, a->vd, a->pasid, p.addr, p.am, p.domain);
+	/* Nested translations through this second stage are tagged with their
+	 * own domain ids and indexed by first-stage address: drop them all. */
+	for (const struct vtd_domain *c = d->children; c; c = c->sibling) {
+		vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, c->did, 0, 0, false);
+		for (const struct vtd_dom_att *a = c->atts; a; a = a->next)
+			vtd_inv_dev_tlb(&iv, a->vd, a->pasid, 0, 0, true);
+	}
 	rc = vtd_inv_end(&iv);
 	pthread_mutex_unlock(&hu->lock);
 	if (rc)

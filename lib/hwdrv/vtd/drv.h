@@ -86,6 +86,13 @@ struct vtd_domain {
 	struct vtd_dom_att *atts;    /* the same, listed (device-TLB invalidation); unit lock */
 	bool internal;               /* the driver's own (identity / RMRR) domain */
 	bool dirty_on;               /* SSADE in its PASID entries: the walker sets A/D */
+	/* nested (PGTT nested): a user first stage over parent's second stage */
+	struct vtd_domain *parent;
+	uint64_t fs_root;            /* user first-stage root (an address of parent's space) */
+	unsigned int fs_levels;      /* 4 or 5 */
+	uint64_t s1_flags;           /* IOPT_VTD_S1_* */
+	struct vtd_domain *children; /* parent: its nested domains (unit lock) */
+	struct vtd_domain *sibling;
 	/* RMRR ranges already identity-mapped here ([start, last], inclusive) */
 	uint32_t nr_rmrr_mapped;
 	uint64_t rmrr_mapped[IOPT_HW_MAX_RESV][2];
@@ -235,6 +242,11 @@ int vtd_op_domain_alloc_paging(struct iopt_hw_dev *dev, uint32_t flags,
 void vtd_op_domain_free(struct iopt_hw_domain *dom);
 int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uint64_t pgsize,
 		     uint64_t pgcount, uint32_t prot, uint64_t *mapped);
+int vtd_op_domain_alloc_nested(struct iopt_hw_dev *dev, struct iopt_hw_domain *parent,
+				uint32_t flags, uint32_t data_type, const void *data, size_t len,
+				struct iopt_hw_domain **out);
+int vtd_op_cache_invalidate_user(struct iopt_hw_domain *dom, uint32_t data_type,
+				 const void *entries, uint32_t entry_len, uint32_t *count);
 int vtd_op_set_dirty_tracking(struct iopt_hw_domain *dom, bool enable);
 int vtd_op_read_and_clear_dirty(struct iopt_hw_domain *dom, uint64_t iova, uint64_t size,
 				uint32_t flags, struct iopt_hw_dirty *dirty);

@@ -685,8 +685,8 @@ static int check_domain(struct vtd_dev *vd, struct iopt_hw_domain *dom)
 {
 	if (dom == NULL)
 		return 0;
-	if (dom->unit != &vd->hu->base || dom->kind != IOPT_HW_DOMAIN_PAGING) {
-		IOPT_ERRLOG("domain is not a paging domain of requester %04x's unit", vd->rid);
+	if (dom->unit != &vd->hu->base) {
+		IOPT_ERRLOG("domain is not on requester %04x's unit", vd->rid);
 		return -EINVAL;
 	}
 	return 0;
@@ -702,7 +702,7 @@ static int vtd_attach_dev(struct iopt_hw_dev *dev, struct iopt_hw_domain *dom)
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&hu->lock);
-	if (d)
+	if (d && d->pt) /* nested: the user's first stage owns the IOVA space */
 		rc = map_rmrrs(vd, d);
 	if (rc == 0 && d != vd->dom) {
 		struct vtd_dom_att *att = d ? calloc(1, sizeof(*att)) : NULL;
@@ -948,25 +948,6 @@ static int vtd_page_response(struct iopt_hw_dev *dev, bool pasid_valid, uint32_t
 	return rc ? -EIO : 0;
 }
 
-/* ---- not implemented yet: nesting ------------------------------------------- */
-
-static int vtd_domain_alloc_nested(struct iopt_hw_dev *dev, struct iopt_hw_domain *parent,
-				   uint32_t flags, uint32_t data_type, const void *data, size_t len,
-				   struct iopt_hw_domain **out)
-{
-	(void)dev, (void)parent, (void)flags, (void)data_type, (void)data, (void)len, (void)out;
-	IOPT_ERRLOG("nested domains are not supported by this driver yet");
-	return -EOPNOTSUPP;
-}
-
-static int vtd_cache_invalidate_user(struct iopt_hw_domain *dom, uint32_t data_type,
-				     const void *entries, uint32_t entry_len, uint32_t *count)
-{
-	(void)dom, (void)data_type, (void)entries, (void)entry_len;
-	*count = 0;
-	return -EOPNOTSUPP;
-}
-
 const struct iopt_hw_ops vtd_hw_ops = {
 	.name = "vtd",
 	.instance_create = vtd_instance_create,
@@ -975,7 +956,7 @@ const struct iopt_hw_ops vtd_hw_ops = {
 	.probe_device = vtd_probe_device,
 	.release_device = vtd_release_device,
 	.domain_alloc_paging = vtd_op_domain_alloc_paging,
-	.domain_alloc_nested = vtd_domain_alloc_nested,
+	.domain_alloc_nested = vtd_op_domain_alloc_nested,
 	.domain_free = vtd_op_domain_free,
 	.attach_dev = vtd_attach_dev,
 	.attach_dev_pasid = vtd_attach_dev_pasid,
@@ -984,7 +965,7 @@ const struct iopt_hw_ops vtd_hw_ops = {
 	.iotlb_sync = vtd_op_iotlb_sync,
 	.set_dirty_tracking = vtd_op_set_dirty_tracking,
 	.read_and_clear_dirty = vtd_op_read_and_clear_dirty,
-	.cache_invalidate_user = vtd_cache_invalidate_user,
+	.cache_invalidate_user = vtd_op_cache_invalidate_user,
 	.poll = vtd_poll,
 	.page_response = vtd_page_response,
 };

@@ -229,15 +229,6 @@ int vtd_domain_map_identity(struct vtd_domain *d, uint64_t start, uint64_t last)
 			      IOPT_PGTBL_PROT_READ | IOPT_PGTBL_PROT_WRITE);
 }
 
-int vtd_domain_flush_all(struct vtd_domain *d)
-{
-	struct vtd_inv iv;
-
-	vtd_inv_begin(&iv, d->hu);
-	vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, d->did, 0, 0, false);
-	return vtd_inv_end(&iv);
-}
-
 int vtd_op_domain_alloc_paging(struct iopt_hw_dev *dev, uint32_t flags,
 			       struct iopt_hw_domain **out)
 {

@@ -124,7 +124,6 @@ struct vtd_hw_unit {
 	uint32_t nr_scope;
 	uint16_t pt_did;             /* DID of pass-through entries */
 	struct vtd_domain *identity; /* ECAP.PT=0: identity second stage, else NULL */
-	struct vtd_domain *rmrr_dom; /* block_unbound with RMRRs: their identity maps */
 	struct iopt_dma_buf unbound_pdir; /* scalable: shared directory of unbound RIDs */
 	struct iopt_dma_buf unbound_ptbl; /* its first PASID table (RID_PASID 0) */
 	struct vtd_dev *devs;
@@ -234,8 +233,6 @@ int vtd_domain_map_identity(struct vtd_domain *d, uint64_t start, uint64_t last)
  * att is the new list node for 'to' (unused, may be NULL, when to is NULL). Lock held. */
 void vtd_dom_att_move(struct vtd_domain *from, struct vtd_domain *to, struct vtd_dom_att *att,
 		      struct vtd_dev *vd, uint32_t pasid);
-/* Invalidate d's IOTLB entries (domain-selective) and wait. Lock held. */
-int vtd_domain_flush_all(struct vtd_domain *d);
 
 int vtd_op_domain_alloc_paging(struct iopt_hw_dev *dev, uint32_t flags,
 			       struct iopt_hw_domain **out);

@@ -128,7 +128,6 @@ static void unit_destroy(struct vtd_hw_unit *hu)
 		if (hu->prq_on)
 			vtd_prq_fini(&hu->prq);
 		vtd_domain_destroy(hu->identity);
-		vtd_domain_destroy(hu->rmrr_dom);
 		vtd_ctx_fini(hu);
 		if (hu->pt_did)
 			vtd_did_free(hu, hu->pt_did);

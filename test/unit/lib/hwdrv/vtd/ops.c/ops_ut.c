@@ -499,8 +499,47 @@ static void test_rmrr(void)
 
 /* (device, PASID) attach on scalable units with PASID support. */
 
+/* Discovery failures: no DMAR, a lying DMAR, registers where the DMAR says none are. */
+static void test_discovery_errors(void)
+{
+	struct iopt_hw_platform plat = { 0 };
+	struct iopt_hw_instance *inst = NULL;
+	struct sim_machine_opts mo = { 0 };
+	struct sim_machine *m;
+	struct iopt_env *env;
+	uint8_t junk[48] = "DMAR";
+
+	CU_ASSERT_EQUAL_FATAL(iopt_env_create(NULL, &env), 0);
+	plat.env = env;
+	plat.variant = g_cfg->variant;
+	CU_ASSERT_EQUAL(vtd_hw_ops.instance_create(&plat, &inst), -ENODEV);
+	/* a table with a wrong length and checksum */
+	junk[4] = sizeof(junk);
+	CU_ASSERT_EQUAL(sim_platform_add_fw_table(env, "DMAR", junk, sizeof(junk)), 0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.instance_create(&plat, &inst), -ENODEV);
+	/* a correct DMAR whose unit's registers are gone */
+	mo.profile = g_cfg->profile;
+	mo.coherency = g_cfg->coh;
+	CU_ASSERT_EQUAL_FATAL(sim_machine_create(env, &mo, &m), 0);
+	CU_ASSERT_EQUAL(sim_platform_remove_mmio(env, SIM_MACHINE_VTD_BASE), 0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.instance_create(&plat, &inst), -EIO);
+	CU_ASSERT_PTR_NULL(inst);
+	/* forcing scalable mode on a legacy-only unit is refused */
+	CU_ASSERT_EQUAL(sim_platform_add_mmio(env, vtdm_reg_base(m->vtd), vtdm_reg_size(m->vtd),
+					      vtdm_mmio(m->vtd)->sim, vtdm_mmio(m->vtd)->sim_arg), 0);
+	plat.variant = "scalable";
+	if (!(vtdm_ecap(m->vtd) & VTD_ECAP_SMTS))
+		CU_ASSERT_NOT_EQUAL(vtd_hw_ops.instance_create(&plat, &inst), 0);
+	plat.variant = g_cfg->variant;
+	CU_ASSERT_EQUAL(vtd_hw_ops.instance_create(&plat, &inst), 0);
+	vtd_hw_ops.instance_destroy(inst);
+	sim_machine_destroy(m);
+	iopt_env_destroy(env);
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_bringup_mode),
+	UT_TEST(test_discovery_errors),
 	UT_TEST(test_probe_errors),
 	UT_TEST(test_dma_4k_2m),
 	UT_TEST(test_unmap_then_fault),

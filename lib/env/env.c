@@ -92,7 +92,7 @@ static int seg_link(struct iopt_env *env, struct env_seg *seg, bool with_pa)
 	return 0;
 }
 
-static void reg_free_segs(struct env_reg *reg)
+void env_reg_free_segs(struct env_reg *reg)
 {
 	while (reg->segs != NULL) {
 		struct env_seg *s = reg->segs;
@@ -118,7 +118,7 @@ static void reg_release(struct iopt_env *env, struct env_reg *reg)
 	for (struct env_seg *s = reg->segs; s != NULL; s = s->next_in_reg)
 		seg_unlink(env, s);
 	env->be->unregister_mem(env, reg);
-	reg_free_segs(reg);
+	env_reg_free_segs(reg);
 	free(reg);
 }
 
@@ -330,7 +330,7 @@ int iopt_mem_register(struct iopt_env *env, void *va, size_t len)
 
 fail_unlocked_reg:
 	pthread_rwlock_unlock(&env->lock);
-	reg_free_segs(reg);
+	env_reg_free_segs(reg);
 	free(reg);
 	return rc;
 }
@@ -355,7 +355,7 @@ int iopt_mem_unregister(struct iopt_env *env, void *va, size_t len)
 		seg_unlink(env, s);
 	env->be->unregister_mem(env, reg);
 	pthread_rwlock_unlock(&env->lock);
-	reg_free_segs(reg);
+	env_reg_free_segs(reg);
 	free(reg);
 	return 0;
 }

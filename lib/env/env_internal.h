@@ -128,6 +128,9 @@ struct env_seg *env_seg_new(void);
 int env_reg_add_run(struct env_reg *reg, struct env_seg **last, uint8_t *va, uint64_t pa,
 		    size_t len, int node);
 
+/* Free every segment chained on reg->segs (a failed or finished registration). */
+void env_reg_free_segs(struct env_reg *reg);
+
 /* The sim backend's iopt_dma_flush(): publish lines to the memory view. */
 void sim_flush(struct iopt_env *env, const void *va, size_t len);
 

@@ -381,13 +381,8 @@ static int dp_register(struct iopt_env *env, struct env_reg *reg)
 		p += n;
 	}
 	rte_mcfg_mem_read_unlock();
-	if (rc != 0) {
-		while (reg->segs != NULL) {
-			last = reg->segs;
-			reg->segs = last->next_in_reg;
-			free(last);
-		}
-	}
+	if (rc != 0)
+		env_reg_free_segs(reg);
 	return rc;
 }
 

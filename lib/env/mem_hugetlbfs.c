@@ -515,13 +515,8 @@ static int hp_register(struct iopt_env *env, struct env_reg *reg)
 			rc = env_reg_add_run(reg, &last, reg->va + off, pa, psize,
 					     env_numa_node_of(reg->va + off));
 	}
-	if (rc != 0) {
-		while (reg->segs != NULL) {
-			last = reg->segs;
-			reg->segs = last->next_in_reg;
-			free(last);
-		}
-	}
+	if (rc != 0)
+		env_reg_free_segs(reg);
 	return rc;
 }
 

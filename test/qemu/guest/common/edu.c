@@ -1,10 +1,11 @@
 /*
  * QEMU's edu PCI device (docs/specs/edu.rst in QEMU) reached the way a user
- * reaches a device: bound to uio_pci_generic through sysfs, BAR0 mapped
- * through sysfs resource0, bus mastering set in the sysfs config file.
- * The register programming is edu's own and test-specific.
+ * reaches a device, through lib/env's PCI layer: found by enumeration,
+ * opened with iopt_pci_open(IOPT_PCI_UIO) (which binds uio_pci_generic),
+ * BAR0 mapped and bus mastering set through iopt_pci_*. sysfs is read here
+ * only to check independently what the library did. The register
+ * programming is edu's own and test-specific.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,191 +24,82 @@
 #define EDU_REG_DMA_CMD 0x98
 #define EDU_DMA_CMD_RUN 0x1ull  /* start; edu clears it when the transfer is done */
 #define EDU_DMA_CMD_TO_RAM 0x2ull /* direction: device buffer -> RAM */
-#define EDU_BAR0_MAP_LEN 4096u
 /* One DMA takes about 100 ms of virtual time; allow for a slow host. */
 #define EDU_DMA_TIMEOUT_S 10.0
 
-/* PCI configuration space (PCI Local Bus 3.0, 6.2.2). */
-#define PCI_COMMAND 0x04
-#define PCI_COMMAND_MASTER 0x4
-
 #define PCI_SYSFS "/sys/bus/pci/devices"
-#define UIO_NEW_ID "/sys/bus/pci/drivers/uio_pci_generic/new_id"
 
-static int read_hex_file(const char *path, unsigned long *val)
+static int find_edu_cb(const struct iopt_pci_dev_info *info, void *arg)
 {
-	char buf[32];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct edu *edu = arg;
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	*val = strtoul(buf, NULL, 16);
-	return 0;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	ssize_t n;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : (n < 0 ? -errno : -EIO);
+	if (info->vendor_id != EDU_VENDOR || info->device_id != EDU_DEVICE)
+		return 0;
+	if (iopt_pci_addr_format(&info->addr, edu->bdf, sizeof(edu->bdf)) != 0)
+		return -EINVAL;
+	snprintf(edu->sysfs, sizeof(edu->sysfs), PCI_SYSFS "/%s", edu->bdf);
+	edu->rid = iopt_pci_addr_rid(&info->addr);
+	return 1;
 }
 
 int edu_find(struct edu *edu)
 {
-	DIR *d = opendir(PCI_SYSFS);
-	struct dirent *e;
-	char path[300];
-	unsigned long vendor, device;
-	unsigned int dom, bus, dev, fn;
+	int rc;
 
-	if (d == NULL)
-		return -ENODEV;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(edu->bdf))
-			continue;
-		snprintf(path, sizeof(path), PCI_SYSFS "/%s/vendor", e->d_name);
-		if (read_hex_file(path, &vendor) != 0 || vendor != EDU_VENDOR)
-			continue;
-		snprintf(path, sizeof(path), PCI_SYSFS "/%s/device", e->d_name);
-		if (read_hex_file(path, &device) != 0 || device != EDU_DEVICE)
-			continue;
-		if (sscanf(e->d_name, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
-			continue;
-		memset(edu, 0, sizeof(*edu));
-		snprintf(edu->bdf, sizeof(edu->bdf), "%s", e->d_name);
-		snprintf(edu->sysfs, sizeof(edu->sysfs), PCI_SYSFS "/%s", e->d_name);
-		edu->rid = (uint16_t)(bus << 8 | dev << 3 | fn);
-		edu->uio_fd = -1;
-		closedir(d);
+	memset(edu, 0, sizeof(*edu));
+	rc = iopt_pci_enumerate(NULL, false, find_edu_cb, edu);
+	if (rc == 1)
 		return 0;
-	}
-	closedir(d);
-	return -ENODEV;
+	memset(edu, 0, sizeof(*edu));
+	return rc == 0 ? -ENODEV : rc;
 }
 
-/* Name of the driver bound to the device, or "" when none. */
-static void bound_driver(const struct edu *edu, char *name, size_t len)
-{
-	char path[160], link[256];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%s/driver", edu->sysfs);
-	n = readlink(path, link, sizeof(link) - 1);
-	name[0] = '\0';
-	if (n > 0) {
-		link[n] = '\0';
-		snprintf(name, len, "%s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
-	}
-}
-
-/* The uio device node of a bound device: /sys/.../uio/uioN -> /dev/uioN. */
-static int find_uio_node(const struct edu *edu, char *node, size_t len)
+int edu_sysfs_command(const struct edu *edu, uint16_t *cmd)
 {
 	char path[160];
-	struct dirent *e;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "%s/uio", edu->sysfs);
-	/* new_id probes synchronously, but give devtmpfs a moment. */
-	for (int i = 0; i < 100; i++) {
-		d = opendir(path);
-		if (d != NULL) {
-			while ((e = readdir(d)) != NULL) {
-				if (strncmp(e->d_name, "uio", 3) == 0) {
-					snprintf(node, len, "/dev/%s", e->d_name);
-					closedir(d);
-					if (access(node, R_OK | W_OK) == 0)
-						return 0;
-					break;
-				}
-			}
-			if (e == NULL)
-				closedir(d);
-		}
-		usleep(20000);
-	}
-	return -ENOENT;
-}
-
-static int set_bus_master(const struct edu *edu, uint16_t *cmd_after)
-{
-	char path[160];
-	uint16_t cmd;
 	int fd, rc = 0;
 
 	snprintf(path, sizeof(path), "%s/config", edu->sysfs);
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (pread(fd, &cmd, 2, PCI_COMMAND) != 2) {
+	if (pread(fd, cmd, 2, IOPT_PCI_CFG_COMMAND) != 2)
 		rc = -EIO;
-		goto out;
-	}
-	cmd |= PCI_COMMAND_MASTER;
-	if (pwrite(fd, &cmd, 2, PCI_COMMAND) != 2 || pread(fd, &cmd, 2, PCI_COMMAND) != 2) {
-		rc = -EIO;
-		goto out;
-	}
-	*cmd_after = cmd;
-	if (!(cmd & PCI_COMMAND_MASTER))
-		rc = -EIO;
-out:
 	close(fd);
 	return rc;
 }
 
 int edu_open(struct edu *edu, char *err, size_t err_len)
 {
-	char drv[256], node[272], path[160];
-	uint16_t cmd = 0;
+	const struct iopt_pci_opts opts = { .backend = IOPT_PCI_UIO };
+	uint16_t sys_cmd = 0;
+	uint32_t cmd = 0;
 	int rc;
 
-	bound_driver(edu, drv, sizeof(drv));
-	if (strcmp(drv, "uio_pci_generic") != 0) {
-		if (drv[0] != '\0') {
-			snprintf(err, err_len, "%s is bound to %s", edu->bdf, drv);
-			return -EBUSY;
-		}
-		rc = write_file(UIO_NEW_ID, "1234 11e8");
-		if (rc != 0 && rc != -EEXIST) {
-			snprintf(err, err_len, "write to %s: %s", UIO_NEW_ID, strerror(-rc));
-			return rc;
-		}
-	}
-	rc = find_uio_node(edu, node, sizeof(node));
+	rc = iopt_pci_open(&opts, edu->bdf, &edu->dev);
 	if (rc != 0) {
-		snprintf(err, err_len, "no uio device for %s after new_id", edu->bdf);
+		snprintf(err, err_len, "iopt_pci_open(%s, uio): %s", edu->bdf, strerror(-rc));
 		return rc;
 	}
-	edu->uio_fd = open(node, O_RDWR | O_CLOEXEC);
-	if (edu->uio_fd < 0) {
-		rc = -errno;
-		snprintf(err, err_len, "open %s: %s", node, strerror(-rc));
-		return rc;
-	}
-	snprintf(path, sizeof(path), "%s/resource0", edu->sysfs);
-	rc = iopt_mmio_map_file(path, 0, EDU_BAR0_MAP_LEN, &edu->bar0);
+	rc = iopt_pci_map_bar(edu->dev, 0, &edu->bar0);
 	if (rc != 0) {
-		snprintf(err, err_len, "map %s: %s", path, strerror(-rc));
+		snprintf(err, err_len, "iopt_pci_map_bar(0): %s", strerror(-rc));
 		goto fail;
 	}
-	rc = set_bus_master(edu, &cmd);
-	if (rc != 0) {
-		snprintf(err, err_len, "bus mastering not set (command 0x%04x)", cmd);
+	rc = iopt_pci_set_bus_master(edu->dev, true);
+	if (rc == 0)
+		rc = iopt_pci_cfg_read(edu->dev, IOPT_PCI_CFG_COMMAND, 2, &cmd);
+	if (rc == 0)
+		rc = edu_sysfs_command(edu, &sys_cmd);
+	if (rc != 0 || iopt_pci_get_bus_master(edu->dev) != 1 ||
+	    !(sys_cmd & IOPT_PCI_COMMAND_MASTER)) {
+		snprintf(err, err_len, "bus mastering not set (%s; command 0x%04x, sysfs 0x%04x)",
+			 rc != 0 ? strerror(-rc) : "read back clear", cmd, sys_cmd);
+		rc = rc != 0 ? rc : -EIO;
 		goto fail;
 	}
-	snprintf(err, err_len, "%s on %s, command 0x%04x", edu->bdf, node, cmd);
+	snprintf(err, err_len, "%s opened as %s, BAR0 mapped, command 0x%04x (sysfs 0x%04x)",
+		 edu->bdf, iopt_pci_describe(edu->dev), cmd, sys_cmd);
 	return 0;
 fail:
 	edu_close(edu);
@@ -216,11 +108,12 @@ fail:
 
 void edu_close(struct edu *edu)
 {
+	if (edu->dev != NULL)
+		iopt_pci_set_bus_master(edu->dev, false);
 	iopt_mmio_unmap(edu->bar0);
 	edu->bar0 = NULL;
-	if (edu->uio_fd >= 0)
-		close(edu->uio_fd);
-	edu->uio_fd = -1;
+	iopt_pci_close(edu->dev);
+	edu->dev = NULL;
 }
 
 bool edu_alive(const struct edu *edu, uint32_t *id)

@@ -18,19 +18,24 @@ unsigned int scenario_failures(void)
 	return g_failures;
 }
 
-void scenario_report(const char *name, enum scenario_result res, const char *fmt, ...)
+void scenario_vreport(const char *name, enum scenario_result res, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (res == SCENARIO_FAIL)
 		g_failures++;
 
 	printf("SCENARIO %s %s ", name, g_result_names[res]);
-	va_start(ap, fmt);
 	vprintf(fmt, ap);
-	va_end(ap);
 	printf("\n");
 	fflush(stdout);
+}
+
+void scenario_report(const char *name, enum scenario_result res, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	scenario_vreport(name, res, fmt, ap);
+	va_end(ap);
 }
 
 void guest_info(const char *name, const char *fmt, ...)

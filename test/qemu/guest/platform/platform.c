@@ -1,10 +1,12 @@
 /*
  * iopt_guest_platform: proves, inside a QEMU guest, the platform paths a
- * user on hardware takes -- the DMAR table from sysfs, VT-d registers through
- * /dev/mem, edu through uio_pci_generic with bus mastering, DMA into huge
- * pages at their pagemap physical addresses -- and that a VT-d unit the
- * kernel left alone can be taken over from userspace (pass-through context,
- * then a blocked device whose faults are recorded).
+ * user on hardware takes, all through lib/env -- the DMAR table from sysfs
+ * (iopt_env_fw_table, iopt_dmar_parse), VT-d registers through /dev/mem
+ * (iopt_env_mmio_map), edu found by iopt_pci_enumerate and opened with
+ * iopt_pci_open(IOPT_PCI_UIO) with bus mastering, DMA into memory from the
+ * hugetlbfs backend (a hugetlbfs mount; iopt_dma_alloc) -- and that a VT-d
+ * unit the kernel left alone can be taken over from userspace (pass-through
+ * context, then a blocked device whose faults are recorded).
  *
  *   iopt_guest_platform --mode legacy|scalable
  *
@@ -19,169 +21,137 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guest.h"
-#include "vtd_regs.h"
+#include "iopt/log.h"
 
-#ifdef IOPT_HAVE_PCIACCESS
-#include <pciaccess.h>
-#endif
+/* init.sh mounts hugetlbfs here. */
+#define HUGETLBFS_MOUNT "/dev/hugepages"
 
-#define DMAR_PATH "/sys/firmware/acpi/tables/DMAR"
-#define VTD_REG_BASE 0xfed90000ULL /* QEMU's q35 intel-iommu */
-#define VTD_REG_LEN 0x1000u
-#define VTD_VER 0x10u
-#define VTD_CAP 0x00d2008c22260206ULL
-#define VTD_ECAP_LEGACY 0xf42ULL
-#define VTD_ECAP_SCALABLE 0x480080000f42ULL
-/* edu drops DMA above its 28-bit default mask before the IOMMU sees it. */
-#define EDU_DMA_LIMIT (1ULL << 28)
-#define DOMAIN_ID 1
-
-/* Layout of the huge page: DMA buffers below 1 MiB, VT-d tables above. */
-#define BUF_SRC 0x00000u
-#define BUF_DST 0x80000u
-#define TBL_ROOT 0x100000u
-#define TBL_CTX 0x101000u
-#define TBL_PASIDDIR 0x102000u
-#define TBL_PASID 0x103000u
-#define TBL_CTX_UPPER 0x104000u /* scalable mode: devfn 128..255 */
-#define POISON 0xa5
-
-struct probe {
-	bool scalable;
-	bool ok_dmar, ok_regs, ok_edu, ok_mem, ok_te;
-	struct dmar_drhd drhd;
-	struct vtd_unit vtd;
-	struct edu edu;
-	struct hugemem mem;
-	char msg[256];
+struct enum_view {
+	unsigned int count;
+	bool found;
+	struct iopt_pci_dev_info edu;
 };
 
-static uint8_t *mem_at(struct probe *p, uint32_t off)
+static int collect_cb(const struct iopt_pci_dev_info *info, void *arg)
 {
-	return (uint8_t *)p->mem.va + off;
+	struct enum_view *v = arg;
+
+	v->count++;
+	if (info->vendor_id == EDU_VENDOR && info->device_id == EDU_DEVICE) {
+		v->found = true;
+		v->edu = *info;
+	}
+	return 0;
 }
 
-static void scenario_dmar(struct probe *p)
+static void format_view(const struct enum_view *v, char *buf, size_t len)
 {
-	unsigned int nr = 0, i;
-	uint8_t haw = 0;
-	int rc = dmar_read_first_drhd(DMAR_PATH, &p->drhd, &nr, &haw, p->msg, sizeof(p->msg));
+	char bdf[IOPT_PCI_ADDR_STRLEN] = "none";
 
-	if (rc != 0) {
-		scenario_report("dmar", SCENARIO_FAIL, "%s", p->msg);
-		return;
-	}
-	for (i = 0; i < p->drhd.nr_scopes; i++) {
-		const struct dmar_scope *s = &p->drhd.scopes[i];
-
-		if (s->type == 1 && s->hops == 1 && s->bus == p->edu.rid >> 8 &&
-		    s->devfn == (p->edu.rid & 0xff))
-			break;
-	}
-	if (nr != 1 || p->drhd.reg_base != VTD_REG_BASE) {
-		scenario_report("dmar", SCENARIO_FAIL, "%u DRHD, first at 0x%" PRIx64 ", want one at 0x%llx",
-				nr, p->drhd.reg_base, VTD_REG_BASE);
-		return;
-	}
-	if (p->drhd.include_pci_all || i == p->drhd.nr_scopes) {
-		scenario_report("dmar", SCENARIO_FAIL, "INCLUDE_PCI_ALL=%d, %u scopes, edu %s %s",
-				p->drhd.include_pci_all, p->drhd.nr_scopes, p->edu.bdf,
-				i == p->drhd.nr_scopes ? "not in scope" : "in scope");
-		return;
-	}
-	p->ok_dmar = true;
-	scenario_report("dmar", SCENARIO_PASS, "drhd=0x%" PRIx64 " haw=%u scopes=%u edu=%s in scope",
-			p->drhd.reg_base, haw, p->drhd.nr_scopes, p->edu.bdf);
-}
-
-static void scenario_regs(struct probe *p)
-{
-	uint64_t want_ecap = p->scalable ? VTD_ECAP_SCALABLE : VTD_ECAP_LEGACY;
-	uint32_t ver, sts, fectl;
-	int rc;
-
-	if (!p->ok_dmar) {
-		scenario_report("vtd_regs", SCENARIO_FAIL, "not run: no register base from dmar");
-		return;
-	}
-	rc = iopt_mmio_map_phys(p->drhd.reg_base, VTD_REG_LEN, &p->vtd.regs);
-	if (rc != 0) {
-		scenario_report("vtd_regs", SCENARIO_FAIL, "iopt_mmio_map_phys(0x%" PRIx64 "): %s",
-				p->drhd.reg_base, strerror(-rc));
-		return;
-	}
-	ver = iopt_mmio_read32(p->vtd.regs, VTD_REG_VER);
-	p->vtd.cap = iopt_mmio_read64(p->vtd.regs, VTD_REG_CAP);
-	p->vtd.ecap = iopt_mmio_read64(p->vtd.regs, VTD_REG_ECAP);
-	sts = iopt_mmio_read32(p->vtd.regs, VTD_REG_GSTS);
-	fectl = iopt_mmio_read32(p->vtd.regs, VTD_REG_FECTL);
-	snprintf(p->msg, sizeof(p->msg),
-		 "ver=0x%x cap=0x%016" PRIx64 " ecap=0x%" PRIx64 " gsts=0x%08x fectl=0x%08x", ver,
-		 p->vtd.cap, p->vtd.ecap, sts, fectl);
-	if (ver != VTD_VER || p->vtd.cap != VTD_CAP || p->vtd.ecap != want_ecap ||
-	    (sts & VTD_GCMD_TE)) {
-		scenario_report("vtd_regs", SCENARIO_FAIL, "%s; want ver=0x%x cap=0x%016llx ecap=0x%llx TE=0",
-				p->msg, VTD_VER, VTD_CAP, (unsigned long long)want_ecap);
-		return;
-	}
-	p->ok_regs = true;
-	scenario_report("vtd_regs", SCENARIO_PASS, "%s", p->msg);
+	if (v->found)
+		iopt_pci_addr_format(&v->edu.addr, bdf, sizeof(bdf));
+	snprintf(buf, len, "%u devices, edu at %s class 0x%06x driver '%s'", v->count, bdf,
+		 v->edu.class_code, v->edu.driver);
 }
 
 /*
- * The static libraries the guest build links (libpciaccess, libnuma) work in
- * the guest: libpciaccess finds edu where sysfs has it, libnuma sees the
- * single node QEMU gives.
- * TEMPORARY: lib/env's PCI enumeration (on another branch) takes over the
- * libpciaccess part once it is on main.
+ * The static libraries the guest build links work in the guest, through
+ * lib/env: iopt_pci_enumerate over libpciaccess sees the same devices as its
+ * sysfs scan (edu at the same address with the same class), and libnuma
+ * sees the single node QEMU gives (iopt_env_numa_nodes).
  */
-static void scenario_static_libs(struct probe *p)
+static void scenario_static_libs(struct guest_run *p)
 {
-#ifdef IOPT_HAVE_PCIACCESS
-	struct pci_id_match match = {
-		.vendor_id = EDU_VENDOR, .device_id = EDU_DEVICE,
-		.subvendor_id = PCI_MATCH_ANY, .subdevice_id = PCI_MATCH_ANY,
-	};
-	struct pci_device_iterator *it;
-	struct pci_device *dev;
-	char bdf[16] = "none";
-	uint16_t vendor = 0;
-	int rc = pci_system_init(), nodes;
+	struct enum_view lib = { 0 }, sys = { 0 };
+	char lib_s[128], sys_s[128];
+	int rc_lib, rc_sys, nodes = iopt_env_numa_nodes();
 
-	if (rc != 0) {
-		scenario_report("static_libs", SCENARIO_FAIL, "pci_system_init: %s", strerror(rc));
+	if (!iopt_pci_have_pciaccess()) {
+		scenario_report("static_libs", SCENARIO_SKIP, "guest built without libpciaccess");
 		return;
 	}
-	it = pci_id_match_iterator_create(&match);
-	dev = it != NULL ? pci_device_next(it) : NULL;
-	if (dev != NULL) {
-		snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%u", dev->domain, dev->bus, dev->dev,
-			 dev->func);
-		pci_device_cfg_read_u16(dev, &vendor, 0);
-	}
-	pci_iterator_destroy(it);
-	pci_system_cleanup();
-	nodes = iopt_env_numa_nodes();
-	if (strcmp(bdf, p->edu.bdf) != 0 || vendor != EDU_VENDOR || nodes != 1) {
+	rc_lib = iopt_pci_enumerate(NULL, false, collect_cb, &lib);
+	rc_sys = iopt_pci_enumerate(NULL, true, collect_cb, &sys);
+	format_view(&lib, lib_s, sizeof(lib_s));
+	format_view(&sys, sys_s, sizeof(sys_s));
+	if (rc_lib != 0 || rc_sys != 0 || !lib.found || !sys.found || lib.count != sys.count ||
+	    iopt_pci_addr_rid(&lib.edu.addr) != p->edu.rid ||
+	    iopt_pci_addr_rid(&sys.edu.addr) != p->edu.rid ||
+	    lib.edu.class_code != sys.edu.class_code || nodes != 1) {
 		scenario_report("static_libs", SCENARIO_FAIL,
-				"libpciaccess: edu at %s (sysfs: %s), vendor 0x%04x; libnuma: %d nodes, want 1",
-				bdf, p->edu.bdf, vendor, nodes);
+				"libpciaccess (%d): %s; sysfs scan (%d): %s; libnuma: %d nodes, want 1",
+				rc_lib, lib_s, rc_sys, sys_s, nodes);
 		return;
 	}
 	scenario_report("static_libs", SCENARIO_PASS,
-			"libpciaccess: edu at %s, config vendor 0x%04x; libnuma: %d node", bdf, vendor,
-			nodes);
-#else
-	(void)p;
-	scenario_report("static_libs", SCENARIO_SKIP, "guest built without libpciaccess");
-#endif
+			"iopt_pci_enumerate via libpciaccess: %s; sysfs scan agrees; libnuma: %d node",
+			lib_s, nodes);
 }
 
-static void scenario_edu(struct probe *p)
+/* The library's messages go to the console as INFO lines. */
+static void log_to_console(enum iopt_log_level level, const char *module, const char *msg,
+			   void *arg)
 {
+	(void)arg;
+	guest_info("iopt-log", "level %d %s: %s", (int)level, module, msg);
+}
+
+/*
+ * What the UIO handle reports about edu, against independent views: BAR0's
+ * size and address from sysfs `resource` (iopt_pci_bar_info) against the
+ * BAR register in config space, no BAR1, the config size against the size
+ * of the sysfs `config` file (and an access beyond it refused), the NUMA
+ * node against iopt_numa_node_of_pci(); and a second handle through the
+ * sysfs backend sees bus mastering on and leaves the binding alone.
+ */
+static int uio_views(struct guest_run *p, char *out, size_t len)
+{
+	struct iopt_pci_bar bar0 = { 0 }, bar1 = { 0 };
+	struct iopt_pci_dev *dev = p->edu.dev, *second = NULL;
+	uint32_t bar_reg = 0, beyond = 0;
+	char path[160];
+	struct stat st = { 0 };
+	int node = -2, rc, rc_beyond, master2 = -1;
+
+	rc = iopt_pci_bar_info(dev, 0, &bar0);
+	if (rc == 0)
+		rc = iopt_pci_bar_info(dev, 1, &bar1);
+	if (rc == 0)
+		rc = iopt_pci_cfg_read(dev, IOPT_PCI_CFG_BAR0, 4, &bar_reg);
+	snprintf(path, sizeof(path), "%s/config", p->edu.sysfs);
+	if (rc == 0 && stat(path, &st) != 0)
+		rc = -errno;
+	rc_beyond = iopt_pci_cfg_read(dev, iopt_pci_cfg_size(dev), 4, &beyond);
+	if (rc == 0)
+		rc = iopt_numa_node_of_pci(p->edu.bdf, &node);
+	if (rc == 0)
+		rc = iopt_pci_open(NULL, p->edu.bdf, &second);
+	if (rc == 0) {
+		master2 = iopt_pci_get_bus_master(second);
+		iopt_pci_close(second);
+	}
+	snprintf(out, len, "BAR0 0x%" PRIx64 " bytes at 0x%" PRIx64 "%s (config BAR0 0x%08x), BAR1 0x%"
+		 PRIx64 "; config 0x%x bytes (sysfs %lld, beyond: %d); node %d (%d); sysfs handle: "
+		 "bus master %d", bar0.size, bar0.phys, bar0.mappable ? " mappable" : "", bar_reg,
+		 bar1.size, iopt_pci_cfg_size(dev), (long long)st.st_size, rc_beyond,
+		 iopt_pci_numa_node(dev), node, master2);
+	if (rc != 0)
+		return rc;
+	if (bar0.size != 1u << 20 || !bar0.mappable || bar0.is_io ||
+	    bar0.phys != (bar_reg & ~0xfu) || bar1.size != 0 ||
+	    iopt_pci_cfg_size(dev) != (uint64_t)st.st_size || rc_beyond != -EINVAL ||
+	    iopt_pci_numa_node(dev) != node || master2 != 1)
+		return -EIO;
+	return 0;
+}
+
+static void scenario_edu(struct guest_run *p)
+{
+	char views[320];
 	uint32_t id = 0;
 	int rc = edu_open(&p->edu, p->msg, sizeof(p->msg));
 
@@ -193,273 +163,104 @@ static void scenario_edu(struct probe *p)
 		scenario_report("edu_uio", SCENARIO_FAIL, "BAR0 does not behave like edu (id 0x%08x)", id);
 		return;
 	}
+	rc = uio_views(p, views, sizeof(views));
+	if (rc != 0) {
+		scenario_report("edu_uio", SCENARIO_FAIL, "%s: %s", strerror(-rc), views);
+		return;
+	}
 	p->ok_edu = true;
-	scenario_report("edu_uio", SCENARIO_PASS, "%s, id=0x%08x", p->msg, id);
+	scenario_report("edu_uio", SCENARIO_PASS, "%s, id=0x%08x; %s", p->msg, id, views);
 }
 
-static uint64_t xorshift(uint64_t *s)
+/* The sysfs driver link's last component, or "" when unbound. */
+static void bound_driver(const struct edu *edu, char *name, size_t len)
 {
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
+	char path[160], link[256];
+	const char *base;
+	size_t blen;
+	ssize_t n;
 
-/*
- * RAM -> edu -> RAM: len random bytes from BUF_SRC + src_off go into the
- * device buffer at buf_off and back to BUF_DST + dst_off, which was poisoned
- * with POISON over len + 64 bytes. Verifies the copy and that the 64 bytes
- * after it are still poison. p->msg says what went wrong.
- * @return 0; -EIO on a data mismatch; a negative errno from edu_dma().
- */
-static int dma_roundtrip(struct probe *p, uint32_t src_off, uint32_t dst_off, uint32_t buf_off,
-			 uint32_t len, uint64_t seed)
-{
-	uint8_t *src = mem_at(p, BUF_SRC + src_off), *dst = mem_at(p, BUF_DST + dst_off);
-	int rc;
-
-	for (uint32_t i = 0; i < len; i++)
-		src[i] = (uint8_t)xorshift(&seed);
-	memset(dst, POISON, len + 64);
-	rc = edu_dma(&p->edu, true, p->mem.pa + BUF_SRC + src_off, buf_off, len);
-	if (rc == 0)
-		rc = edu_dma(&p->edu, false, p->mem.pa + BUF_DST + dst_off, buf_off, len);
-	if (rc != 0) {
-		snprintf(p->msg, sizeof(p->msg), "edu DMA: %s", strerror(-rc));
-		return rc;
-	}
-	for (uint32_t i = 0; i < len + 64; i++) {
-		uint8_t want = i < len ? src[i] : POISON;
-
-		if (dst[i] != want) {
-			snprintf(p->msg, sizeof(p->msg), "byte %u of %u: 0x%02x, want 0x%02x", i, len,
-				 dst[i], want);
-			return -EIO;
-		}
-	}
-	snprintf(p->msg, sizeof(p->msg), "%u bytes pa 0x%" PRIx64 " -> dev+0x%x -> pa 0x%" PRIx64, len,
-		 p->mem.pa + BUF_SRC + src_off, buf_off, p->mem.pa + BUF_DST + dst_off);
-	return 0;
-}
-
-static void scenario_dma_untranslated(struct probe *p, uint64_t seed)
-{
-	char first[256];
-	int rc;
-
-	if (!p->ok_edu) {
-		scenario_report("dma_untranslated", SCENARIO_FAIL, "not run: edu not usable");
+	snprintf(path, sizeof(path), "%s/driver", edu->sysfs);
+	n = readlink(path, link, sizeof(link) - 1);
+	name[0] = '\0';
+	if (n <= 0 || len == 0)
 		return;
-	}
-	rc = hugemem_alloc(&p->mem);
-	if (rc != 0) {
-		scenario_report("dma_untranslated", SCENARIO_FAIL, "huge page: %s", strerror(-rc));
-		return;
-	}
-	if (p->mem.pa + p->mem.size > EDU_DMA_LIMIT) {
-		scenario_report("dma_untranslated", SCENARIO_FAIL,
-				"huge page at 0x%" PRIx64 " is above edu's 28-bit DMA mask", p->mem.pa);
-		return;
-	}
-	p->ok_mem = true;
-	rc = dma_roundtrip(p, 0, 0, 0, 3000, seed);
-	if (rc == 0) {
-		snprintf(first, sizeof(first), "%s", p->msg);
-		/* Unaligned addresses and another device offset. */
-		rc = dma_roundtrip(p, 0x1234, 0x2345, 0x100, 1500, seed + 1);
-	}
-	if (rc != 0) {
-		scenario_report("dma_untranslated", SCENARIO_FAIL, "%s", p->msg);
-		return;
-	}
-	scenario_report("dma_untranslated", SCENARIO_PASS, "%s; %s", first, p->msg);
-}
-
-/* Pass-through context entries for every devfn of bus 0, legacy format. */
-static void build_legacy_tables(struct probe *p)
-{
-	uint64_t *root = (uint64_t *)(void *)mem_at(p, TBL_ROOT);
-	uint64_t *ctx = (uint64_t *)(void *)mem_at(p, TBL_CTX);
-
-	memset(root, 0, 2 * 4096);
-	root[0] = VTD_ROOT_0_P | ((p->mem.pa + TBL_CTX) & VTD_ROOT_0_CTP);
-	for (unsigned int devfn = 0; devfn < 256; devfn++) {
-		ctx[devfn * 2] = VTD_CTX_0_P |
-				 FIELD_PREP(VTD_CTX_0_TT, VTD_CTX_0_TT_PASS_THROUGH);
-		ctx[devfn * 2 + 1] = FIELD_PREP(VTD_CTX_1_AW, VTD_CTX_1_AW_39BIT) |
-				     FIELD_PREP(VTD_CTX_1_DID, DOMAIN_ID);
-	}
-	cache_flush(root, 2 * 4096);
+	link[n] = '\0';
+	base = strrchr(link, '/') != NULL ? strrchr(link, '/') + 1 : link;
+	blen = strlen(base) < len ? strlen(base) : len - 1;
+	memcpy(name, base, blen);
+	name[blen] = '\0';
 }
 
 /*
- * Scalable mode: every devfn of bus 0 (lower context table 0..127, upper
- * 128..255) shares one PASID directory whose PASID 0 entry (RID_PASID 0) is
- * pass-through.
+ * Give edu back: bus mastering off, BAR unmapped, iopt_pci_close() -- which
+ * unbinds uio_pci_generic and restores driver_override, leaving edu unbound
+ * as it was (sysfs says so) -- and a second iopt_pci_open(IOPT_PCI_UIO) binds
+ * it again (a second user in the same boot takes it over cleanly).
  */
-static void build_scalable_tables(struct probe *p)
+static void scenario_uio_release(struct guest_run *p)
 {
-	uint64_t *root = (uint64_t *)(void *)mem_at(p, TBL_ROOT);
-	uint64_t *dir = (uint64_t *)(void *)mem_at(p, TBL_PASIDDIR);
-	uint64_t *pasid = (uint64_t *)(void *)mem_at(p, TBL_PASID);
-
-	memset(root, 0, TBL_CTX_UPPER + 4096 - TBL_ROOT);
-	root[0] = VTD_ROOT_0_P | ((p->mem.pa + TBL_CTX) & VTD_ROOT_0_CTP);
-	root[1] = VTD_ROOT_1_UP | ((p->mem.pa + TBL_CTX_UPPER) & VTD_ROOT_1_UCTP);
-	for (unsigned int devfn = 0; devfn < 256; devfn++) {
-		uint64_t *ctx = (uint64_t *)(void *)mem_at(p, devfn < 128 ? TBL_CTX : TBL_CTX_UPPER) +
-				(devfn % 128) * 4;
-
-		ctx[0] = VTD_SMCTX_0_P | FIELD_PREP(VTD_SMCTX_0_PDTS, 0) |
-			 ((p->mem.pa + TBL_PASIDDIR) & VTD_SMCTX_0_PASIDDIRPTR);
-		ctx[1] = FIELD_PREP(VTD_SMCTX_1_RID_PASID, 0);
-	}
-	dir[0] = VTD_PASIDDIR_0_P | ((p->mem.pa + TBL_PASID) & VTD_PASIDDIR_0_PTP);
-	pasid[0] = VTD_PASID_0_P | FIELD_PREP(VTD_PASID_0_AW, VTD_CTX_1_AW_39BIT) |
-		   FIELD_PREP(VTD_PASID_0_PGTT, VTD_PASID_0_PGTT_PASS_THROUGH);
-	pasid[1] = FIELD_PREP(VTD_PASID_1_DID, DOMAIN_ID);
-	cache_flush(root, TBL_CTX_UPPER + 4096 - TBL_ROOT);
-}
-
-static void scenario_passthrough(struct probe *p, uint64_t seed)
-{
-	struct vtd_fault f;
+	const struct iopt_pci_opts opts = { .backend = IOPT_PCI_UIO };
+	struct iopt_pci_dev *again = NULL;
+	char drv_closed[64], drv_again[64];
+	uint16_t cmd = 0xffff;
 	int rc;
 
-	if (!p->ok_regs || !p->ok_mem) {
-		scenario_report("vtd_passthrough", SCENARIO_FAIL, "not run: %s",
-				!p->ok_regs ? "registers not verified" : "no DMA memory");
+	if (p->edu.dev == NULL) {
+		scenario_report("uio_release", SCENARIO_FAIL, "not run: edu not open");
 		return;
 	}
-	if (p->scalable)
-		build_scalable_tables(p);
-	else
-		build_legacy_tables(p);
-	vtd_clear_faults(&p->vtd);
-	rc = vtd_set_root_table(&p->vtd, p->mem.pa + TBL_ROOT,
-				p->scalable ? VTD_RTADDR_TTM_SCALABLE : VTD_RTADDR_TTM_LEGACY);
-	if (rc == 0)
-		rc = vtd_invalidate_all(&p->vtd);
-	if (rc == 0)
-		rc = vtd_set_translation(&p->vtd, true);
-	if (rc != 0) {
-		scenario_report("vtd_passthrough", SCENARIO_FAIL, "unit did not follow: %s",
-				strerror(-rc));
+	edu_close(&p->edu);
+	bound_driver(&p->edu, drv_closed, sizeof(drv_closed));
+	rc = edu_sysfs_command(&p->edu, &cmd);
+	if (rc != 0 || drv_closed[0] != '\0' || (cmd & IOPT_PCI_COMMAND_MASTER)) {
+		scenario_report("uio_release", SCENARIO_FAIL,
+				"after close: driver '%s' (want none), command 0x%04x (%s)", drv_closed,
+				cmd, rc != 0 ? strerror(-rc) : "read");
 		return;
 	}
-	p->ok_te = true;
-	rc = dma_roundtrip(p, 0x40, 0x80, 0x200, 2000, seed);
-	if (rc == 0 && vtd_take_fault(&p->vtd, &f)) {
-		snprintf(p->msg, sizeof(p->msg), "unexpected fault reason %u sid 0x%04x addr 0x%" PRIx64,
-			 f.reason, f.sid, f.addr);
-		rc = -EIO;
-	}
-	if (rc != 0) {
-		scenario_report("vtd_passthrough", SCENARIO_FAIL, "TE=1: %s", p->msg);
+	rc = iopt_pci_open(&opts, p->edu.bdf, &again);
+	bound_driver(&p->edu, drv_again, sizeof(drv_again));
+	iopt_pci_close(again);
+	bound_driver(&p->edu, drv_closed, sizeof(drv_closed));
+	if (rc != 0 || strcmp(drv_again, "uio_pci_generic") != 0 || drv_closed[0] != '\0') {
+		scenario_report("uio_release", SCENARIO_FAIL,
+				"second open: %s, driver '%s' while open, '%s' after close",
+				rc != 0 ? strerror(-rc) : "ok", drv_again, drv_closed);
 		return;
 	}
-	scenario_report("vtd_passthrough", SCENARIO_PASS, "TE=1 root=0x%" PRIx64 " %s: %s, no fault",
-			p->mem.pa + TBL_ROOT, p->scalable ? "scalable" : "legacy", p->msg);
-}
-
-/* Check the one fault a blocked DMA of edu to or from bus address addr left. */
-static bool check_fault(struct probe *p, bool is_write, uint64_t addr, char *out, size_t len)
-{
-	struct vtd_fault f;
-
-	if (!vtd_take_fault(&p->vtd, &f)) {
-		snprintf(out, len, "no fault recorded for the blocked %s", is_write ? "write" : "read");
-		return false;
-	}
-	snprintf(out, len, "%s fault reason=%u sid=0x%04x addr=0x%" PRIx64,
-		 f.is_write ? "write" : "read", f.reason, f.sid, f.addr);
-	return f.reason == VTD_FR_CONTEXT_ENTRY_NOT_PRESENT && f.sid == p->edu.rid &&
-	       f.is_write == is_write && f.addr == (addr & GENMASK_ULL(63, 12));
-}
-
-/* Remove edu's context entry and invalidate: edu is now blocked. */
-static int block_edu(struct probe *p)
-{
-	unsigned int devfn = p->edu.rid & 0xff, words = p->scalable ? 4 : 2;
-	uint64_t *ctx = p->scalable ?
-		(uint64_t *)(void *)mem_at(p, devfn < 128 ? TBL_CTX : TBL_CTX_UPPER) + (devfn % 128) * 4 :
-		(uint64_t *)(void *)mem_at(p, TBL_CTX) + devfn * 2;
-
-	memset(ctx, 0, words * sizeof(uint64_t));
-	cache_flush(ctx, words * sizeof(uint64_t));
-	return vtd_invalidate_all(&p->vtd);
-}
-
-static void scenario_blocked(struct probe *p, uint64_t seed)
-{
-	uint64_t dst_pa = p->mem.pa + BUF_DST + 0x3000, src_pa = p->mem.pa + BUF_SRC + 0x5000;
-	uint8_t *dst = mem_at(p, BUF_DST + 0x3000);
-	char wfault[128] = "", rfault[128] = "";
-	bool ok_w, ok_r;
-	int rc;
-
-	if (!p->ok_te) {
-		scenario_report("vtd_blocked_fault", SCENARIO_FAIL, "not run: translation not on");
-		return;
-	}
-	rc = block_edu(p);
-	memset(dst, POISON, 1024);
-	if (rc == 0)
-		rc = edu_dma(&p->edu, false, dst_pa, 0, 1024);
-	ok_w = rc == 0 && check_fault(p, true, dst_pa, wfault, sizeof(wfault));
-	for (unsigned int i = 0; rc == 0 && i < 1024; i++) {
-		if (dst[i] != POISON) {
-			ok_w = false;
-			snprintf(wfault, sizeof(wfault), "blocked write reached RAM at byte %u", i);
-			break;
-		}
-	}
-	if (rc == 0)
-		rc = edu_dma(&p->edu, true, src_pa, 0, 1024);
-	ok_r = rc == 0 && check_fault(p, false, src_pa, rfault, sizeof(rfault));
-	if (rc != 0) {
-		scenario_report("vtd_blocked_fault", SCENARIO_FAIL, "%s", strerror(-rc));
-		return;
-	}
-	/* Release: translation off, DMA works untranslated again. */
-	rc = vtd_set_translation(&p->vtd, false);
-	p->ok_te = rc != 0;
-	if (rc == 0)
-		rc = dma_roundtrip(p, 0, 0, 0, 512, seed);
-	if (!ok_w || !ok_r || rc != 0) {
-		scenario_report("vtd_blocked_fault", SCENARIO_FAIL, "%s; %s; after TE=0: %s", wfault,
-				rfault, rc != 0 ? p->msg : "DMA works");
-		return;
-	}
-	scenario_report("vtd_blocked_fault", SCENARIO_PASS, "%s; %s; after TE=0 DMA works", wfault,
-			rfault);
+	scenario_report("uio_release", SCENARIO_PASS,
+			"closed: unbound, bus mastering off (command 0x%04x); opened again on %s and "
+			"released again", cmd, drv_again);
 }
 
 int main(int argc, char **argv)
 {
-	struct probe p = { .edu = { .uio_fd = -1 } };
+	struct guest_run p = { .prefix = "", .hugetlbfs_mount = HUGETLBFS_MOUNT };
 	uint64_t seed = (uint64_t)time(NULL) * 2654435761u | 1;
+
 	if (argc != 3 || strcmp(argv[1], "--mode") != 0 ||
 	    (strcmp(argv[2], "legacy") != 0 && strcmp(argv[2], "scalable") != 0)) {
 		fprintf(stderr, "usage: %s --mode legacy|scalable\n", argv[0]);
 		return 2;
 	}
 	p.scalable = strcmp(argv[2], "scalable") == 0;
+	iopt_log_set_handler(log_to_console, NULL);
+	iopt_log_set_level(IOPT_LOG_INFO);
 	guest_info("platform", "mode %s, seed 0x%" PRIx64, argv[2], seed);
 	if (edu_find(&p.edu) != 0)
-		guest_info("platform", "no edu (1234:11e8) in /sys/bus/pci/devices");
+		guest_info("platform", "no edu (1234:11e8) found by iopt_pci_enumerate");
+	guest_run_env(&p);
 	scenario_dmar(&p);
-	scenario_regs(&p);
+	scenario_vtd_regs(&p);
 	scenario_static_libs(&p);
 	scenario_edu(&p);
 	scenario_dma_untranslated(&p, seed);
-	scenario_passthrough(&p, seed + 2);
-	scenario_blocked(&p, seed + 3);
-	/* Never leave the unit translating: the kernel's devices need it off. */
-	if (p.ok_te)
-		vtd_set_translation(&p.vtd, false);
+	scenario_env_memory(&p, seed + 1);
+	scenario_vtd_passthrough(&p, seed + 2);
+	scenario_vtd_blocked_fault(&p, seed + 3);
+	guest_run_cleanup(&p);
+	scenario_uio_release(&p);
 	edu_close(&p.edu);
-	hugemem_free(&p.mem);
-	iopt_mmio_unmap(p.vtd.regs);
 	return scenario_failures() == 0 ? 0 : 1;
 }

@@ -1,0 +1,294 @@
+/*
+ * iommuctl: command line, global options, subcommand dispatch, helpers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iopt/log.h"
+#include "iommuctl.h"
+
+static const struct ctl_cmd *const g_cmds[] = {
+	&ctl_cmd_info, &ctl_cmd_regs, &ctl_cmd_walk, &ctl_cmd_faults,
+	&ctl_cmd_dmar, &ctl_cmd_iort, &ctl_cmd_selftest,
+};
+#define N_CMDS (sizeof(g_cmds) / sizeof(g_cmds[0]))
+
+static const char g_global_help[] =
+	"Global options (before or after the subcommand):\n"
+	"  --backend B     sim:vtd (default; QEMU q35 intel-iommu model, legacy mode),\n"
+	"                  sim:vtd-scalable, sim:vtd-full, uio, vfio-noiommu (real\n"
+	"                  hardware: DMAR from /sys/firmware/acpi/tables, registers\n"
+	"                  through /dev/mem, read-only; needs root and intel_iommu=off)\n"
+	"  --json          machine-readable output: one JSON document on stdout\n"
+	"  --dmar FILE     sim: publish this DMAR (binary table) instead of the\n"
+	"                  synthesized q35 one (its first DRHD gets the model)\n"
+	"  --sim-setup demo  sim: before the command, bring the unit up with the\n"
+	"                  driver and build example translations (see walk --help)\n"
+	"  -v, --verbose   library log messages down to debug\n"
+	"  -h, --help      help (also: iommuctl CMD --help)\n"
+	"\n"
+	"Exit codes:\n"
+	"  0  success (walk: the request translates)\n"
+	"  1  failure: a table the parser rejects, an I/O error, a hardware error\n"
+	"     (walk: the request would fault; the fault is printed)\n"
+	"  2  usage error\n"
+	"  3  backend unavailable (no DMAR, /dev/mem refused, not root, no model)\n"
+	"  4  subcommand not available in this build yet\n";
+
+static void usage_all(FILE *f)
+{
+	fprintf(f, "usage: iommuctl [GLOBAL OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
+	for (size_t i = 0; i < N_CMDS; i++)
+		fprintf(f, "  %-9s %s\n", g_cmds[i]->name, g_cmds[i]->summary);
+	fprintf(f, "\n%s", g_global_help);
+}
+
+static void usage_cmd(FILE *f, const struct ctl_cmd *c)
+{
+	fprintf(f, "%s\n%s\n", c->summary, c->usage);
+	fprintf(f, "%s", g_global_help);
+}
+
+void ctl_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "iommuctl %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int ctl_parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return (errno || *end) ? -EINVAL : 0;
+}
+
+int ctl_parse_bdf(const char *s, uint16_t *seg, uint16_t *bdf)
+{
+	unsigned int a, b, d, f;
+	char tail;
+
+	if (sscanf(s, "%x:%x:%x.%x%c", &a, &b, &d, &f, &tail) == 4) {
+		if (a > 0xffff)
+			return -EINVAL;
+		*seg = (uint16_t)a;
+	} else if (sscanf(s, "%x:%x.%x%c", &b, &d, &f, &tail) == 3) {
+		*seg = 0;
+	} else {
+		return -EINVAL;
+	}
+	if (b > 0xff || d > 31 || f > 7)
+		return -EINVAL;
+	*bdf = (uint16_t)(b << 8 | d << 3 | f);
+	return 0;
+}
+
+/* Read a whole stream (up to IOPT_FW_MAX_SIZE) into a new buffer. */
+static int read_stream(int fd, void **buf, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *b = malloc(cap);
+
+	if (!b)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap >= IOPT_FW_MAX_SIZE) {
+				free(b);
+				return -EFBIG;
+			}
+			nb = realloc(b, cap * 2);
+			if (!nb) {
+				free(b);
+				return -ENOMEM;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = -errno;
+
+			free(b);
+			return e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+bool ctl_is_signature(const char *s)
+{
+	if (strlen(s) != 4)
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/*
+ * A file or stdin is read as it is, whatever its size, so that the parser
+ * (not the reader) judges a truncated or padded table and names the field.
+ */
+int ctl_read_table(const char *src, void **buf, size_t *len)
+{
+	int fd, rc;
+
+	if (ctl_is_signature(src)) {
+		void *t;
+
+		rc = iopt_acpi_table_read(src, &t, len);
+		if (rc)
+			return rc;
+		*buf = malloc(*len ? *len : 1);
+		if (!*buf) {
+			iopt_acpi_table_free(t);
+			return -ENOMEM;
+		}
+		memcpy(*buf, t, *len);
+		iopt_acpi_table_free(t);
+		return 0;
+	}
+	if (strcmp(src, "-") == 0)
+		return read_stream(STDIN_FILENO, buf, len);
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = read_stream(fd, buf, len);
+	close(fd);
+	return rc;
+}
+
+void ctl_free_table(void *buf)
+{
+	free(buf);
+}
+
+/*
+ * Take the global options out of argv (anywhere before "--"); what is left
+ * is the subcommand and its own arguments. @return 0, or CTL_EXIT_USAGE.
+ */
+static int take_global_opts(int *argc, char **argv, struct ctl_opts *o, bool *help)
+{
+	int n = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+		const char **dst = NULL;
+
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (strcmp(a, "--json") == 0) {
+			o->json = true;
+			continue;
+		}
+		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			o->verbose = true;
+			continue;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			*help = true;
+			continue;
+		}
+		if (strcmp(a, "--backend") == 0)
+			dst = &o->backend;
+		else if (strcmp(a, "--dmar") == 0)
+			dst = &o->dmar_file;
+		else if (strcmp(a, "--sim-setup") == 0)
+			dst = &o->sim_setup;
+		if (dst) {
+			if (i + 1 >= *argc) {
+				fprintf(stderr, "iommuctl: %s needs a value\n", a);
+				return CTL_EXIT_USAGE;
+			}
+			*dst = argv[++i];
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	*argc = n;
+	argv[n] = NULL;
+	return 0;
+}
+
+static int check_global_opts(const struct ctl_opts *o)
+{
+	static const char *const backends[] = {
+		"sim:vtd", "sim:vtd-scalable", "sim:vtd-full", "uio", "vfio-noiommu",
+	};
+	bool ok = false;
+
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		ok |= strcmp(o->backend, backends[i]) == 0;
+	if (!ok) {
+		fprintf(stderr, "iommuctl: unknown backend '%s' (see --help)\n", o->backend);
+		return CTL_EXIT_USAGE;
+	}
+	if (o->sim_setup && strcmp(o->sim_setup, "demo") != 0) {
+		fprintf(stderr, "iommuctl: --sim-setup takes 'demo'\n");
+		return CTL_EXIT_USAGE;
+	}
+	if ((o->sim_setup || o->dmar_file) && strncmp(o->backend, "sim:", 4) != 0) {
+		fprintf(stderr, "iommuctl: --sim-setup and --dmar are for sim backends\n");
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl_opts o = { .backend = "sim:vtd" };
+	bool help = false;
+	int rc;
+
+	rc = take_global_opts(&argc, argv, &o, &help);
+	if (rc)
+		return rc;
+	iopt_log_set_level(o.verbose ? IOPT_LOG_DEBUG : IOPT_LOG_WARN);
+	if (argc < 2) {
+		usage_all(help ? stdout : stderr);
+		return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < N_CMDS; i++) {
+		if (strcmp(argv[1], g_cmds[i]->name) != 0)
+			continue;
+		if (help) {
+			usage_cmd(stdout, g_cmds[i]);
+			return CTL_EXIT_OK;
+		}
+		rc = check_global_opts(&o);
+		if (rc)
+			return rc;
+		return g_cmds[i]->run(&o, argc - 1, argv + 1);
+	}
+	fprintf(stderr, "iommuctl: unknown command '%s'\n\n", argv[1]);
+	usage_all(stderr);
+	return CTL_EXIT_USAGE;
+}

@@ -1,0 +1,265 @@
+/*
+ * Opening a backend. Both kinds of platform are found the same way: read
+ * the DMAR through iopt_env_fw_table (sim) or from /sys (real), then map
+ * every DRHD's registers at its base (iopt_env_mmio_map on sim, /dev/mem on
+ * real hardware). On sim the VT-d model is placed at the first DRHD's base
+ * and a DMAR like QEMU q35's is published, unless --dmar gives one.
+ *
+ * Real backends are used read-only here: iommuctl never writes a register
+ * of a unit it did not bring up itself, so it can look at a unit another
+ * process owns. uio and vfio-noiommu differ only in how devices are bound,
+ * which the inspection commands do not need.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iopt/env.h"
+#include "iopt_internal/hwmodel.h"
+#include "iopt_internal/sim.h"
+#include "hwdrv/vtd/regs.h"
+#include "iommuctl.h"
+
+static const struct {
+	const char *backend;
+	const char *profile;
+	unsigned int haw;    /* host address width the profile models (its DMAR HAW) */
+} g_sim_backends[] = {
+	{ "sim:vtd", "qemu-q35", 39 },
+	{ "sim:vtd-scalable", "qemu-q35-scalable", 39 },
+	{ "sim:vtd-full", "full", 46 },
+};
+
+/* Device scopes of QEMU q35's DMAR (QEMU.md): IOAPIC, then endpoints; plus
+ * 00:03.0, in scope but left without a context entry by --sim-setup demo. */
+static const struct {
+	uint8_t type, enum_id, bus, dev, fn;
+} g_q35_scopes[] = {
+	{ IOPT_DMAR_SCOPE_IOAPIC, 0, 0xff, 0, 0 },
+	{ IOPT_DMAR_SCOPE_PCI_ENDPOINT, 0, 0, 0, 0 },
+	{ IOPT_DMAR_SCOPE_PCI_ENDPOINT, 0, 0, 1, 0 },
+	{ IOPT_DMAR_SCOPE_PCI_ENDPOINT, 0, 0, 2, 0 },
+	{ IOPT_DMAR_SCOPE_PCI_ENDPOINT, 0, 0, 3, 0 },
+	{ IOPT_DMAR_SCOPE_PCI_ENDPOINT, 0, 0, 0x1f, 0 },
+	{ IOPT_DMAR_SCOPE_PCI_ENDPOINT, 0, 0, 0x1f, 2 },
+	{ IOPT_DMAR_SCOPE_PCI_ENDPOINT, 0, 0, 0x1f, 3 },
+};
+#define N_Q35_SCOPES (sizeof(g_q35_scopes) / sizeof(g_q35_scopes[0]))
+#define DMAR_HDR_LEN 48     /* ACPI header 36 + HAW, flags, 10 reserved */
+#define DRHD_HDR_LEN 16
+#define SCOPE_LEN 8
+#define Q35_DMAR_LEN (DMAR_HDR_LEN + DRHD_HDR_LEN + N_Q35_SCOPES * SCOPE_LEN)
+
+static void put_le(uint8_t *p, uint64_t v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A DMAR (VT-d §8.1, §8.3) with one DRHD at reg_base holding the q35 scopes. */
+static void build_q35_dmar(uint8_t *t, uint64_t reg_base, unsigned int haw)
+{
+	uint8_t *d = t + DMAR_HDR_LEN, *s = d + DRHD_HDR_LEN, sum = 0;
+
+	memset(t, 0, Q35_DMAR_LEN);
+	memcpy(t, "DMAR", 4);
+	put_le(t + 4, Q35_DMAR_LEN, 4);
+	t[8] = 1;
+	memcpy(t + 10, "IOPT  ", 6);
+	memcpy(t + 16, "SIMQ35  ", 8);
+	put_le(t + 24, 1, 4);
+	memcpy(t + 28, "IOPT", 4);
+	put_le(t + 32, 1, 4);
+	t[36] = (uint8_t)(haw - 1);
+	t[37] = 0; /* no interrupt remapping in the models */
+	put_le(d, 0, 2);                       /* type 0: DRHD */
+	put_le(d + 2, DRHD_HDR_LEN + N_Q35_SCOPES * SCOPE_LEN, 2);
+	put_le(d + 8, reg_base, 8);
+	for (size_t i = 0; i < N_Q35_SCOPES; i++, s += SCOPE_LEN) {
+		s[0] = g_q35_scopes[i].type;
+		s[1] = SCOPE_LEN;
+		s[4] = g_q35_scopes[i].enum_id;
+		s[5] = g_q35_scopes[i].bus;
+		s[6] = g_q35_scopes[i].dev;
+		s[7] = g_q35_scopes[i].fn;
+	}
+	for (size_t i = 0; i < Q35_DMAR_LEN; i++)
+		sum = (uint8_t)(sum + t[i]);
+	t[9] = (uint8_t)(0x100 - sum);
+}
+
+/* The sim platform: environment, model at the DMAR's first unit, the DMAR. */
+static int sim_open(const struct ctl_opts *o, const char *cmd, struct ctl_plat *p)
+{
+	struct vtdm_opts mo = { 0 };
+	uint8_t q35[Q35_DMAR_LEN];
+	const struct iopt_mmio *mm;
+	void *file = NULL;
+	size_t file_len = 0, i;
+	int rc;
+
+	for (i = 0; i < sizeof(g_sim_backends) / sizeof(g_sim_backends[0]); i++)
+		if (strcmp(o->backend, g_sim_backends[i].backend) == 0)
+			break;
+	p->profile = g_sim_backends[i].profile;
+	if (o->dmar_file) {
+		struct iopt_dmar *d;
+
+		rc = ctl_read_table(o->dmar_file, &file, &file_len);
+		if (rc) {
+			ctl_err(cmd, "cannot read %s: %s", o->dmar_file, strerror(-rc));
+			return CTL_EXIT_FAIL;
+		}
+		rc = iopt_dmar_parse(file, file_len, 0, &d);
+		if (rc || d->n_drhd == 0) {
+			ctl_err(cmd, "%s: %s", o->dmar_file, rc ? "not a valid DMAR" : "no DRHD");
+			iopt_dmar_free(d);
+			ctl_free_table(file);
+			return CTL_EXIT_FAIL;
+		}
+		mo.reg_base = d->drhd[0].reg_base;
+		iopt_dmar_free(d);
+	}
+	rc = iopt_env_create(NULL, &p->env);
+	if (rc == 0)
+		rc = vtdm_create(p->env, p->profile, &mo, &p->model);
+	if (rc == 0) {
+		mm = vtdm_mmio(p->model);
+		rc = sim_platform_add_mmio(p->env, vtdm_reg_base(p->model),
+					   vtdm_reg_size(p->model), mm->sim, mm->sim_arg);
+	}
+	if (rc == 0 && !file)
+		build_q35_dmar(q35, vtdm_reg_base(p->model), g_sim_backends[i].haw);
+	if (rc == 0)
+		rc = sim_platform_add_fw_table(p->env, "DMAR", file ? file : q35,
+					       file ? file_len : Q35_DMAR_LEN);
+	ctl_free_table(file);
+	if (rc) {
+		ctl_err(cmd, "cannot create the sim platform: %s", strerror(-rc));
+		return CTL_EXIT_NO_BACKEND;
+	}
+	return 0;
+}
+
+static int map_units(const char *cmd, struct ctl_plat *p)
+{
+	uint32_t mapped = 0;
+
+	p->n_units = p->dmar->n_drhd;
+	p->units = calloc(p->n_units ? p->n_units : 1, sizeof(*p->units));
+	if (!p->units)
+		return CTL_EXIT_FAIL;
+	for (uint32_t i = 0; i < p->n_units; i++) {
+		struct ctl_unit *u = &p->units[i];
+		int rc;
+
+		u->drhd = &p->dmar->drhd[i];
+		u->reg_len = u->drhd->reg_size > VTD_REG_BLOCK_SIZE ? u->drhd->reg_size :
+								       VTD_REG_BLOCK_SIZE;
+		if (p->sim)
+			rc = iopt_env_mmio_map(p->env, u->drhd->reg_base, VTD_REG_BLOCK_SIZE,
+					       &u->mmio);
+		else
+			rc = iopt_mmio_map_phys(u->drhd->reg_base, u->reg_len, &u->mmio);
+		if (p->sim)
+			u->reg_len = VTD_REG_BLOCK_SIZE;
+		if (rc) {
+			u->mmio = NULL;
+			u->map_error = rc;
+			ctl_err(cmd, "unit %u at 0x%llx: cannot map its registers: %s", i,
+				(unsigned long long)u->drhd->reg_base, strerror(-rc));
+			continue;
+		}
+		u->coherent_walks = iopt_mmio_read64(u->mmio, VTD_ECAP_REG) & VTD_ECAP_C;
+		mapped++;
+	}
+	return mapped ? 0 : CTL_EXIT_NO_BACKEND;
+}
+
+int ctl_plat_open(const struct ctl_opts *o, const char *cmd, struct ctl_plat *p)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->mem_fd = -1;
+	p->backend = o->backend;
+	p->sim = strncmp(o->backend, "sim:", 4) == 0;
+	if (p->sim) {
+		rc = sim_open(o, cmd, p);
+		if (rc)
+			goto fail;
+		rc = iopt_env_fw_table(p->env, "DMAR", &p->dmar_buf, &p->dmar_len);
+	} else {
+		rc = iopt_acpi_table_read("DMAR", &p->dmar_buf, &p->dmar_len);
+	}
+	if (rc) {
+		ctl_err(cmd, "no DMAR table on this platform: %s%s", strerror(-rc),
+			rc == -EACCES ? " (needs root)" : "");
+		rc = CTL_EXIT_NO_BACKEND;
+		goto fail;
+	}
+	rc = iopt_dmar_parse(p->dmar_buf, p->dmar_len, 0, &p->dmar);
+	if (rc) {
+		ctl_err(cmd, "the platform's DMAR is not valid: %s", strerror(-rc));
+		rc = CTL_EXIT_FAIL;
+		goto fail;
+	}
+	rc = map_units(cmd, p);
+	if (rc)
+		goto fail;
+	if (!p->sim)
+		p->mem_fd = open("/dev/mem", O_RDONLY | O_CLOEXEC);
+	if (o->sim_setup) {
+		rc = sim_setup_demo(p, &p->setup);
+		if (rc) {
+			ctl_err(cmd, "--sim-setup demo failed: %s", strerror(-rc));
+			rc = CTL_EXIT_FAIL;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	ctl_plat_close(p);
+	return rc;
+}
+
+void ctl_plat_close(struct ctl_plat *p)
+{
+	if (p->setup)
+		sim_setup_free(p, p->setup);
+	for (uint32_t i = 0; i < p->n_units; i++)
+		iopt_mmio_unmap(p->units[i].mmio);
+	free(p->units);
+	iopt_dmar_free(p->dmar);
+	if (p->sim)
+		iopt_env_fw_table_free(p->dmar_buf);
+	else
+		iopt_acpi_table_free(p->dmar_buf);
+	if (p->model) {
+		sim_platform_remove_mmio(p->env, vtdm_reg_base(p->model));
+		vtdm_destroy(p->model);
+	}
+	iopt_env_destroy(p->env);
+	if (p->mem_fd >= 0)
+		close(p->mem_fd);
+	memset(p, 0, sizeof(*p));
+	p->mem_fd = -1;
+}
+
+int ctl_phys_read(struct ctl_plat *p, const struct ctl_unit *u, uint64_t pa, void *buf,
+		  size_t len)
+{
+	ssize_t r;
+
+	if (p->sim)
+		return sim_phys_read(p->env, pa, buf, len,
+				     u->coherent_walks ? 0 : SIM_PHYS_NONCOHERENT);
+	if (p->mem_fd < 0)
+		return -EACCES;
+	r = pread(p->mem_fd, buf, len, (off_t)pa);
+	if (r < 0)
+		return -errno;
+	return (size_t)r == len ? 0 : -EFAULT;
+}

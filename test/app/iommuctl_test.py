@@ -1,0 +1,585 @@
+#!/usr/bin/env python3
+"""Checks of iommuctl's output on the sim backends (run by iommuctl.test.sh).
+
+Expected values come from elsewhere than the tool: the ASL sources of the
+test tables (parsed here), QEMU's documented register values (QEMU.md), the
+"full" profile as lib/hwmodel documents it, and field positions written here
+from the VT-d specification. Prints one line per failure and a final
+UT-RESULT line.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+BUILD = sys.argv[1]
+BIN = os.path.join(BUILD, "bin", "iommuctl")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+AML = os.path.join(BUILD, "test", "data", "acpi")
+ASL = os.path.join(ROOT, "test", "data", "acpi")
+RESULTS = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def run(*args, stdin=None):
+    p = subprocess.run([BIN, *args], input=stdin, capture_output=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def run_json(*args, rc=0):
+    code, out, err = run("--json", *args)
+    if code != rc:
+        raise AssertionError(f"iommuctl {' '.join(args)}: exit {code}, expected {rc}: {err}")
+    return json.loads(out)
+
+
+def test(fn):
+    try:
+        fn()
+        RESULTS["passed"] += 1
+        print(f"  PASS {fn.__name__}")
+    except Exception as e:  # noqa: BLE001 - every failure is reported
+        RESULTS["failed"] += 1
+        print(f"  FAIL {fn.__name__}: {e!r}")
+    return fn
+
+
+def eq(got, want, what):
+    if got != want:
+        raise AssertionError(f"{what}: got {got!r}, want {want!r}")
+
+
+# ---- ASL sources ------------------------------------------------------------
+
+def asl_fields(name):
+    out = []
+    for line in open(os.path.join(ASL, name)):
+        m = re.match(r"\s*\[(\w+)\]\s+(.*?)\s+:\s+(.*)$", line)
+        if m:
+            out.append((m.group(2).strip(), m.group(3).strip()))
+    return out
+
+
+def asl_dmar(name):
+    """Remapping structures, each {type, fields, scopes: [{fields, paths}]}."""
+    structs, cur, scope = [], None, None
+    for k, v in asl_fields(name):
+        if k == "Subtable Type":
+            cur = {"type": int(v.split()[0], 16), "f": {}, "scopes": []}
+            structs.append(cur)
+            scope = None
+        elif k == "Device Scope Type" and cur is not None:
+            scope = {"type": int(v.split()[0], 16), "f": {}, "paths": []}
+            cur["scopes"].append(scope)
+        elif k == "PCI Path" and scope is not None:
+            d, f = v.split(",")
+            scope["paths"].append((int(d, 16), int(f, 16)))
+        elif scope is not None:
+            scope["f"][k] = v
+        elif cur is not None:
+            cur["f"][k] = v
+    return structs
+
+
+def check_scopes(got, want, what):
+    eq(len(got), len(want), what + " scope count")
+    for g, w in zip(got, want):
+        eq(g["type_code"], w["type"], what + " scope type")
+        eq(g["enumeration_id"], int(w["f"]["Enumeration ID"], 16), what + " enumeration id")
+        eq(g["start_bus"], int(w["f"]["PCI Bus Number"], 16), what + " start bus")
+        eq([(h["dev"], h["fn"]) for h in g["hops"]], w["paths"], what + " path")
+        if len(w["paths"]) == 1:
+            d, f = w["paths"][0]
+            eq(g["rid"], int(w["f"]["PCI Bus Number"], 16) << 8 | d << 3 | f, what + " rid")
+        else:
+            eq(g["bdf"], None, what + " multi-hop bdf (needs the live bridge)")
+
+
+def check_dmar_against_asl(d, asl):
+    structs = asl_dmar(asl)
+    drhds = [s for s in structs if s["type"] == 0]
+    eq(len(d["drhd"]), len(drhds), "DRHD count")
+    for g, w in zip(d["drhd"], drhds):
+        eq(g["reg_base"], int(w["f"]["Register Base Address"], 16), "DRHD base")
+        eq(g["segment"], int(w["f"]["PCI Segment Number"], 16), "DRHD segment")
+        eq(g["include_pci_all"], bool(int(w["f"]["Flags"], 16) & 1), "INCLUDE_PCI_ALL")
+        check_scopes(g["scopes"], w["scopes"], "DRHD %#x" % g["reg_base"])
+    rmrrs = [s for s in structs if s["type"] == 1]
+    eq(len(d["rmrr"]), len(rmrrs), "RMRR count")
+    for g, w in zip(d["rmrr"], rmrrs):
+        eq(g["base"], int(w["f"]["Base Address"], 16), "RMRR base")
+        eq(g["limit"], int(w["f"]["End Address (limit)"], 16), "RMRR limit")
+        check_scopes(g["scopes"], w["scopes"], "RMRR")
+    atsrs = [s for s in structs if s["type"] == 2]
+    eq(len(d["atsr"]), len(atsrs), "ATSR count")
+    for g, w in zip(d["atsr"], atsrs):
+        eq(g["all_ports"], bool(int(w["f"]["Flags"], 16) & 1), "ATSR ALL_PORTS")
+        check_scopes(g["scopes"], w["scopes"], "ATSR")
+    rhsas = [s for s in structs if s["type"] == 3]
+    eq(len(d["rhsa"]), len(rhsas), "RHSA count")
+    for g, w in zip(d["rhsa"], rhsas):
+        base = int(w["f"]["Base Address"], 16)
+        eq(g["reg_base"], base, "RHSA base")
+        eq(g["proximity_domain"], int(w["f"]["Proximity Domain"], 16), "RHSA domain")
+        eq(d["drhd"][g["drhd_index"]]["reg_base"], base, "RHSA names its unit")
+    andds = [s for s in structs if s["type"] == 4]
+    eq([(a["device_number"], a["name"]) for a in d["andd"]],
+       [(int(a["f"]["Device Number"], 16), a["f"]["Device Name"].strip('"')) for a in andds],
+       "ANDD")
+
+
+# ---- dmar -------------------------------------------------------------------
+
+@test
+def dmar_q35():
+    d = run_json("dmar", os.path.join(AML, "dmar_q35.aml"))
+    eq(d["header"]["signature"], "DMAR", "signature")
+    eq(d["header"]["oem_id"], "BOCHS ", "OEM id")
+    eq(d["host_addr_width"], 39, "HAW")
+    eq(d["intr_remap"], True, "INTR_REMAP")
+    eq(d["drhd"][0]["reg_base"], 0xfed90000, "q35 DRHD base")
+    eq(d["drhd"][0]["scopes"][0]["type"], "ioapic", "first scope")
+    eq([s["bdf"] for s in d["drhd"][0]["scopes"][1:]],
+       ["0000:00:00.0", "0000:00:01.0", "0000:00:02.0", "0000:00:1f.0", "0000:00:1f.2",
+        "0000:00:1f.3"], "q35 endpoint scopes")
+    check_dmar_against_asl(d, "dmar_q35.asl")
+
+
+@test
+def dmar_multi():
+    d = run_json("dmar", os.path.join(AML, "dmar_multi.aml"))
+    eq(d["host_addr_width"], 48, "HAW")
+    eq((d["intr_remap"], d["x2apic_opt_out"], d["dma_ctrl_platform_opt_in"]),
+       (True, True, True), "flags")
+    eq(d["drhd"][0]["proximity_domain"], 0, "RHSA on unit 0")
+    eq(d["drhd"][1]["proximity_domain"], None, "no RHSA on unit 1")
+    eq(d["drhd"][1]["scopes"][2].get("acpi_name"), "\\_SB.PCI0.UAR1", "ANDD name of the scope")
+    check_dmar_against_asl(d, "dmar_multi.asl")
+
+
+@test
+def dmar_stdin_equals_file():
+    path = os.path.join(AML, "dmar_multi.aml")
+    a = run_json("dmar", path)
+    code, out, err = run("--json", "dmar", "-", stdin=open(path, "rb").read())
+    eq(code, 0, "exit of dmar -")
+    b = json.loads(out)
+    a.pop("source"), b.pop("source")
+    eq(b, a, "dmar - output")
+
+
+@test
+def dmar_text_mode():
+    code, out, _ = run("dmar", os.path.join(AML, "dmar_q35.aml"))
+    eq(code, 0, "exit")
+    text = out.decode()
+    assert "reg_base: 0xfed90000" in text and "bdf: 0000:00:02.0" in text, text[:400]
+
+
+def bad_table(name, mutate, cmd, want_msg):
+    data = bytearray(open(os.path.join(AML, name), "rb").read())
+    data = mutate(data)
+    with tempfile.NamedTemporaryFile(suffix=".aml") as f:
+        f.write(data)
+        f.flush()
+        code, out, err = run(cmd, f.name)
+        eq(code, 1, f"exit of {cmd} on a bad table")
+        assert re.search(want_msg, err), f"stderr lacks /{want_msg}/: {err}"
+        return f.name, data
+
+
+@test
+def dmar_truncated():
+    bad_table("dmar_q35.aml", lambda d: d[:100], "dmar", r"Length .*beyond")
+    bad_table("dmar_q35.aml", lambda d: d[:30], "dmar", r"shorter than")
+
+
+@test
+def dmar_lying_scope_length():
+    def mutate(d):
+        d[48 + 16 + 1] = 0x40  # first scope of the DRHD claims 64 bytes
+        d[9] = (d[9] - 0x38) & 0xff  # keep the checksum right
+        return d
+    bad_table("dmar_q35.aml", mutate, "dmar", r"iopt error")
+
+
+@test
+def dmar_bad_checksum():
+    data = bytearray(open(os.path.join(AML, "dmar_q35.aml"), "rb").read())
+    data[9] ^= 0x55
+    with tempfile.NamedTemporaryFile(suffix=".aml") as f:
+        f.write(data)
+        f.flush()
+        code, _, err = run("dmar", f.name)
+        eq(code, 1, "exit on a bad checksum")
+        assert "Checksum" in err, err
+        code, _, err = run("dmar", "--allow-bad-checksum", f.name)
+        eq(code, 0, "exit with --allow-bad-checksum")
+
+
+@test
+def dmar_wrong_kind_and_missing():
+    eq(run("dmar", os.path.join(AML, "iort_smmuv3.aml"))[0], 1, "IORT given to dmar")
+    eq(run("dmar", "/nonexistent/table")[0], 1, "missing file")
+    eq(run("iort", os.path.join(AML, "dmar_q35.aml"))[0], 1, "DMAR given to iort")
+
+
+# ---- iort -------------------------------------------------------------------
+
+def asl_iort():
+    nodes, cur, mapping = [], None, None
+    for k, v in asl_fields("iort_smmuv3.asl"):
+        if k == "Type":
+            cur = {"type": int(v, 16), "f": {}, "maps": []}
+            nodes.append(cur)
+            mapping = None
+        elif k == "Input base" and cur is not None:
+            mapping = {"Input base": int(v, 16)}
+            cur["maps"].append(mapping)
+        elif mapping is not None:
+            mapping[k] = v
+        elif cur is not None:
+            cur["f"][k] = v
+    return nodes
+
+
+@test
+def iort_nodes_and_mappings():
+    d = run_json("iort", os.path.join(AML, "iort_smmuv3.aml"))
+    want = asl_iort()
+    eq([n["type_code"] for n in d["nodes"]], [n["type"] for n in want], "node types")
+    by_off = {n["table_offset"]: n for n in d["nodes"]}
+    for g, w in zip(d["nodes"], want):
+        eq(len(g["mappings"]), len(w["maps"]), "mapping count")
+        for gm, wm in zip(g["mappings"], w["maps"]):
+            eq(gm["input_base"], wm["Input base"], "input base")
+            eq(gm["count"], int(wm["ID Count"], 16) + 1, "count")
+            eq(gm["output_base"], int(wm["Output Base"], 16), "output base")
+            ref = int(wm["Output Reference"], 16)
+            eq(gm["output_ref"], ref, "output reference")
+            eq(gm["output_type"], by_off[ref]["type"], "output node type")
+    smmu = [n for n in d["nodes"] if n["type"] == "smmu-v3"][0]
+    eq(smmu["smmuv3"]["base"], 0x09050000, "SMMUv3 base")
+    eq(smmu["smmuv3"]["base"], int([n for n in want if n["type"] == 4][0]["f"]["Base Address"], 16),
+       "SMMUv3 base from the ASL")
+    eq(smmu["smmuv3"]["event_gsiv"], 0x6a, "event GSIV")
+    eq(smmu["smmuv3"]["coherent"], True, "COHACC")
+
+
+@test
+def iort_rid_to_streamid():
+    want = asl_iort()
+    rc_map = [n for n in want if n["type"] == 2][0]["maps"][0]
+    for rid in (0x0, 0x10, 0x1f3, 0xffff):
+        d = run_json("iort", "--rid", hex(rid), os.path.join(AML, "iort_smmuv3.aml"))
+        got = d["lookup"][0]
+        eq(got["smmuv3_base"], 0x09050000, "SMMU of rid %#x" % rid)
+        eq(got["streamid"], int(rc_map["Output Base"], 16) + rid - rc_map["Input base"],
+           "StreamID of rid %#x" % rid)
+    eq(d["rid_map"][0]["streamid"], 0, "first RID of the root complex")
+    eq(d["rid_map"][1]["rid"], 0xffff, "last RID of the root complex")
+
+
+@test
+def iort_truncated():
+    bad_table("iort_smmuv3.aml", lambda d: d[:0x60], "iort", r"Length .*beyond")
+
+
+# ---- regs / info on the three sim profiles ----------------------------------
+
+def bits(v, hi, lo):
+    return (v >> lo) & ((1 << (hi - lo + 1)) - 1)
+
+# Field positions from the VT-d spec (11.4.2, 11.4.3): name -> (hi, lo, adjust).
+CAP_FIELDS = {"ND": (2, 0, 0), "AFL": (3, 3, 0), "RWBF": (4, 4, 0), "PLMR": (5, 5, 0),
+              "PHMR": (6, 6, 0), "CM": (7, 7, 0), "SAGAW": (12, 8, 0), "MGAW": (21, 16, 1),
+              "ZLR": (22, 22, 0), "FRO": (33, 24, "x16"), "SLLPS": (37, 34, 0),
+              "PSI": (39, 39, 0), "NFR": (47, 40, 1), "MAMV": (53, 48, 0), "DWD": (54, 54, 0),
+              "DRD": (55, 55, 0), "FL1GP": (56, 56, 0), "PI": (59, 59, 0), "FL5LP": (60, 60, 0),
+              "ESIRTPS": (62, 62, 0), "ESRTPS": (63, 63, 0)}
+ECAP_FIELDS = {"C": (0, 0, 0), "QI": (1, 1, 0), "DT": (2, 2, 0), "IR": (3, 3, 0),
+               "EIM": (4, 4, 0), "PT": (6, 6, 0), "SC": (7, 7, 0), "IRO": (17, 8, "x16"),
+               "MHMV": (23, 20, 0), "MTS": (25, 25, 0), "NEST": (26, 26, 0),
+               "PRS": (29, 29, 0), "ERS": (30, 30, 0), "SRS": (31, 31, 0),
+               "NWFS": (33, 33, 0), "EAFS": (34, 34, 0), "PSS": (39, 35, 1),
+               "PASID": (40, 40, 0), "DIT": (41, 41, 0), "PDS": (42, 42, 0),
+               "SMTS": (43, 43, 0), "VCS": (44, 44, 0), "SLADS": (45, 45, 0),
+               "SLTS": (46, 46, 0), "FLTS": (47, 47, 0), "SMPWCS": (48, 48, 0),
+               "RPS": (49, 49, 0), "ADMS": (52, 52, 0), "RPRIVS": (53, 53, 0)}
+
+
+def decode(v, fields):
+    out = {}
+    for name, (hi, lo, adj) in fields.items():
+        x = bits(v, hi, lo)
+        out[name] = x * 16 if adj == "x16" else x + adj
+    return out
+
+
+def full_profile():
+    """The "full" model profile as lib/hwmodel/vtd/model.c documents it."""
+    cap = (6 | 0xe << 8 | 56 << 16 | 1 << 22 | 0x40 << 24 | 3 << 34 | 1 << 39 | 7 << 40
+           | 18 << 48 | 1 << 54 | 1 << 55 | 1 << 56 | 1 << 60)
+    ecap = (1 << 1 | 1 << 2 | 1 << 6 | 0x50 << 8 | 15 << 20 | 1 << 26 | 1 << 29 | 1 << 31
+            | 19 << 35 | 1 << 40 | 1 << 43 | 1 << 45 | 1 << 46 | 1 << 47)
+    return 0x40, cap, ecap
+
+# QEMU 7.2 intel-iommu (QEMU.md), legacy and x-scalable-mode.
+PROFILES = {
+    "sim:vtd": (0x10, 0x00d2008c22260206, 0xf42),
+    "sim:vtd-scalable": (0x10, 0x00d2008c22260206, 0x480080000f42),
+    "sim:vtd-full": full_profile(),
+}
+
+
+@test
+def regs_per_profile():
+    for be, (ver, cap, ecap) in PROFILES.items():
+        u = run_json("--backend", be, "regs")["units"][0]
+        r = u["registers"]
+        eq(u["reg_base"], 0xfed90000, be + " unit base")
+        eq(r["VER"]["value"], ver, be + " VER")
+        eq(r["VER"]["fields"], {"MAX": ver >> 4, "MIN": ver & 15}, be + " VER fields")
+        eq(r["CAP"]["value"], cap, be + " CAP")
+        eq(r["ECAP"]["value"], ecap, be + " ECAP")
+        eq(r["CAP"]["fields"], decode(cap, CAP_FIELDS), be + " CAP fields")
+        eq(r["ECAP"]["fields"], decode(ecap, ECAP_FIELDS), be + " ECAP fields")
+        eq(r["GSTS"]["value"], 0, be + " GSTS at reset")
+        eq(r["RTADDR"]["value"], 0, be + " RTADDR at reset")
+        eq(r["IVA"]["offset"], bits(ecap, 17, 8) * 16, be + " IVA at ECAP.IRO")
+        eq(r["IOTLB"]["offset"], bits(ecap, 17, 8) * 16 + 8, be + " IOTLB")
+        frs = u["fault_records"]
+        eq(len(frs), bits(cap, 47, 40) + 1, be + " fault records = NFR + 1")
+        eq(frs[0]["offset"], bits(cap, 33, 24) * 16, be + " first record at FRO")
+        assert not any(f["F"] for f in frs), be + " no fault recorded at reset"
+
+
+@test
+def regs_after_bringup():
+    for be, ttm in (("sim:vtd", 0), ("sim:vtd-scalable", 1), ("sim:vtd-full", 1)):
+        r = run_json("--backend", be, "--sim-setup", "demo", "regs")["units"][0]["registers"]
+        g = r["GSTS"]["fields"]
+        eq((g["TES"], g["RTPS"], g["QIES"]), (1, 1, 1), be + " TES/RTPS/QIES after bring-up")
+        eq(r["RTADDR"]["fields"]["TTM"], ttm, be + " TTM")
+        eq(r["RTADDR"]["fields"]["RTA"], r["RTADDR"]["value"] & ~0xfff, be + " RTA")
+        assert r["RTADDR"]["fields"]["RTA"] != 0, be + " root table set"
+        eq(r["IQA"]["fields"]["DW"], ttm, be + " 256-bit descriptors in scalable mode")
+        eq(r["IQH"]["value"], r["IQT"]["value"], be + " queue drained")
+
+
+@test
+def regs_unit_option():
+    eq(len(run_json("regs", "--unit", "0")["units"]), 1, "--unit 0")
+    eq(run("regs", "--unit", "5")[0], 2, "--unit beyond the DMAR")
+
+
+@test
+def info_per_profile():
+    want = {"sim:vtd": ("legacy", [39], False, 0), "sim:vtd-scalable": ("scalable", [39], False, 0),
+            "sim:vtd-full": ("scalable", [39, 48, 57], True, 20)}
+    q35 = run_json("dmar", os.path.join(AML, "dmar_q35.aml"))["drhd"][0]["scopes"]
+    for be, (mode, widths, pasid, pss) in want.items():
+        d = run_json("--backend", be, "info")
+        u = d["units"][0]
+        eq(u["driver_supported"], True, be + " driver runs on it")
+        eq(u["driver_mode"], mode, be + " driver mode")
+        eq(u["caps"]["address_widths"], widths, be + " address widths")
+        eq(u["caps"]["pasid"], pasid, be + " PASID")
+        eq(u["caps"]["pasid_bits"], pss, be + " PASID bits")
+        eq(u["caps"]["qi"], True, be + " QI")
+        eq(u["caps"]["coherent"], False, be + " walks not coherent")
+        eq(u["caps"]["nr_domains"], 65536, be + " ND=6")
+        eq(u["current"]["translation_enabled"], False, be + " TE off at reset")
+        eq(u["version"], "%d.%d" % (PROFILES[be][0] >> 4, PROFILES[be][0] & 15), be + " version")
+        # The sim platform's DMAR lists QEMU's q35 devices (plus 00:03.0).
+        bdfs = [s["bdf"] for s in u["devices"]]
+        for s in q35:
+            assert s["bdf"] in bdfs, f"{be}: {s['bdf']} of QEMU's DMAR not in scope"
+    d = run_json("--backend", "sim:vtd-scalable", "--sim-setup", "demo", "info")
+    eq(d["units"][0]["current"]["ttm"], "scalable", "TTM after bring-up")
+    eq(d["units"][0]["current"]["translation_enabled"], True, "TE after bring-up")
+
+
+@test
+def info_with_given_dmar():
+    code, out, err = run("--json", "--dmar", os.path.join(AML, "dmar_multi.aml"), "info")
+    eq(code, 0, "exit: " + err)
+    d = json.loads(out)
+    eq([u["reg_base"] for u in d["units"]], [0xfed90000, 0xfed91000, 0xfed92000], "units")
+    eq(d["units"][0]["driver_supported"], True, "the model is at the first unit")
+    assert "error" in d["units"][1] and "registers not mapped" in d["units"][1]["error"]
+    eq(d["rmrr"][0]["base"], 0x3e000000, "RMRR")
+
+
+# ---- walk -------------------------------------------------------------------
+
+def walk(be, *args, rc=0, setup=True):
+    pre = ["--backend", be] + (["--sim-setup", "demo"] if setup else [])
+    return run_json(*pre, "walk", *args, rc=rc)
+
+
+def mapping(d, iova, pasid=None):
+    for m in d["sim_setup"]["mappings"]:
+        if m["iova"] == iova and m.get("pasid") == pasid:
+            return m
+    raise AssertionError("no demo mapping at %#x" % iova)
+
+
+SM = {"sim:vtd": False, "sim:vtd-scalable": True, "sim:vtd-full": True}
+
+
+@test
+def walk_translates():
+    for be, sm in SM.items():
+        d = walk(be, "--dev", "00:02.0", "0x100123")
+        r = d["result"]
+        eq(r["translated"], True, be)
+        eq(r["pa"], mapping(d, 0x100000)["pa"] + 0x123, be + " PA")
+        eq((r["page_size"], r["r"], r["w"]), (4096, True, True), be + " page and perms")
+        eq(d["model_check"]["agrees"], True, be + " model agrees")
+        levels = 4 if be == "sim:vtd-full" else 3
+        eq(len(d["steps"]), levels + (4 if sm else 2), be + " entries walked")
+        eq(d["steps"][-1]["structure"], "SS-PTE", be + " last step")
+        eq(d["steps"][-1]["fields"]["ADDR"], mapping(d, 0x100000)["pa"], be + " PTE address")
+
+
+@test
+def walk_large_page_and_read_only():
+    for be in SM:
+        d = walk(be, "--dev", "00:02.0", "0x40012345")
+        eq(d["result"]["page_size"], 0x200000, be + " 2M page")
+        eq(d["result"]["pa"], mapping(d, 0x40000000)["pa"] + 0x12345, be + " 2M PA")
+        eq(d["steps"][-1]["fields"]["PS"], True, be + " PS at the PDE")
+        d = walk(be, "--dev", "00:02.0", "0x101008")
+        eq((d["result"]["r"], d["result"]["w"]), (True, False), be + " read-only page")
+
+
+@test
+def walk_faults():
+    cases = [  # args, legacy reason, scalable reason
+        (("--dev", "00:02.0", "--write", "0x101000"), 0x05, 0x79),  # write to read-only
+        (("--dev", "00:02.0", "0x7000"), 0x06, 0x79),               # not mapped
+        (("--dev", "00:03.0", "0x1000"), 0x02, 0x41),               # context not present
+        (("--dev", "00:02.0", str(1 << 39)), 0x04, 0x83),           # beyond 39 bits
+    ]
+    for be, sm in SM.items():
+        for args, leg, sc in cases:
+            if be == "sim:vtd-full" and args[-1] == str(1 << 39):
+                args = args[:-1] + (str(1 << 48),)
+            d = walk(be, *args, rc=1)
+            eq(d["result"]["translated"], False, f"{be} {args}")
+            eq(d["result"]["fault"]["reason"], sc if sm else leg, f"{be} {args} reason")
+            eq(d["model_check"]["agrees"], True, f"{be} {args} model agrees")
+            eq(d["model_check"]["reason"], d["result"]["fault"]["reason"], f"{be} {args} model")
+            # The model recorded it; the driver's decoder reads it back.
+            rec = d["model_check"]["fault_record"]
+            eq((rec["reason"], rec["sid"], rec["addr"]),
+               (d["result"]["fault"]["reason"], d["request"]["rid"],
+                int(args[-1], 0) & ~0xfff), f"{be} {args} fault record")
+            eq(rec["access"], "write" if "--write" in args else "read", f"{be} {args} access")
+
+
+@test
+def walk_passthrough_and_untranslated():
+    for be in SM:
+        d = walk(be, "--dev", "00:01.0", "0x5000")
+        eq((d["result"]["passthrough"], d["result"]["pa"]), (True, 0x5000), be + " pass-through")
+        eq((d["model_check"]["rc"], d["model_check"]["agrees"]), (-5, True),
+           be + " no memory at 0x5000: a target abort")
+        # Pass-through onto real memory: the model reads what is there.
+        pa = mapping(d, 0x100000)["pa"] + 8
+        d = walk(be, "--dev", "00:01.0", hex(pa))
+        eq((d["result"]["pa"], d["model_check"]["rc"], d["model_check"]["agrees"]),
+           (pa, 0, True), be + " pass-through onto page A")
+        d = walk(be, "--dev", "00:02.0", "0x5000", setup=False)
+        eq((d["result"]["passthrough"], d["result"]["pa"]), (True, 0x5000), be + " TE off")
+        eq(d["steps"], [], be + " nothing walked with TE off")
+
+
+@test
+def walk_pasid():
+    d = walk("sim:vtd-full", "--dev", "00:02.0", "--pasid", "5", "--write", "0x200010")
+    eq(d["result"]["pa"], mapping(d, 0x200000, 5)["pa"] + 0x10, "first-stage PA")
+    eq([s["structure"] for s in d["steps"]][-4:], ["FS-PML4E", "FS-PDPE", "FS-PDE", "FS-PTE"],
+       "first-stage levels")
+    eq(d["steps"][3]["fields"]["PGTT"], 1, "PGTT first stage")
+    eq(d["model_check"]["agrees"], True, "model agrees")
+    d = walk("sim:vtd-full", "--dev", "00:02.0", "--pasid", "6", "0x200010", rc=1)
+    eq(d["result"]["fault"]["reason"], 0x59, "PASID entry not present")
+    d = walk("sim:vtd-scalable", "--dev", "00:02.0", "--pasid", "5", "0x200010", rc=1)
+    eq(d["result"]["fault"]["reason"], 0x45, "PASIDE clear")
+    d = walk("sim:vtd", "--dev", "00:02.0", "--pasid", "5", "0x200010", rc=1)
+    eq(d["result"]["fault"]["reason"], 0x31, "PASID in legacy mode")
+
+
+@test
+def walk_nested():
+    d = walk("sim:vtd-full", "--dev", "00:02.0", "--pasid", "7", "0x200010")
+    eq(d["result"]["pa"], mapping(d, 0x200000, 7)["pa"] + 0x10, "nested PA")
+    eq((d["result"]["r"], d["result"]["w"]), (True, False), "both stages' permissions")
+    eq(d["steps"][3]["fields"]["PGTT"], 3, "PGTT nested")
+    nested = [s["nested_for"] for s in d["steps"] if "nested_for" in s]
+    for what in ("first-stage root table", "FS-PDPE", "FS-PDE", "FS-PTE", "first-stage output"):
+        assert what in nested, f"no second-stage walk for {what}: {nested}"
+    eq(d["model_check"]["agrees"], True, "model agrees")
+    # The first stage allows the write; the read-only second stage does not.
+    d = walk("sim:vtd-full", "--dev", "00:02.0", "--pasid", "7", "--write", "0x200010", rc=1)
+    eq(d["result"]["fault"]["reason"], 0x79, "second stage refuses the write")
+    eq(d["model_check"]["agrees"], True, "model agrees on the write")
+    eq(d["model_check"]["fault_record"]["pasid"], 7, "fault record names the PASID")
+
+
+@test
+def walk_device_out_of_scope():
+    code, _, err = run("--sim-setup", "demo", "walk", "--dev", "00:04.0", "0x1000")
+    eq(code, 1, "exit")
+    assert "scope" in err, err
+
+
+# ---- usage, pending subcommands, real backends ---------------------------------
+
+@test
+def help_and_usage():
+    code, out, _ = run("--help")
+    eq(code, 0, "--help")
+    text = out.decode()
+    for c in ("info", "regs", "walk", "faults", "dmar", "iort", "selftest"):
+        assert "  " + c in text, c
+    assert "Exit codes" in text and "3  backend unavailable" in text
+    for c in ("info", "regs", "walk", "faults", "dmar", "iort", "selftest"):
+        code, out, _ = run(c, "--help")
+        eq(code, 0, c + " --help")
+        assert ("usage: iommuctl " + c) in out.decode(), c
+    for args in ((), ("nosuchcmd",), ("--backend", "sim:nope", "info"), ("dmar",),
+                 ("dmar", "a", "b"), ("walk", "0x1000"), ("walk", "--dev", "00:02.0"),
+                 ("walk", "--dev", "zz", "0x1000"), ("walk", "--dev", "00:02.0", "0xg"),
+                 ("regs", "extra"), ("info", "x"), ("--backend", "uio", "--sim-setup", "demo",
+                                                    "info"), ("--sim-setup", "other", "info"),
+                 ("iort", "--rid", "0x10000", "x"), ("--backend",)):
+        eq(run(*args)[0], 2, "usage error: %r" % (args,))
+
+
+@test
+def pending_subcommands():
+    for c in ("faults", "selftest"):
+        code, _, err = run(c)
+        eq(code, 4, c + " exit")
+        assert "not available yet" in err, err
+
+
+@test
+def real_backend_unavailable():
+    if os.access("/sys/firmware/acpi/tables/DMAR", os.R_OK):
+        RESULTS["skipped"] += 1
+        print("  SKIP real_backend_unavailable: this machine has a readable DMAR")
+        return
+    for be in ("uio", "vfio-noiommu"):
+        code, _, err = run("--backend", be, "info")
+        eq(code, 3, be + " without a DMAR")
+        assert "no DMAR" in err, err
+
+
+print("UT-RESULT passed=%d failed=%d skipped=%d" % (RESULTS["passed"], RESULTS["failed"],
+                                                   RESULTS["skipped"]))
+sys.exit(1 if RESULTS["failed"] else 0)

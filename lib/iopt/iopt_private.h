@@ -107,6 +107,7 @@ struct iopt_ctx {
 	struct iom_pin_tracker pin;
 	uint64_t nr_faults_logged;
 	uint64_t nr_errors_logged;
+	struct sim_machine *sim; /* sim backends: the machine the driver runs on, else NULL */
 };
 
 /* Reserve an id for obj (ctx->lock held). */

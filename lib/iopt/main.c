@@ -8,6 +8,9 @@
 #include "iopt_private.h"
 #include "iopt/log.h"
 #include "iopt_internal/util.h"
+#include "iopt_internal/hwdrv_vtd.h"
+#include "iopt_internal/hwmodel.h"
+#include "iopt_internal/sim_machine.h"
 
 #define LOG_MODULE "iopt"
 #include "iopt_internal/log.h"
@@ -192,23 +195,28 @@ int iom_ctx_create_ops(const struct iopt_ctx_opts *opts, const struct iopt_hw_op
 /*
  * The backends iopt knows. ops is the driver that serves a backend; a
  * backend whose driver is not in this build has NULL and is refused with
- * -ENOTSUP. When lib/hwdrv/vtd lands, its ops go here (and, for the sim
- * backends, the model it drives goes into the platform's model field).
+ * -ENOTSUP. A sim backend runs the driver on a sim machine (the VT-d model
+ * of 'profile' with its DMAR and DMA test devices edu0.., see
+ * iopt_internal/sim_machine.h) built on the context's environment.
  */
 struct iom_backend {
 	const char *name;
 	const char *variant;        /* passed to the driver as iopt_hw_platform.variant */
 	bool sim;                   /* runs on a sim environment and a model */
+	const char *profile;        /* sim: the VT-d model profile */
 	const struct iopt_hw_ops *ops;
 };
 
 static const struct iom_backend g_backends[] = {
-	{ "sim:vtd", "legacy", true, NULL },
-	{ "sim:vtd-scalable", "scalable", true, NULL },
-	{ "sim:vtd-full", "full", true, NULL },
-	{ "uio", "uio", false, NULL },
-	{ "vfio-noiommu", "vfio-noiommu", false, NULL },
+	{ "sim:vtd", "legacy", true, "qemu-q35", &vtd_hw_ops },
+	{ "sim:vtd-scalable", "scalable", true, "qemu-q35-scalable", &vtd_hw_ops },
+	{ "sim:vtd-full", "full", true, "full", &vtd_hw_ops },
+	{ "uio", "uio", false, NULL, NULL },
+	{ "vfio-noiommu", "vfio-noiommu", false, NULL, NULL },
 };
+
+/* DMA test devices on a sim machine: edu0 .. edu3 at 00:02.0 .. 00:05.0. */
+#define IOM_SIM_DEVS 4
 
 /* Create a context on a backend's driver, with its own environment unless given one. */
 static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom_backend *be,
@@ -221,6 +229,7 @@ static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom
 		.block_unbound = opts && opts->unbound == IOPT_UNBOUND_BLOCK,
 	};
 	struct iopt_env *env = opts ? opts->env : NULL;
+	struct sim_machine *sim = NULL;
 	int rc;
 
 	if (!env) {
@@ -231,13 +240,26 @@ static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom
 		}
 	}
 	plat.env = env;
-	rc = iom_ctx_create_ops(opts, be->ops, &plat, out);
+	rc = 0;
+	if (be->sim) {
+		struct sim_machine_opts mo = { .profile = be->profile, .nr_devs = IOM_SIM_DEVS,
+					       .bus_master = true };
+
+		rc = sim_machine_create(env, &mo, &sim);
+		if (rc)
+			IOPT_ERRLOG("backend \"%s\": sim machine creation failed: %d", be->name, rc);
+		plat.model = sim;
+	}
+	if (rc == 0)
+		rc = iom_ctx_create_ops(opts, be->ops, &plat, out);
 	if (rc) {
+		sim_machine_destroy(sim);
 		if (!opts || !opts->env)
 			iopt_env_destroy(env);
 		return rc;
 	}
 	(*out)->own_env = !opts || !opts->env;
+	(*out)->sim = sim;
 	return 0;
 }
 
@@ -300,6 +322,7 @@ void iopt_ctx_destroy(struct iopt_ctx *ctx)
 	iom_pin_destroy_all(ctx);
 	if (ctx->inst)
 		ctx->ops->instance_destroy(ctx->inst);
+	sim_machine_destroy(ctx->sim);
 	if (ctx->own_env)
 		iopt_env_destroy(ctx->env);
 	ctx_free(ctx);
@@ -320,9 +343,36 @@ uint64_t iopt_ctx_pinned_bytes(struct iopt_ctx *ctx)
 int iopt_sim_dma(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t pasid, uint64_t iova,
 		 void *buf, size_t len, enum iopt_dma_dir dir)
 {
-	(void)dev_id; (void)pasid; (void)iova; (void)buf; (void)len; (void)dir;
-	if (!ctx)
+	struct hwmodel_fault f;
+	struct iom_obj *obj;
+	uint16_t rid;
+	int idx, rc;
+
+	if (!ctx || !buf || !len || (dir != IOPT_DMA_TO_DEVICE && dir != IOPT_DMA_FROM_DEVICE))
 		return -EINVAL;
-	IOPT_ERRLOG("sim DMA: no sim model in this build");
-	return -ENOTSUP;
+	if (!ctx->sim) {
+		IOPT_ERRLOG("sim DMA: the context is not on a sim backend");
+		return -ENOTSUP;
+	}
+	obj = iom_obj_get(ctx, dev_id, IOM_OBJ_DEVICE);
+	if (!obj) {
+		IOPT_ERRLOG("sim DMA: no device %u", dev_id);
+		return -ENOENT;
+	}
+	rid = container_of(obj, struct iom_device, obj)->hw->id.rid;
+	iom_obj_put(ctx, obj);
+	idx = sim_machine_find(ctx->sim, rid);
+	if (idx < 0) {
+		IOPT_ERRLOG("sim DMA: device %u (requester %04x) is not a sim test device", dev_id,
+			    rid);
+		return -ENOENT;
+	}
+	/* One DMA at a time per context: the device's PASID is set around it. */
+	pthread_mutex_lock(&ctx->lock);
+	dmadev_set_pasid(ctx->sim->devs[idx].dma, pasid == UINT32_MAX ? HWMODEL_NO_PASID : pasid);
+	rc = sim_machine_dma(ctx->sim, (unsigned int)idx, iova, buf, len,
+			     dir == IOPT_DMA_FROM_DEVICE, &f);
+	dmadev_set_pasid(ctx->sim->devs[idx].dma, HWMODEL_NO_PASID);
+	pthread_mutex_unlock(&ctx->lock);
+	return rc == -EPERM ? -EIO : rc;
 }

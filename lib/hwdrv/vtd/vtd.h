@@ -15,8 +15,10 @@
  * serialises); nothing here takes a lock. Every wait on hardware is bounded
  * by a timeout measured with CLOCK_MONOTONIC and returns -ETIMEDOUT.
  *
- * Attach, domains and page tables come with lib/pgtbl and the object
- * model's seam (struct iopt_hw_ops).
+ * The driver behind the object model's seam (struct iopt_hw_ops: discovery,
+ * context and PASID structures, domains on lib/pgtbl, attach, invalidation
+ * of unmaps, dirty tracking, events) is in ctx.c, domain.c and ops.c; its
+ * structures are in drv.h.
  */
 #ifndef IOPT_HWDRV_VTD_VTD_H
 #define IOPT_HWDRV_VTD_VTD_H

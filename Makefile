@@ -5,6 +5,7 @@
 #                     build/test, run every test, print one summary line
 #   make test-qemu    only the guest tests (test/qemu: QEMU, both VT-d modes)
 #   make bench        the page-table benchmark (release build)
+#   make run          the main job: build, run app/iopt_demo, then a short benchmark table
 #   make fuzz         the firmware-table fuzzers (clang, libFuzzer)
 #   make install      PREFIX=/usr/local DESTDIR=  headers, libraries, iopt.pc
 #   make clean
@@ -71,8 +72,12 @@ clean:
 
 .PHONY: all libs apps unittests deps test test-qemu fuzz bench install clean
 
-# The main job: until the demo exists, the page-table benchmark.
+# The main job: the demo (app/iopt_demo), then a short iopt_perf table (the
+# page-table benchmark where iopt_perf is not built).
 run: deps
-	$(Q)$(MAKE) --no-print-directory bench
+	$(Q)$(MAKE) --no-print-directory apps
+	$(Q)$(BIN_DIR)/iopt_demo
+	$(Q)if [ -x $(BIN_DIR)/iopt_perf ]; then $(BIN_DIR)/iopt_perf --quick; \
+		else $(BIN_DIR)/pgtbl_bench; fi
 
 .PHONY: run

@@ -34,11 +34,12 @@ static const char g_global_help[] =
 	"\n"
 	"Exit codes:\n"
 	"  0  success (walk: the request translates)\n"
-	"  1  failure: a table the parser rejects, an I/O error, a hardware error\n"
+	"  1  failure: a table the parser rejects, an I/O error, a hardware error,\n"
+	"     a selftest step\n"
 	"     (walk: the request would fault; the fault is printed)\n"
 	"  2  usage error\n"
 	"  3  backend unavailable (no DMAR, /dev/mem refused, not root, no model)\n"
-	"  4  subcommand not available in this build yet\n";
+	"  4  not available in this build yet (selftest: no DMA on this backend)\n";
 
 static void usage_all(FILE *f)
 {

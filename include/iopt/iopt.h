@@ -553,6 +553,40 @@ int iopt_fault_respond(struct iopt_ctx *ctx, uint32_t fault_id, uint32_t cookie,
  */
 int iopt_poll(struct iopt_ctx *ctx);
 
+/** What an iopt_dma_fault record is. */
+enum iopt_dma_fault_kind {
+	IOPT_DMA_FAULT_FAULT = 0,        /**< unrecoverable translation fault */
+	IOPT_DMA_FAULT_PAGE_REQUEST = 1, /**< a page request no fault queue took (answered INVALID) */
+	IOPT_DMA_FAULT_ERROR = 2,        /**< a unit-level error, or a record the driver rejected */
+};
+
+/** One record of iopt_dma_fault_read(). */
+struct iopt_dma_fault {
+	enum iopt_dma_fault_kind kind;
+	uint32_t unit;        /**< index of the unit that reported it */
+	uint32_t dev_id;      /**< the bound device it names, or 0 (unknown requester) */
+	uint16_t rid;         /**< requester id (bus << 8 | dev << 3 | fn) as reported */
+	uint32_t flags;       /**< IOPT_PGFAULT_FLAGS_PASID_VALID */
+	uint32_t pasid;       /**< valid with IOPT_PGFAULT_FLAGS_PASID_VALID */
+	uint32_t perm;        /**< IOPT_PGFAULT_PERM_*: the access that faulted */
+	uint32_t reason;      /**< the architecture's fault reason code (FAULT only) */
+	const char *reason_text; /**< the reason in words (a static string, never NULL) */
+	uint64_t addr;        /**< the faulting address (page), as reported */
+};
+
+/**
+ * Take up to max of the records that iopt_poll() drained but delivered to
+ * no fault queue: unrecoverable faults, page requests without a queue, and
+ * unit errors, oldest first. iopt keeps the last 64; older ones are
+ * dropped (and counted in *lost).
+ * @param n     receives how many were stored
+ * @param lost  if not NULL, receives how many were dropped since the
+ *              context was created
+ * @return 0 (also when there is none: *n = 0); -EINVAL buf NULL with max > 0.
+ */
+int iopt_dma_fault_read(struct iopt_ctx *ctx, struct iopt_dma_fault *buf, uint32_t max,
+			uint32_t *n, uint64_t *lost);
+
 /* ---- sim ---------------------------------------------------------------------- */
 
 enum iopt_dma_dir {

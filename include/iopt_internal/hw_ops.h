@@ -427,6 +427,11 @@ struct iopt_hw_ops {
 	 */
 	int (*page_response)(struct iopt_hw_dev *dev, bool pasid_valid, uint32_t pasid,
 			     uint32_t grpid, enum iopt_hw_page_resp code);
+	/*
+	 * Optional (may be NULL): the architecture's name for a fault reason
+	 * code of an IOPT_HW_EVENT_FAULT, as a static string; never NULL.
+	 */
+	const char *(*fault_reason_str)(uint32_t reason);
 };
 
 #endif

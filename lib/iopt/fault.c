@@ -291,6 +291,60 @@ static void poll_cb(void *arg, const struct iopt_hw_event *ev)
 		b->ev[b->nr++] = *ev;
 }
 
+/* Keep ev in the context's ring for iopt_dma_fault_read() (ctx->lock held). */
+static void dma_fault_record(struct iopt_ctx *ctx, const struct iopt_hw_event *ev,
+			     enum iopt_dma_fault_kind kind)
+{
+	struct iom_device *dev = ev->dev ? iom_device_find_hw(ctx, ev->dev) : NULL;
+	struct iopt_dma_fault *r;
+
+	if (ctx->dma_faults_nr == IOM_DMA_FAULT_LOG) {
+		ctx->dma_faults_head = (ctx->dma_faults_head + 1) % IOM_DMA_FAULT_LOG;
+		ctx->dma_faults_nr--;
+		ctx->dma_faults_lost++;
+	}
+	r = &ctx->dma_faults[(ctx->dma_faults_head + ctx->dma_faults_nr) % IOM_DMA_FAULT_LOG];
+	ctx->dma_faults_nr++;
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->unit = ev->unit ? ev->unit->index : 0;
+	r->dev_id = dev ? dev->obj.id : 0;
+	r->rid = ev->rid;
+	r->flags = (ev->flags & IOPT_HW_EVENT_PASID_VALID) ? IOPT_PGFAULT_FLAGS_PASID_VALID : 0;
+	r->pasid = ev->pasid;
+	r->perm = perm_of(ev->flags);
+	r->reason = kind == IOPT_DMA_FAULT_FAULT ? ev->reason : 0;
+	r->addr = ev->addr;
+	if (kind == IOPT_DMA_FAULT_PAGE_REQUEST)
+		r->reason_text = "page request with no fault queue (answered INVALID)";
+	else if (kind == IOPT_DMA_FAULT_ERROR)
+		r->reason_text = "unit error or malformed record";
+	else if (ctx->ops->fault_reason_str)
+		r->reason_text = ctx->ops->fault_reason_str(ev->reason);
+	else
+		r->reason_text = "unknown fault reason";
+}
+
+int iopt_dma_fault_read(struct iopt_ctx *ctx, struct iopt_dma_fault *buf, uint32_t max,
+			uint32_t *n, uint64_t *lost)
+{
+	uint32_t cnt = 0;
+
+	if (!ctx || !n || (!buf && max))
+		return -EINVAL;
+	pthread_mutex_lock(&ctx->lock);
+	while (cnt < max && ctx->dma_faults_nr) {
+		buf[cnt++] = ctx->dma_faults[ctx->dma_faults_head];
+		ctx->dma_faults_head = (ctx->dma_faults_head + 1) % IOM_DMA_FAULT_LOG;
+		ctx->dma_faults_nr--;
+	}
+	if (lost)
+		*lost = ctx->dma_faults_lost;
+	pthread_mutex_unlock(&ctx->lock);
+	*n = cnt;
+	return 0;
+}
+
 static void route_page_request(struct iopt_ctx *ctx, const struct iopt_hw_event *ev)
 {
 	struct iom_device *dev = ev->dev ? iom_device_find_hw(ctx, ev->dev) : NULL;
@@ -302,6 +356,7 @@ static void route_page_request(struct iopt_ctx *ctx, const struct iopt_hw_event 
 		return;
 	IOPT_WARNLOG("page request rid 0x%x pasid 0x%x addr 0x%" PRIx64 ": no fault queue; "
 		     "answering INVALID", ev->rid, ev->pasid, ev->addr);
+	dma_fault_record(ctx, ev, IOPT_DMA_FAULT_PAGE_REQUEST);
 	if (ev->dev && (ev->flags & IOPT_HW_EVENT_LAST_PAGE))
 		ctx->ops->page_response(ev->dev, ev->flags & IOPT_HW_EVENT_PASID_VALID, ev->pasid,
 					ev->grpid, IOPT_HW_PAGE_RESP_INVALID);
@@ -318,11 +373,13 @@ static void handle_event(struct iopt_ctx *ctx, const struct iopt_hw_event *ev)
 		IOPT_ERRLOG("DMA fault: unit %u rid 0x%x pasid 0x%x addr 0x%" PRIx64 " reason %u",
 			    ev->unit ? ev->unit->index : 0, ev->rid, ev->pasid, ev->addr,
 			    ev->reason);
+		dma_fault_record(ctx, ev, IOPT_DMA_FAULT_FAULT);
 		break;
 	default:
 		ctx->nr_errors_logged++;
 		IOPT_ERRLOG("IOMMU error: unit %u raw 0x%" PRIx64 " 0x%" PRIx64,
 			    ev->unit ? ev->unit->index : 0, ev->raw[0], ev->raw[1]);
+		dma_fault_record(ctx, ev, IOPT_DMA_FAULT_ERROR);
 		break;
 	}
 }

@@ -95,6 +95,8 @@ struct iom_pin_tracker {
 	uint64_t limit;        /* 0: none */
 };
 
+#define IOM_DMA_FAULT_LOG 64
+
 struct iopt_ctx {
 	pthread_mutex_t lock;
 	struct iom_obj **objs; /* index id - 1; NULL free */
@@ -107,6 +109,15 @@ struct iopt_ctx {
 	struct iom_pin_tracker pin;
 	uint64_t nr_faults_logged;
 	uint64_t nr_errors_logged;
+	/*
+	 * The last IOM_DMA_FAULT_LOG records iopt_poll() did not deliver to a
+	 * fault queue (ctx->lock): a ring, [head, head + nr) mod size, oldest
+	 * at head; a full ring drops its oldest (dma_faults_lost counts them).
+	 */
+	struct iopt_dma_fault dma_faults[IOM_DMA_FAULT_LOG];
+	uint32_t dma_faults_head;
+	uint32_t dma_faults_nr;
+	uint64_t dma_faults_lost;
 	struct sim_machine *sim; /* sim backends: the machine the driver runs on, else NULL */
 };
 

@@ -30,6 +30,9 @@ expect_rc 2
 expect_rc 2 nosuchcmd
 expect_rc 0 regs
 expect_rc 0 info
-expect_rc 4 faults
+expect_rc 0 faults
+expect_rc 0 faults --provoke
+expect_rc 0 selftest
+expect_rc 1 selftest --dev 00:1f.0
 echo "  SKIP JSON checks: python3 with the json module is not available"
 echo "UT-RESULT passed=$pass failed=$fail skipped=1"

@@ -560,12 +560,95 @@ def help_and_usage():
         eq(run(*args)[0], 2, "usage error: %r" % (args,))
 
 
+# ---- faults and selftest --------------------------------------------------------
+
+# The sim machine's test devices: edu<i> is 00:0(2+i).0 (lib/hwmodel/sim_machine.c),
+# requester id (bus << 8 | dev << 3 | fn).
+EDU_RID = {"edu0": 0x10, "edu1": 0x18}
+# VT-d fault reasons for a write to a leaf that grants no write access
+# (VT-d spec Appendix A): legacy LGN.2 = 0x5, scalable SSL.2 = 0x79.
+WRITE_REASON = {"sim:vtd": 0x05, "sim:vtd-scalable": 0x79, "sim:vtd-full": 0x79}
+SIM_BACKENDS = ("sim:vtd", "sim:vtd-scalable", "sim:vtd-full")
+
+
 @test
-def pending_subcommands():
-    for c in ("faults", "selftest"):
-        code, _, err = run(c)
-        eq(code, 4, c + " exit")
-        assert "not available yet" in err, err
+def faults_none_by_default():
+    for be in SIM_BACKENDS:
+        d = run_json("--backend", be, "faults")
+        eq(d["backend"], be, "backend")
+        eq(d["records"], [], be + " records on a fresh unit")
+        eq(d["count"], 0, be + " count")
+        eq(d["lost"], 0, be + " lost")
+        assert "provoked" not in d, d
+
+
+@test
+def faults_provoked_decoded():
+    for be in SIM_BACKENDS:
+        for dev in ("edu0", "edu1"):
+            d = run_json("--backend", be, "faults", "--provoke", "--dev", dev)
+            p = d["provoked"]
+            eq(p["blocked"], True, be + " provoked DMA blocked")
+            eq(d["count"], 1, be + " one record")
+            eq(len(d["records"]), 1, be + " records")
+            r = d["records"][0]
+            eq(r["kind"], "fault", "kind")
+            eq(r["rid"], EDU_RID[dev], be + " requester id")
+            rid = EDU_RID[dev]
+            eq(r["requester"], "%02x:%02x.%d" % (rid >> 8, (rid >> 3) & 0x1f, rid & 7),
+               "requester")
+            eq(r["dev_id"], p["dev_id"], "dev_id")
+            eq(r["addr"], p["iova"] & ~0xfff, "fault address (page)")
+            eq(r["addr"], 0x7000000, "fault address")
+            eq(r["access"], "write", "access")
+            eq(r["pasid"], None, "pasid")
+            eq(r["reason"], WRITE_REASON[be], be + " reason")
+            assert r["reason_text"] and "unknown" not in r["reason_text"], r
+
+
+@test
+def faults_text_and_usage():
+    code, out, _ = run("faults", "--provoke")
+    eq(code, 0, "faults --provoke")
+    text = out.decode()
+    assert "reason_text: write to a page without write permission" in text, text
+    assert "requester: 00:02.0" in text, text
+    eq(run("faults", "extra")[0], 2, "faults extra")
+    eq(run("--backend", "uio", "faults", "--provoke")[0], 2, "--provoke off sim")
+
+
+def check_selftest(d, be, dev):
+    eq(d["backend"], be, "backend")
+    eq(d["device"], dev, "device")
+    eq([s["step"] for s in d["steps"]],
+       ["bind", "attach", "map", "dma_write", "dma_read", "unmap", "dma_faults"], "steps")
+    for s in d["steps"]:
+        eq(s["ok"], True, "%s %s: %s" % (be, s["step"], s["detail"]))
+    eq(d["verdict"], "pass", "verdict")
+    assert "reason 0x%02x" % WRITE_REASON[be] in d["steps"][-1]["detail"], d["steps"][-1]
+
+
+@test
+def selftest_passes():
+    for be in SIM_BACKENDS:
+        check_selftest(run_json("--backend", be, "selftest"), be, "edu0")
+    check_selftest(run_json("selftest", "--dev", "edu1"), "sim:vtd", "edu1")
+    check_selftest(run_json("selftest", "--dev", "0000:00:03.0"), "sim:vtd", "0000:00:03.0")
+
+
+@test
+def selftest_fails_and_usage():
+    # 00:1f.0 is in no unit's scope: bind fails, the verdict is fail, exit 1
+    d = run_json("selftest", "--dev", "00:1f.0", rc=1)
+    eq(d["verdict"], "fail", "verdict")
+    eq(d["steps"][0]["step"], "bind", "first step")
+    eq(d["steps"][0]["ok"], False, "bind fails")
+    eq(len(d["steps"]), 1, "stops at the failed step")
+    code, out, _ = run("selftest")
+    eq(code, 0, "text selftest")
+    assert "verdict: pass" in out.decode(), out
+    eq(run("selftest", "--dev")[0], 2, "--dev without a value")
+    eq(run("selftest", "x")[0], 2, "selftest x")
 
 
 @test

@@ -947,6 +947,11 @@ static int vtd_page_response(struct iopt_hw_dev *dev, bool pasid_valid, uint32_t
 	return rc ? -EIO : 0;
 }
 
+static const char *vtd_op_fault_reason_str(uint32_t reason)
+{
+	return reason > 0xff ? "reserved/unknown fault reason" : vtd_fault_reason_str((uint8_t)reason);
+}
+
 const struct iopt_hw_ops vtd_hw_ops = {
 	.name = "vtd",
 	.instance_create = vtd_instance_create,
@@ -967,4 +972,5 @@ const struct iopt_hw_ops vtd_hw_ops = {
 	.cache_invalidate_user = vtd_op_cache_invalidate_user,
 	.poll = vtd_poll,
 	.page_response = vtd_page_response,
+	.fault_reason_str = vtd_op_fault_reason_str,
 };

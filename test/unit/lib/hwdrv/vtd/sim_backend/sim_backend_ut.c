@@ -148,7 +148,48 @@ static void test_dirty_bitmap(void)
 	iopt_ctx_destroy(ctx);
 }
 
+/* A DMA outside every mapping: iopt_poll() drains it, iopt_dma_fault_read() decodes it. */
+static void test_fault_decoded(void)
+{
+	struct iopt_ctx_opts o = { .log_level = -1 };
+	struct iopt_dma_fault f[4];
+	struct iopt_ctx *ctx;
+	uint32_t ioas, dev, pt, n = 9;
+	uint64_t lost = 1;
+	uint8_t v = 0;
+
+	o.backend = g_backend;
+	CU_ASSERT_EQUAL_FATAL(iopt_ctx_create(&o, &ctx), 0);
+	CU_ASSERT_EQUAL(iopt_dma_fault_read(ctx, f, 4, &n, &lost), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(lost, 0);
+	CU_ASSERT_EQUAL(iopt_dma_fault_read(ctx, NULL, 1, &n, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_ioas_alloc(ctx, &ioas), 0);
+	CU_ASSERT_EQUAL(iopt_device_bind(ctx, "edu1", &dev), 0);
+	pt = ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(ctx, dev, &pt), 0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(ctx, dev, UINT32_MAX, 0x7000123, &v, 1, IOPT_DMA_FROM_DEVICE),
+			-EFAULT);
+	CU_ASSERT(iopt_poll(ctx) >= 1);
+	CU_ASSERT_EQUAL(iopt_dma_fault_read(ctx, f, 4, &n, &lost), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_EQUAL(f[0].kind, IOPT_DMA_FAULT_FAULT);
+	CU_ASSERT_EQUAL(f[0].dev_id, dev);
+	CU_ASSERT_EQUAL(f[0].rid, 0x18); /* edu1 is 00:03.0 */
+	CU_ASSERT_EQUAL(f[0].addr, 0x7000000);
+	CU_ASSERT_EQUAL(f[0].perm, IOPT_PGFAULT_PERM_WRITE);
+	CU_ASSERT_EQUAL(f[0].flags, 0);
+	CU_ASSERT(f[0].reason != 0);
+	CU_ASSERT_PTR_NOT_NULL(f[0].reason_text);
+	CU_ASSERT(strstr(f[0].reason_text, "unknown") == NULL);
+	/* taken: a second read finds nothing */
+	CU_ASSERT_EQUAL(iopt_dma_fault_read(ctx, f, 4, &n, NULL), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	iopt_ctx_destroy(ctx);
+}
+
 static const struct ut_test g_tests[] = {
+	UT_TEST(test_fault_decoded),
 	UT_TEST(test_map_dma_unmap),
 	UT_TEST(test_replace_hwpt),
 	UT_TEST(test_dirty_bitmap),

@@ -27,6 +27,8 @@ static void ioas_area_destroy(void)
 	fx_setup(64 * PAGE);
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 64 * PAGE, &iova, MAP_RW), 0);
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 64 * PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
+	CU_ASSERT(fx_check_release());
 	/* An IOAS with areas but no users may be destroyed; its pins go. */
 	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, g_fx.ioas), 0);
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 0);
@@ -70,6 +72,7 @@ static void ioas_area(void)
 		CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + i * PAGE, PAGE, &iova,
 					      MAP_FIXED_RW), 0);
 	}
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* Overlapping a fixed area: -EEXIST. */
 	iova = MB;
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 2 * PAGE, &iova, MAP_FIXED_RW),
@@ -86,8 +89,10 @@ static void ioas_area(void)
 	/* Unmap of whole areas with holes between: bytes reported. */
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, MB, 4 * PAGE, &unmapped), 0);
 	CU_ASSERT(unmapped == 2 * PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &unmapped), 0);
 	CU_ASSERT(unmapped == 6 * PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* Unmap all of an empty IOAS succeeds. */
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &unmapped), 0);
 	CU_ASSERT(unmapped == 0);
@@ -105,9 +110,11 @@ static void unmap_fully_contained_areas(void)
 		CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + i * PAGE, PAGE, &iova,
 					      MAP_FIXED_RW), 0);
 	}
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* A range that starts and ends in holes and contains two areas. */
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 20 * PAGE, 30 * PAGE, &unmapped), 0);
 	CU_ASSERT(unmapped == 2 * PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	fx_teardown();
 }
 
@@ -133,6 +140,7 @@ static void area_auto_iova(void)
 			CU_ASSERT(iovas[i] + len <= iovas[j] || iovas[j] + lj <= iovas[i]);
 		}
 	}
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	for (i = 0; i < 16; i++) {
 		CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, iovas[i],
 						(uint64_t)(i % 4 + 1) * PAGE, &unmapped), 0);
@@ -141,6 +149,7 @@ static void area_auto_iova(void)
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + PAGE, 8 * PAGE, &iovas[0],
 				      MAP_RW), 0);
 	CU_ASSERT_EQUAL(iovas[0], PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	fx_teardown();
 }
 
@@ -191,6 +200,7 @@ static void ioas_allowed_and_reserved(void)
 	CU_ASSERT_EQUAL(iopt_ioas_allow_iovas(g_fx.ctx, g_fx.ioas, NULL, 0), 0);
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_RW), 0);
 	CU_ASSERT_EQUAL(iova, PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	fx_teardown();
 }
 
@@ -253,7 +263,8 @@ static void ioas_copy_area(void)
 	/* Copy across two contiguous source areas into an attached IOAS. */
 	CU_ASSERT_EQUAL(iopt_ioas_copy(g_fx.ctx, ioas2, g_fx.ioas, 36 * PAGE, 8 * PAGE, &dst,
 				       MAP_RW), 0);
-	CU_ASSERT(fx_dom_maps(fx_hwpt_dom(pt), dst, g_fx.buf + 4 * PAGE, 8 * PAGE));
+	CU_ASSERT(fx_dev_maps(0, dst, g_fx.buf + 4 * PAGE, 8 * PAGE));
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* Memory shared by areas in two IOASes is pinned once. */
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 16 * PAGE);
 	/* A source range with a hole or outside any area: -ENOENT. */
@@ -264,9 +275,12 @@ static void ioas_copy_area(void)
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &unmapped), 0);
 	/* Registrations stay whole while any area overlaps them. */
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 16 * PAGE);
-	CU_ASSERT(fx_dom_maps(fx_hwpt_dom(pt), dst, g_fx.buf + 4 * PAGE, 8 * PAGE));
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
+	CU_ASSERT(fx_dev_maps(0, dst, g_fx.buf + 4 * PAGE, 8 * PAGE));
+	CU_ASSERT(fx_check_ioas(ioas2));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, ioas2, 0, UINT64_MAX, &unmapped), 0);
 	CU_ASSERT_EQUAL(unmapped, 8 * PAGE);
+	CU_ASSERT(fx_dev_unmapped(0, dst, 8 * PAGE));
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 0);
 	/* Unregistered again: lib/env no longer knows the buffer. */
 	CU_ASSERT_EQUAL(iopt_vtophys(g_fx.env, g_fx.buf, &iova, NULL), -ENOENT);
@@ -466,13 +480,23 @@ static void ioas_iova_alignment(void)
 	fx_teardown();
 }
 
-/* The bytes a domain's translation of iova reaches, read by physical address. */
-static bool dom_reads(struct iopt_hw_domain *dom, uint64_t iova, const void *want, size_t len)
+/*
+ * The bytes test device i's translation of iova reaches: read by DMA on the
+ * sim backends, by physical address through the mock domain on the mock.
+ */
+static bool dev_reads(uint32_t i, uint64_t iova, const void *want, size_t len)
 {
+	struct iopt_hw_domain *dom;
+	uint8_t got[PAGE];
 	uint64_t pa;
 	void *p;
 
-	if (mock_dom_translate(dom, iova, &pa, NULL, NULL))
+	if (fx_sim())
+		return len <= sizeof(got) &&
+		       iopt_sim_dma(g_fx.ctx, g_fx.dev[i], UINT32_MAX, iova, got, len,
+				    IOPT_DMA_TO_DEVICE) == 0 && memcmp(got, want, len) == 0;
+	dom = mock_dev_domain(g_fx.m, i, UINT32_MAX);
+	if (!dom || mock_dom_translate(dom, iova, &pa, NULL, NULL))
 		return false;
 	p = sim_phys_to_virt(g_fx.env, pa, len);
 	return p && memcmp(p, want, len) == 0;
@@ -504,9 +528,10 @@ static void ioas_map_file(void)
 	CU_ASSERT_EQUAL(iopt_ioas_map_file(g_fx.ctx, g_fx.ioas, fd, 4 * PAGE, 8 * PAGE, &iova,
 					   MAP_RW), 0);
 	memset(pattern, 0x14, sizeof(pattern));
-	CU_ASSERT(dom_reads(fx_hwpt_dom(pt), iova, pattern, PAGE));
+	CU_ASSERT(dev_reads(0, iova, pattern, PAGE));
 	memset(pattern, 0x1b, sizeof(pattern));
-	CU_ASSERT(dom_reads(fx_hwpt_dom(pt), iova + 7 * PAGE, pattern, PAGE));
+	CU_ASSERT(dev_reads(0, iova + 7 * PAGE, pattern, PAGE));
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* A copy keeps the file mapped after the original area is gone. */
 	CU_ASSERT_EQUAL(iopt_ioas_alloc(g_fx.ctx, &ioas2), 0);
 	CU_ASSERT_EQUAL(iopt_ioas_copy(g_fx.ctx, ioas2, g_fx.ioas, iova + 2 * PAGE, 2 * PAGE, &dst,
@@ -515,7 +540,8 @@ static void ioas_map_file(void)
 	pt = ioas2;
 	CU_ASSERT_EQUAL(iopt_device_replace(g_fx.ctx, g_fx.dev[0], &pt), 0);
 	memset(pattern, 0x16, sizeof(pattern));
-	CU_ASSERT(dom_reads(fx_hwpt_dom(pt), dst, pattern, PAGE));
+	CU_ASSERT(dev_reads(0, dst, pattern, PAGE));
+	CU_ASSERT(fx_check_ioas(ioas2));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, ioas2, 0, UINT64_MAX, &unmapped), 0);
 	CU_ASSERT_EQUAL(unmapped, 2 * PAGE);
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 0);
@@ -534,7 +560,9 @@ static void ioas_pins_overlap(void)
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 4 * PAGE, 8 * PAGE, &b,
 				      MAP_RW), 0);
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 12 * PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, a, 8 * PAGE, NULL), 0);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* [0, 8) is still partly used by the second area: it stays whole. */
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 12 * PAGE);
 	CU_ASSERT_EQUAL(iopt_vtophys(g_fx.env, g_fx.buf, &pa, NULL), 0);
@@ -544,6 +572,7 @@ static void ioas_pins_overlap(void)
 	/* An app allocation is used without registering it again ... */
 	CU_ASSERT_FATAL(iopt_dma_alloc(g_fx.env, 8 * PAGE, PAGE, IOPT_NUMA_ANY, &dma) == 0);
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, dma.va, 8 * PAGE, &c, MAP_RW), 0);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, c, 8 * PAGE, NULL), 0);
 	/* ... and stays the app's after unmap. */
 	CU_ASSERT_EQUAL(iopt_vtophys(g_fx.env, dma.va, &pa, NULL), 0);
@@ -565,6 +594,8 @@ static void ioas_copy_unmap_sweep(void)
 
 	fx_setup(16 * PAGE);
 	CU_ASSERT_EQUAL(iopt_ioas_alloc(g_fx.ctx, &ioas2), 0);
+	/* The checker is attached all along: every map and unmap reaches a real domain. */
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	for (uint64_t s = 6; s < 22; s++) {
 		for (uint64_t e = s + 1; e <= 23; e++) {
 			bool covered = s >= 8 && e <= 20;
@@ -598,6 +629,8 @@ static void ioas_copy_unmap_sweep(void)
 			    (rc && rc != -ENOENT))
 				bad_unmap++;
 			iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &un);
+			if (e == s + 1 && !fx_check_ioas(g_fx.ioas))
+				bad_unmap++;
 		}
 	}
 	CU_ASSERT_EQUAL(bad_copy, 0);
@@ -626,6 +659,7 @@ static void ctx_backends(void)
 	iopt_ctx_destroy(NULL);
 }
 
+/* Run on every backend (FX_SUITES); on the sim ones every mapping is proved by DMA. */
 static const struct ut_test g_tests[] = {
 	UT_TEST(ioas_destroy),
 	UT_TEST(ioas_area_destroy),
@@ -634,22 +668,28 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(unmap_fully_contained_areas),
 	UT_TEST(area_auto_iova),
 	UT_TEST(ioas_allowed_and_reserved),
-	UT_TEST(iova_ranges),
 	UT_TEST(ioas_copy_area),
+	UT_TEST(ioas_map_file),
+	UT_TEST(ioas_pins_overlap),
+	UT_TEST(ioas_copy_unmap_sweep),
+	UT_END
+};
+
+/* Mock only: custom units and apertures, injected failures, the call log, page sizes. */
+static const struct ut_test g_mock_tests[] = {
+	UT_TEST(iova_ranges),
 	UT_TEST(map_fills_every_domain),
 	UT_TEST(unmap_waits_for_iotlb_sync),
 	UT_TEST(ioas_option_huge_pages),
 	UT_TEST(ioas_pinned_limit),
 	UT_TEST(ioas_iova_alignment),
-	UT_TEST(ioas_map_file),
-	UT_TEST(ioas_pins_overlap),
-	UT_TEST(ioas_copy_unmap_sweep),
 	UT_TEST(ctx_backends),
 	UT_END
 };
 
 static const struct ut_suite g_suites[] = {
-	{ "iommufd_ioas", NULL, NULL, g_tests },
+	FX_SUITES("iommufd_ioas", g_tests),
+	{ "iommufd_ioas_mock_only", fx_init_mock, NULL, g_mock_tests },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -267,6 +267,10 @@ static inline bool fx_dma_page_ok(uint32_t dev_id, uint32_t pasid, uint64_t iova
 		return false;
 	}
 	memcpy(va + off, orig, sizeof(orig));
+	/* Drain the fault record a refused write left, so later checks see their own. */
+	if (!writeable)
+		while (iopt_poll(g_fx.ctx) > 0)
+			;
 	return true;
 }
 

@@ -4,6 +4,7 @@
  * (tools/testing/selftests/iommu/iommufd.c).
  */
 #include "fixture.h"
+#include "iopt_internal/sim_machine.h"
 
 static struct mock_cfg cfg_pasid(void)
 {
@@ -43,14 +44,19 @@ static void device_bind(void)
 static void attach_detach_auto_domain(void)
 {
 	uint32_t pt, pt2;
+	uint64_t iova = 0;
 
 	fx_setup(8 * PAGE);
 	fx_bind(0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 8 * PAGE, &iova, MAP_RW), 0);
 	CU_ASSERT_EQUAL(iopt_device_detach(g_fx.ctx, g_fx.dev[0]), 0); /* not attached: no-op */
 	pt = g_fx.ioas;
 	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
 	CU_ASSERT_NOT_EQUAL(pt, g_fx.ioas);
-	CU_ASSERT_EQUAL(mock_dev_domain(g_fx.m, 0, UINT32_MAX), fx_hwpt_dom(pt));
+	if (!fx_sim())
+		CU_ASSERT_EQUAL(mock_dev_domain(g_fx.m, 0, UINT32_MAX), fx_hwpt_dom(pt));
+	/* The domain made at attach holds the area mapped before. */
+	CU_ASSERT(fx_dev_maps(0, iova, g_fx.buf, 8 * PAGE));
 	pt2 = g_fx.ioas;
 	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt2), -EBUSY);
 	/* Destroy while in use. */
@@ -60,12 +66,19 @@ static void attach_detach_auto_domain(void)
 	CU_ASSERT_EQUAL(iopt_device_replace(g_fx.ctx, g_fx.dev[0], &pt2), -ENOENT);
 	pt2 = g_fx.dev[0];
 	CU_ASSERT_EQUAL(iopt_device_replace(g_fx.ctx, g_fx.dev[0], &pt2), -ENOENT);
+	/* Failed replaces kept the translation. */
+	CU_ASSERT(fx_dev_maps(0, iova, g_fx.buf, 8 * PAGE));
 	CU_ASSERT_EQUAL(iopt_device_detach(g_fx.ctx, g_fx.dev[0]), 0);
-	CU_ASSERT_EQUAL(mock_dev_domain(g_fx.m, 0, UINT32_MAX), NULL);
+	if (!fx_sim())
+		CU_ASSERT_EQUAL(mock_dev_domain(g_fx.m, 0, UINT32_MAX), NULL);
+	/* Detached: blocked, the device reaches nothing. */
+	CU_ASSERT(fx_dev_unmapped(0, iova, 8 * PAGE));
 	/* The automatic HWPT went with its last user. */
 	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, pt), -ENOENT);
-	CU_ASSERT_EQUAL(mock_nr_domains(g_fx.m), 0);
+	if (!fx_sim())
+		CU_ASSERT_EQUAL(mock_nr_domains(g_fx.m), 0);
 	CU_ASSERT_EQUAL(iopt_device_replace(g_fx.ctx, g_fx.dev[0], &pt2), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, NULL), 0);
 	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, g_fx.ioas), 0);
 	fx_teardown();
 }
@@ -455,8 +468,16 @@ static void get_hw_info(void)
 	CU_ASSERT_EQUAL(iopt_get_hw_info(g_fx.ctx, g_fx.dev[0], &full, &len, &out), 0);
 	CU_ASSERT_EQUAL(len, sizeof(full));
 	CU_ASSERT_EQUAL(out.type, IOPT_HW_INFO_TYPE_INTEL_VTD);
-	CU_ASSERT(full.cap_reg == MOCK_CAP_REG && full.ecap_reg == MOCK_ECAP_REG);
-	CU_ASSERT(out.caps & IOPT_HW_CAP_DIRTY_TRACKING_FLAG);
+	if (fx_sim()) {
+		/* The unit's own registers; dirty tracking where it has second-stage A/D. */
+		CU_ASSERT(full.cap_reg == vtdm_cap(g_fx.ctx->sim->vtd) &&
+			  full.ecap_reg == vtdm_ecap(g_fx.ctx->sim->vtd));
+		CU_ASSERT_EQUAL(!!(out.caps & IOPT_HW_CAP_DIRTY_TRACKING_FLAG),
+				fx_backend_is("sim:vtd-full"));
+	} else {
+		CU_ASSERT(full.cap_reg == MOCK_CAP_REG && full.ecap_reg == MOCK_ECAP_REG);
+		CU_ASSERT(out.caps & IOPT_HW_CAP_DIRTY_TRACKING_FLAG);
+	}
 	/* Smaller: a truncated copy, the full length reported. */
 	memset(buf, 0xee, sizeof(buf));
 	len = 12;
@@ -601,9 +622,158 @@ static void sim_dma_without_model(void)
 	fx_teardown();
 }
 
+/* ---- sim backends only: real faults, real dirty bits, PASID DMA ------------------ */
+
+/* DMA to an IOVA nothing maps faults; iopt_poll drains the fault record, once. */
+static void sim_dma_fault_poll(void)
+{
+	uint64_t iova = 16 * PAGE, before;
+	uint8_t b = 0;
+	uint32_t pt;
+
+	fx_setup(4 * PAGE);
+	fx_bind(0);
+	pt = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 4 * PAGE, &iova, MAP_FIXED_RW),
+			0);
+	while (iopt_poll(g_fx.ctx) > 0)
+		;
+	before = g_fx.ctx->nr_faults_logged;
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, 64 * PAGE, &b, 1,
+				     IOPT_DMA_TO_DEVICE), -EFAULT);
+	CU_ASSERT_EQUAL(iopt_poll(g_fx.ctx), 1);
+	CU_ASSERT_EQUAL(g_fx.ctx->nr_faults_logged, before + 1);
+	CU_ASSERT_EQUAL(iopt_poll(g_fx.ctx), 0);
+	/* A write to a read-only area faults too, and is drained the same way. */
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, iova, 4 * PAGE, NULL), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 4 * PAGE, &iova,
+				      IOPT_IOAS_MAP_FIXED_IOVA | IOPT_IOAS_MAP_READABLE), 0);
+	CU_ASSERT(fx_dma_maps(g_fx.dev[0], UINT32_MAX, iova, g_fx.buf, 4 * PAGE, false));
+	CU_ASSERT_EQUAL(iopt_poll(g_fx.ctx), 0); /* fx_dma_maps drained its own */
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, iova, &b, 1,
+				     IOPT_DMA_FROM_DEVICE), -EFAULT);
+	CU_ASSERT_EQUAL(iopt_poll(g_fx.ctx), 1);
+	/* one fault each: the unmapped read, fx_dma_maps' four refused writes, this one */
+	CU_ASSERT_EQUAL(g_fx.ctx->nr_faults_logged, before + 6);
+	fx_teardown();
+}
+
+/*
+ * Dirty bitmaps from real A/D bits: DMA writes (not reads) through a
+ * dirty-tracking HWPT mark pages, at several bitmap page sizes and with an
+ * unaligned bitmap; reading clears unless NO_CLEAR.
+ */
+static void sim_dirty_by_dma(void)
+{
+	const uint64_t base = 2 * MB, len = 64 * PAGE;
+	uint8_t mem[16 + 8], *bm = mem + 3, v = 1;
+	uint32_t hwpt, pt;
+	uint64_t iova = base;
+	int rc;
+
+	fx_setup(len);
+	fx_bind(0);
+	rc = iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[0], g_fx.ioas, IOPT_HWPT_ALLOC_DIRTY_TRACKING, 0,
+			     IOPT_HWPT_DATA_NONE, NULL, 0, &hwpt);
+	if (!fx_backend_is("sim:vtd-full")) {
+		CU_ASSERT_EQUAL(rc, -EOPNOTSUPP);
+		fx_teardown();
+		UT_SKIP("unit without second-stage A/D");
+	}
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, len, &iova, MAP_FIXED_RW), 0);
+	pt = hwpt;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	CU_ASSERT_EQUAL(iopt_hwpt_set_dirty_tracking(g_fx.ctx, hwpt, true), 0);
+	for (uint64_t pgsz = PAGE; pgsz <= 16 * PAGE; pgsz *= 4) {
+		const uint64_t pages[] = { 0, 5, 17, 63 };
+		uint64_t nbits = len / pgsz;
+
+		for (size_t i = 0; i < ARRAY_SIZE(pages); i++)
+			CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX,
+						     base + pages[i] * PAGE + 8, &v, 1,
+						     IOPT_DMA_FROM_DEVICE), 0);
+		/* Reads do not dirty. */
+		CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, base + 40 * PAGE, &v,
+					     1, IOPT_DMA_TO_DEVICE), 0);
+		for (int pass = 0; pass < 3; pass++) {
+			uint32_t flags = pass == 0 ? IOPT_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0;
+
+			memset(mem, 0, sizeof(mem));
+			CU_ASSERT_EQUAL(iopt_hwpt_get_dirty_bitmap(g_fx.ctx, hwpt, base, len, pgsz,
+								   bm, flags), 0);
+			for (uint64_t bit = 0; bit < nbits; bit++) {
+				bool want = false;
+
+				for (size_t i = 0; i < ARRAY_SIZE(pages); i++)
+					want |= pages[i] * PAGE / pgsz == bit;
+				/* passes 0 (no clear) and 1 see the writes, pass 2 nothing */
+				CU_ASSERT_EQUAL(!!(bm[bit / 8] & (1U << (bit % 8))),
+						want && pass < 2);
+			}
+		}
+	}
+	CU_ASSERT(fx_dev_maps(0, iova, g_fx.buf, len));
+	CU_ASSERT_EQUAL(iopt_device_detach(g_fx.ctx, g_fx.dev[0]), 0);
+	fx_teardown();
+}
+
+/* A PASID-capable HWPT attached to (device, PASID): DMA tagged with that PASID reaches it. */
+static void sim_pasid_dma(void)
+{
+	uint32_t hwpt, pt, ioas2, hwpt2;
+	uint64_t iova = 8 * PAGE, iova2 = 8 * PAGE;
+	int rc;
+
+	fx_setup(8 * PAGE);
+	fx_bind(0);
+	rc = iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[0], g_fx.ioas, IOPT_HWPT_ALLOC_PASID, 0,
+			     IOPT_HWPT_DATA_NONE, NULL, 0, &hwpt);
+	if (!fx_backend_is("sim:vtd-full")) {
+		/* legacy mode, and QEMU's scalable mode without pasid=on (ECAP.PASID=0) */
+		CU_ASSERT_EQUAL(rc, -EOPNOTSUPP);
+		fx_teardown();
+		UT_SKIP("unit without scalable-mode PASID support");
+	}
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(iopt_ioas_alloc(g_fx.ctx, &ioas2), 0);
+	CU_ASSERT_EQUAL(iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[0], ioas2, IOPT_HWPT_ALLOC_PASID, 0,
+					IOPT_HWPT_DATA_NONE, NULL, 0, &hwpt2), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 4 * PAGE, &iova, MAP_FIXED_RW),
+			0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, ioas2, g_fx.buf + 4 * PAGE, 4 * PAGE, &iova2,
+				      MAP_FIXED_RW), 0);
+	pt = hwpt;
+	CU_ASSERT_EQUAL(iopt_device_pasid_attach(g_fx.ctx, g_fx.dev[0], 7, &pt), 0);
+	CU_ASSERT(fx_dma_maps(g_fx.dev[0], 7, iova, g_fx.buf, 4 * PAGE, true));
+	/* Other PASIDs and the RID reach nothing. */
+	CU_ASSERT(fx_dma_faults(g_fx.dev[0], 8, iova, 4 * PAGE));
+	CU_ASSERT(fx_dma_faults(g_fx.dev[0], UINT32_MAX, iova, 4 * PAGE));
+	/* Re-attach: -EBUSY, translation kept; replace switches it. */
+	pt = hwpt2;
+	CU_ASSERT_EQUAL(iopt_device_pasid_attach(g_fx.ctx, g_fx.dev[0], 7, &pt), -EBUSY);
+	CU_ASSERT(fx_dma_maps(g_fx.dev[0], 7, iova, g_fx.buf, 4 * PAGE, true));
+	CU_ASSERT_EQUAL(iopt_device_pasid_replace(g_fx.ctx, g_fx.dev[0], 7, &pt), 0);
+	CU_ASSERT(fx_dma_maps(g_fx.dev[0], 7, iova2, g_fx.buf + 4 * PAGE, 4 * PAGE, true));
+	/* Unmap in the attached IOAS invalidates the PASID's translations. */
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, ioas2, 0, UINT64_MAX, NULL), 0);
+	CU_ASSERT(fx_dma_faults(g_fx.dev[0], 7, iova2, 4 * PAGE));
+	CU_ASSERT_EQUAL(iopt_device_pasid_detach(g_fx.ctx, g_fx.dev[0], 7), 0);
+	CU_ASSERT_EQUAL(iopt_device_pasid_detach(g_fx.ctx, g_fx.dev[0], 7), 0);
+	fx_teardown();
+}
+
+/* Run on every backend (FX_SUITES). */
 static const struct ut_test g_tests[] = {
-	UT_TEST(device_bind),
 	UT_TEST(attach_detach_auto_domain),
+	UT_TEST(get_hw_info),
+	UT_END
+};
+
+/* Mock only: custom units, injected failures, the call log, settable dirty bits, queued events. */
+static const struct ut_test g_mock_tests[] = {
+	UT_TEST(device_bind),
 	UT_TEST(attach_auto_domain_fallback),
 	UT_TEST(device_replace),
 	UT_TEST(hwpt_alloc_paging_and_nested),
@@ -612,15 +782,26 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(reserved_regions_on_attach),
 	UT_TEST(dirty_bitmaps),
 	UT_TEST(dirty_tracking_refused),
-	UT_TEST(get_hw_info),
 	UT_TEST(fault_queue_round_trip),
 	UT_TEST(poll_is_bounded),
 	UT_TEST(sim_dma_without_model),
 	UT_END
 };
 
+/* The sim equivalents of mock-only facilities: real faults, A/D bits, PASID-tagged DMA. */
+static const struct ut_test g_sim_tests[] = {
+	UT_TEST(sim_dma_fault_poll),
+	UT_TEST(sim_dirty_by_dma),
+	UT_TEST(sim_pasid_dma),
+	UT_END
+};
+
 static const struct ut_suite g_suites[] = {
-	{ "iommufd_hwpt", NULL, NULL, g_tests },
+	FX_SUITES("iommufd_hwpt", g_tests),
+	{ "iommufd_hwpt_mock_only", fx_init_mock, NULL, g_mock_tests },
+	{ "iommufd_hwpt_sim@sim:vtd", fx_init_vtd, NULL, g_sim_tests },
+	{ "iommufd_hwpt_sim@sim:vtd-scalable", fx_init_vtd_scalable, NULL, g_sim_tests },
+	{ "iommufd_hwpt_sim@sim:vtd-full", fx_init_vtd_full, NULL, g_sim_tests },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -102,6 +102,8 @@ struct fx {
 	uint32_t checker_ioas;
 	uint32_t nr_checked;
 	struct fx_checked checked[FX_MAX_CHECKED];
+	/* fx_setup_sim_machine(): the environment the test made (the context does not own it). */
+	struct iopt_env *own_env;
 };
 
 static struct fx g_fx;
@@ -180,6 +182,7 @@ static inline void fx_teardown(void)
 		CU_ASSERT(fx_check_ioas(g_fx.checker_ioas));
 	if (fx_sim()) {
 		iopt_ctx_destroy(g_fx.ctx);
+		iopt_env_destroy(g_fx.own_env);
 		free(g_fx.buf);
 		memset(&g_fx, 0, sizeof(g_fx));
 		return;

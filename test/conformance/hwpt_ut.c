@@ -4,6 +4,7 @@
  * (tools/testing/selftests/iommu/iommufd.c).
  */
 #include "fixture.h"
+#include "iopt_internal/hwdrv_vtd.h"
 #include "iopt_internal/sim_machine.h"
 
 static struct mock_cfg cfg_pasid(void)
@@ -764,6 +765,114 @@ static void sim_pasid_dma(void)
 	fx_teardown();
 }
 
+/*
+ * The current sim backend's machine, but with test devices that do ATS and
+ * PRI (which iopt_ctx_create's machines do not, so that their faults stay
+ * faults): the context is made on it the way iopt_ctx_create makes one.
+ */
+static void fx_setup_sim_machine(unsigned int dev_caps, size_t buf_len)
+{
+	static const char *const profiles[] = { "qemu-q35", "qemu-q35-scalable", "full" };
+	static const char *const variants[] = { "legacy", "scalable", "full" };
+	struct iopt_env_opts eo = { .mem = IOPT_ENV_MEM_SIM };
+	struct sim_machine_opts mo = { .nr_devs = 4, .bus_master = true, .dev_caps = dev_caps };
+	struct iopt_ctx_opts opts = { .log_level = -1 };
+	struct iopt_hw_platform plat = { 0 };
+	struct sim_machine *sim;
+	int be = (int)(g_fx_be - g_fx_backends) - 1;
+	void *p = NULL;
+
+	CU_ASSERT_FATAL(be >= 0 && be < 3);
+	memset(&g_fx, 0, sizeof(g_fx));
+	CU_ASSERT_FATAL(iopt_env_create(&eo, &g_fx.own_env) == 0);
+	mo.profile = profiles[be];
+	CU_ASSERT_FATAL(sim_machine_create(g_fx.own_env, &mo, &sim) == 0);
+	plat.env = g_fx.own_env;
+	plat.model = sim;
+	plat.variant = variants[be];
+	CU_ASSERT_FATAL(iom_ctx_create_ops(&opts, &vtd_hw_ops, &plat, &g_fx.ctx) == 0);
+	g_fx.ctx->sim = sim; /* iopt_sim_dma's machine; iopt_ctx_destroy frees it */
+	g_fx.env = g_fx.own_env;
+	CU_ASSERT_FATAL(iopt_ioas_alloc(g_fx.ctx, &g_fx.ioas) == 0);
+	CU_ASSERT_FATAL(posix_memalign(&p, 2 * MB, buf_len) == 0);
+	g_fx.buf = p;
+	for (size_t i = 0; i < buf_len; i++)
+		g_fx.buf[i] = (uint8_t)(i * 7 + 3);
+	g_fx.buf_len = buf_len;
+}
+
+/* One page request the device sent: poll brings it to the fault queue, whole. */
+static bool read_one_request(uint32_t fault, uint64_t addr, uint32_t perm, struct iopt_fault *f)
+{
+	uint32_t n = 0;
+
+	if (iopt_poll(g_fx.ctx) != 1 || iopt_fault_read(g_fx.ctx, fault, f, 1, &n) || n != 1)
+		return false;
+	return f->dev_id == g_fx.dev[0] && f->addr == addr && f->perm == perm &&
+	       (f->flags & IOPT_PGFAULT_FLAGS_LAST_PAGE) && f->grpid <= 0x1ff;
+}
+
+/*
+ * Fault queue round trip with real page requests (sim:vtd-full: PRS; the
+ * devices do ATS and PRI): a DMA to a not-present IOVA sends a page request
+ * and waits; iopt_poll queues it; the application maps the page and answers
+ * SUCCESS, and the retried DMA gets the data. An INVALID answer fails the
+ * DMA. An unmap invalidates the device's ATC: the next DMA asks again.
+ */
+static void sim_fault_queue_round_trip(void)
+{
+	uint64_t iova = 16 * PAGE, miss = 64 * PAGE, miss2 = 80 * PAGE;
+	struct iopt_fault f;
+	uint32_t fault, hwpt, pt;
+	uint8_t got[8];
+
+	if (!fx_backend_is("sim:vtd-full"))
+		UT_SKIP("page requests need ECAP.PRS (full profile)");
+	fx_setup_sim_machine(DMADEV_CAP_ATS | DMADEV_CAP_PRI, 4 * PAGE);
+	fx_bind(0);
+	CU_ASSERT_EQUAL(iopt_fault_queue_alloc(g_fx.ctx, &fault), 0);
+	CU_ASSERT_EQUAL_FATAL(iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[0], g_fx.ioas,
+					      IOPT_HWPT_FAULT_ID_VALID, fault,
+					      IOPT_HWPT_DATA_NONE, NULL, 0, &hwpt), 0);
+	pt = hwpt;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW), 0);
+	CU_ASSERT(fx_dma_maps(g_fx.dev[0], UINT32_MAX, iova, g_fx.buf, PAGE, true));
+	/* Not present: a page request, the DMA waits for its answer. */
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, miss + 8, got, 8,
+				     IOPT_DMA_TO_DEVICE), -EAGAIN);
+	CU_ASSERT_FATAL(read_one_request(fault, miss, IOPT_PGFAULT_PERM_READ, &f));
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, miss + 8, got, 8,
+				     IOPT_DMA_TO_DEVICE), -EAGAIN);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + PAGE, PAGE, &miss,
+				      MAP_FIXED_RW), 0);
+	CU_ASSERT_EQUAL(iopt_fault_respond(g_fx.ctx, fault, f.cookie, IOPT_PGFAULT_RESP_SUCCESS),
+			0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, miss + 8, got, 8,
+				     IOPT_DMA_TO_DEVICE), 0);
+	CU_ASSERT_EQUAL(memcmp(got, g_fx.buf + PAGE + 8, 8), 0);
+	/* A write request answered INVALID: the DMA fails. */
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, miss2, got, 8,
+				     IOPT_DMA_FROM_DEVICE), -EAGAIN);
+	CU_ASSERT_FATAL(read_one_request(fault, miss2, IOPT_PGFAULT_PERM_WRITE, &f));
+	CU_ASSERT_EQUAL(iopt_fault_respond(g_fx.ctx, fault, f.cookie, IOPT_PGFAULT_RESP_INVALID),
+			0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, miss2, got, 8,
+				     IOPT_DMA_FROM_DEVICE), -EIO);
+	/* Unmap reached the device's ATC: the page is asked for again, not read stale. */
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, iova, PAGE, NULL), 0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, iova, got, 8,
+				     IOPT_DMA_TO_DEVICE), -EAGAIN);
+	CU_ASSERT_FATAL(read_one_request(fault, iova, IOPT_PGFAULT_PERM_READ, &f));
+	CU_ASSERT_EQUAL(iopt_fault_respond(g_fx.ctx, fault, f.cookie, IOPT_PGFAULT_RESP_INVALID),
+			0);
+	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, fault), -EBUSY);
+	CU_ASSERT_EQUAL(iopt_device_detach(g_fx.ctx, g_fx.dev[0]), 0);
+	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, hwpt), 0);
+	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, fault), 0);
+	fx_teardown();
+}
+
 /* Run on every backend (FX_SUITES). */
 static const struct ut_test g_tests[] = {
 	UT_TEST(attach_detach_auto_domain),
@@ -793,6 +902,7 @@ static const struct ut_test g_sim_tests[] = {
 	UT_TEST(sim_dma_fault_poll),
 	UT_TEST(sim_dirty_by_dma),
 	UT_TEST(sim_pasid_dma),
+	UT_TEST(sim_fault_queue_round_trip),
 	UT_END
 };
 

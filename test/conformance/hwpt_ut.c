@@ -770,7 +770,7 @@ static void sim_dirty_by_dma(void)
 /* A PASID-capable HWPT attached to (device, PASID): DMA tagged with that PASID reaches it. */
 static void sim_pasid_dma(void)
 {
-	uint32_t hwpt, pt, ioas2, hwpt2;
+	uint32_t hwpt, pt, ioas2, hwpt2, plain;
 	uint64_t iova = 8 * PAGE, iova2 = 8 * PAGE;
 	int rc;
 
@@ -802,6 +802,14 @@ static void sim_pasid_dma(void)
 	pt = hwpt2;
 	CU_ASSERT_EQUAL(iopt_device_pasid_attach(g_fx.ctx, g_fx.dev[0], 7, &pt), -EBUSY);
 	CU_ASSERT(fx_dma_maps(g_fx.dev[0], 7, iova, g_fx.buf, 4 * PAGE, true));
+	/* A failed replace (an HWPT not allocated for PASIDs) keeps the old domain. */
+	CU_ASSERT_EQUAL(iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[0], ioas2, 0, 0, IOPT_HWPT_DATA_NONE,
+					NULL, 0, &plain), 0);
+	pt = plain;
+	CU_ASSERT_EQUAL(iopt_device_pasid_replace(g_fx.ctx, g_fx.dev[0], 7, &pt), -EINVAL);
+	CU_ASSERT(fx_dma_maps(g_fx.dev[0], 7, iova, g_fx.buf, 4 * PAGE, true));
+	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, plain), 0);
+	pt = hwpt2;
 	CU_ASSERT_EQUAL(iopt_device_pasid_replace(g_fx.ctx, g_fx.dev[0], 7, &pt), 0);
 	CU_ASSERT(fx_dma_maps(g_fx.dev[0], 7, iova2, g_fx.buf + 4 * PAGE, 4 * PAGE, true));
 	/* Unmap in the attached IOAS invalidates the PASID's translations. */

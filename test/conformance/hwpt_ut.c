@@ -4,6 +4,7 @@
  * (tools/testing/selftests/iommu/iommufd.c).
  */
 #include "fixture.h"
+#include "iopt/pgtbl.h"
 #include "iopt_internal/hwdrv_vtd.h"
 #include "iopt_internal/sim_machine.h"
 
@@ -928,6 +929,113 @@ static void sim_fault_queue_round_trip(void)
 	fx_teardown();
 }
 
+/*
+ * Guest memory for a nested HWPT: pages of g_fx.buf mapped in the parent IOAS
+ * at GUEST_GPA, so a first-stage table built in them names guest-physical
+ * addresses (IOVAs of the parent). Pages [0, GUEST_TABLE_PAGES) hold table
+ * pages, the rest data.
+ */
+#define GUEST_GPA (1ULL << 30)
+#define GUEST_TABLE_PAGES 8
+#define GUEST_PAGES 16
+
+struct guest_mem {
+	uint32_t next;
+};
+
+static int guest_alloc(void *arg, size_t size, size_t align, int node, void **va, uint64_t *pa)
+{
+	struct guest_mem *gm = arg;
+
+	(void)node;
+	if (size != PAGE || align > PAGE || gm->next == GUEST_TABLE_PAGES)
+		return -ENOMEM;
+	*va = g_fx.buf + gm->next * PAGE;
+	*pa = GUEST_GPA + gm->next * PAGE;
+	memset(*va, 0, PAGE);
+	gm->next++;
+	return 0;
+}
+
+static void guest_free(void *arg, void *va, uint64_t pa, size_t size)
+{
+	(void)arg; (void)va; (void)pa; (void)size; /* the pool goes with the test */
+}
+
+static void *guest_phys_to_virt(void *arg, uint64_t pa)
+{
+	(void)arg;
+	return g_fx.buf + (pa - GUEST_GPA);
+}
+
+static const struct iopt_pgtbl_mem_ops g_guest_mem_ops = {
+	.alloc = guest_alloc, .free = guest_free, .phys_to_virt = guest_phys_to_virt,
+};
+
+/*
+ * A nested HWPT over a real first-stage table (sim:vtd-full): DMA goes
+ * through both stages; a first-stage change is seen only after the user
+ * invalidation; an unmap in the parent IOAS cuts the nested translation.
+ */
+static void sim_nested_dma(void)
+{
+	const uint64_t s1_iova = 0x40000000, data_gpa = GUEST_GPA + GUEST_TABLE_PAGES * PAGE;
+	struct guest_mem gm = { 0 };
+	struct iopt_pgtbl_cfg cfg = { .format = IOPT_PGTBL_X86_64, .ias = 48, .oas = 39,
+				      .numa_node = -1, .mem_ops = &g_guest_mem_ops,
+				      .mem_arg = &gm };
+	struct iopt_hwpt_vtd_s1 s1 = { .addr_width = 48 };
+	struct iopt_hwpt_vtd_s1_invalidate inv = { .addr = s1_iova, .npages = 1 };
+	struct iopt_pgtbl_gather g;
+	struct iopt_pgtbl_info info;
+	struct iopt_pgtbl *t;
+	uint32_t parent, nested, pt, num = 1;
+	uint64_t gpa = GUEST_GPA;
+	uint8_t b;
+
+	if (!fx_backend_is("sim:vtd-full"))
+		UT_SKIP("nesting needs scalable mode with ECAP.NEST (full profile)");
+	fx_setup(GUEST_PAGES * PAGE);
+	fx_bind(0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, GUEST_PAGES * PAGE, &gpa,
+				      MAP_FIXED_RW), 0);
+	CU_ASSERT_FATAL(iopt_pgtbl_create(&cfg, &t) == 0);
+	CU_ASSERT_FATAL(iopt_pgtbl_map(t, s1_iova, data_gpa, 4 * PAGE,
+				       IOPT_PGTBL_PROT_READ | IOPT_PGTBL_PROT_WRITE) == 0);
+	CU_ASSERT_FATAL(iopt_pgtbl_get_info(t, &info) == 0);
+	s1.pgtbl_addr = info.root_pa;
+	CU_ASSERT_EQUAL_FATAL(iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[0], g_fx.ioas,
+					      IOPT_HWPT_ALLOC_NEST_PARENT, 0, IOPT_HWPT_DATA_NONE,
+					      NULL, 0, &parent), 0);
+	CU_ASSERT_EQUAL_FATAL(iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[0], parent, 0, 0,
+					      IOPT_HWPT_DATA_VTD_S1, &s1, sizeof(s1), &nested), 0);
+	pt = nested;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	CU_ASSERT(fx_dma_maps(g_fx.dev[0], UINT32_MAX, s1_iova,
+			      g_fx.buf + GUEST_TABLE_PAGES * PAGE, 4 * PAGE, true));
+	/* The guest unmaps a first-stage page: seen after its invalidation, not before. */
+	iopt_pgtbl_gather_init(&g);
+	CU_ASSERT_EQUAL(iopt_pgtbl_unmap(t, s1_iova, PAGE, &g, NULL), 0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, s1_iova, &b, 1,
+				     IOPT_DMA_TO_DEVICE), 0); /* the IOTLB still has it */
+	CU_ASSERT_EQUAL(iopt_hwpt_invalidate(g_fx.ctx, nested, IOPT_HWPT_INVALIDATE_DATA_VTD_S1,
+					     &inv, sizeof(inv), &num), 0);
+	CU_ASSERT_EQUAL(num, 1);
+	iopt_pgtbl_gather_release(t, &g);
+	CU_ASSERT(fx_dma_faults(g_fx.dev[0], UINT32_MAX, s1_iova, PAGE));
+	CU_ASSERT(fx_dma_maps(g_fx.dev[0], UINT32_MAX, s1_iova + PAGE,
+			      g_fx.buf + (GUEST_TABLE_PAGES + 1) * PAGE, 3 * PAGE, true));
+	/* The host unmaps guest memory: the nested translations through it go. */
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, GUEST_GPA, GUEST_PAGES * PAGE, NULL),
+			0);
+	CU_ASSERT(fx_dma_faults(g_fx.dev[0], UINT32_MAX, s1_iova + PAGE, 3 * PAGE));
+	CU_ASSERT_EQUAL(iopt_device_detach(g_fx.ctx, g_fx.dev[0]), 0);
+	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, nested), 0);
+	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, parent), 0);
+	iopt_pgtbl_destroy(t);
+	fx_teardown();
+}
+
 /* Run on every backend (FX_SUITES). */
 static const struct ut_test g_tests[] = {
 	UT_TEST(device_bind),
@@ -958,6 +1066,7 @@ static const struct ut_test g_sim_tests[] = {
 	UT_TEST(sim_dirty_by_dma),
 	UT_TEST(sim_pasid_dma),
 	UT_TEST(sim_fault_queue_round_trip),
+	UT_TEST(sim_nested_dma),
 	UT_END
 };
 

@@ -9,6 +9,7 @@
 
 #include "fixture.h"
 #include "iopt_internal/sim.h"
+#include "iopt_internal/bits.h"
 #include "iopt_internal/sim_machine.h"
 
 static void ioas_destroy(void)
@@ -705,6 +706,45 @@ static void ctx_backends(void)
 	iopt_ctx_destroy(NULL);
 }
 
+/*
+ * Sim: an attached device narrows the IOAS to the unit's aperture (a power of
+ * two no wider than CAP.MGAW allows) minus the x86 MSI window; the top page
+ * of the aperture is reachable by DMA, nothing above it or in the window can
+ * be mapped.
+ */
+static void sim_iova_ranges(void)
+{
+	uint64_t mgaw;
+	struct iopt_iova_range r[4];
+	uint64_t iova, last;
+	uint32_t num = 4, pt;
+
+	fx_setup(PAGE);
+	mgaw = FIELD_GET(GENMASK_ULL(21, 16), vtdm_cap(g_fx.ctx->sim->vtd)) + 1;
+	fx_bind(0);
+	pt = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_iova_ranges(g_fx.ctx, g_fx.ioas, r, &num, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(num, 2);
+	CU_ASSERT(r[0].start == 0 && r[0].last == 0xfedfffff);
+	CU_ASSERT(r[1].start == 0xfef00000);
+	last = r[1].last;
+	CU_ASSERT(((last + 1) & last) == 0 && last >= (1ULL << 39) - 1 &&
+		  (mgaw >= 64 || last <= (1ULL << mgaw) - 1));
+	iova = last + 1 - PAGE;
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW), 0);
+	CU_ASSERT(fx_dev_maps(0, iova, g_fx.buf, PAGE));
+	iova = last + 1;
+	CU_ASSERT_NOT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW),
+			    0);
+	iova = 0xfee00000;
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW),
+			-EADDRINUSE);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, NULL), 0);
+	CU_ASSERT(fx_dev_unmapped(0, last + 1 - PAGE, PAGE));
+	fx_teardown();
+}
+
 /* Run on every backend (FX_SUITES); on the sim ones every mapping is proved by DMA. */
 static const struct ut_test g_tests[] = {
 	UT_TEST(ioas_destroy),
@@ -733,9 +773,18 @@ static const struct ut_test g_mock_tests[] = {
 	UT_END
 };
 
+/* Sim only: what the VT-d unit itself sets. */
+static const struct ut_test g_sim_tests[] = {
+	UT_TEST(sim_iova_ranges),
+	UT_END
+};
+
 static const struct ut_suite g_suites[] = {
 	FX_SUITES("iommufd_ioas", g_tests),
 	{ "iommufd_ioas_mock_only", fx_init_mock, NULL, g_mock_tests },
+	{ "iommufd_ioas_sim@sim:vtd", fx_init_vtd, NULL, g_sim_tests },
+	{ "iommufd_ioas_sim@sim:vtd-scalable", fx_init_vtd_scalable, NULL, g_sim_tests },
+	{ "iommufd_ioas_sim@sim:vtd-full", fx_init_vtd_full, NULL, g_sim_tests },
 	{ NULL, NULL, NULL, NULL }
 };
 

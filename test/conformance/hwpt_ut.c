@@ -1036,6 +1036,47 @@ static void sim_nested_dma(void)
 	fx_teardown();
 }
 
+/*
+ * Devices the application did not bind keep working untranslated by
+ * default (DMA at a physical address reaches it) or are blocked by policy;
+ * a device is translated while bound and goes back to the policy when
+ * unbound. The unbound device's DMA is issued on the sim machine directly.
+ */
+static void sim_unbound_devices(void)
+{
+	struct iopt_ctx_opts opts = { .log_level = -1 };
+	struct hwmodel_fault f;
+	struct iopt_dma_buf dma;
+	uint8_t got[8];
+	uint32_t dev;
+
+	for (int block = 0; block < 2; block++) {
+		opts.backend = g_fx_be->backend;
+		opts.unbound = block ? IOPT_UNBOUND_BLOCK : IOPT_UNBOUND_PASSTHROUGH;
+		CU_ASSERT_FATAL(iopt_ctx_create(&opts, &g_fx.ctx) == 0);
+		CU_ASSERT_FATAL(iopt_dma_alloc(g_fx.ctx->env, PAGE, PAGE, IOPT_NUMA_ANY, &dma) == 0);
+		memset(dma.va, 0x3c + block, PAGE);
+		/* edu0 bound (translation is on), edu1 (index 1) not. */
+		CU_ASSERT_EQUAL(iopt_device_bind(g_fx.ctx, "edu0", &dev), 0);
+		CU_ASSERT_EQUAL(sim_machine_dma(g_fx.ctx->sim, 1, dma.pa, got, sizeof(got), false, &f),
+				block ? -EFAULT : 0);
+		if (!block)
+			CU_ASSERT_EQUAL(memcmp(got, dma.va, sizeof(got)), 0);
+		/* The bound device is blocked until attached: its PA is no IOVA. */
+		CU_ASSERT_EQUAL(sim_machine_dma(g_fx.ctx->sim, 0, dma.pa, got, sizeof(got), false, &f),
+				-EFAULT);
+		/* Unbound again: the policy applies to it too. */
+		CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, dev), 0);
+		CU_ASSERT_EQUAL(sim_machine_dma(g_fx.ctx->sim, 0, dma.pa, got, sizeof(got), false, &f),
+				block ? -EFAULT : 0);
+		while (iopt_poll(g_fx.ctx) > 0)
+			;
+		iopt_dma_free(g_fx.ctx->env, &dma);
+		iopt_ctx_destroy(g_fx.ctx);
+		g_fx.ctx = NULL;
+	}
+}
+
 /* Run on every backend (FX_SUITES). */
 static const struct ut_test g_tests[] = {
 	UT_TEST(device_bind),
@@ -1067,6 +1108,7 @@ static const struct ut_test g_sim_tests[] = {
 	UT_TEST(sim_pasid_dma),
 	UT_TEST(sim_fault_queue_round_trip),
 	UT_TEST(sim_nested_dma),
+	UT_TEST(sim_unbound_devices),
 	UT_END
 };
 

@@ -709,6 +709,46 @@ static void sim_dma_fault_poll(void)
 }
 
 /*
+ * Dirty state of 2 MiB leaves (HUGE_PAGES, the default): one DMA write
+ * dirties its whole leaf, so every 4 KiB bit of that 2 MiB is reported and
+ * at 2 MiB granularity exactly its bit; the bitmap sits at an odd address.
+ */
+static void sim_dirty_huge(uint32_t hwpt)
+{
+	const uint64_t base = 64 * MB, len = 4 * MB;
+	uint8_t mem[4 * MB / PAGE / 8 + 8], *bm = mem + 5, v = 2;
+	struct iopt_dma_buf big;
+	uint64_t iova = base;
+	size_t set = 0;
+
+	CU_ASSERT_FATAL(iopt_dma_alloc(g_fx.env, len, 2 * MB, IOPT_NUMA_ANY, &big) == 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, big.va, len, &iova, MAP_FIXED_RW), 0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, base + 2 * MB + 77 * PAGE,
+				     &v, 1, IOPT_DMA_FROM_DEVICE), 0);
+	memset(mem, 0, sizeof(mem));
+	CU_ASSERT_EQUAL(iopt_hwpt_get_dirty_bitmap(g_fx.ctx, hwpt, base, len, 2 * MB, bm,
+						   IOPT_HWPT_GET_DIRTY_BITMAP_NO_CLEAR), 0);
+	CU_ASSERT_EQUAL(bm[0], 1U << 1);
+	memset(mem, 0, sizeof(mem));
+	CU_ASSERT_EQUAL(iopt_hwpt_get_dirty_bitmap(g_fx.ctx, hwpt, base, len, PAGE, bm, 0), 0);
+	for (uint64_t bit = 0; bit < len / PAGE; bit++) {
+		bool got = bm[bit / 8] & (1U << (bit % 8));
+
+		set += got;
+		if (got != (bit >= 512)) {
+			CU_FAIL("dirty bit of a 2 MiB leaf");
+			break;
+		}
+	}
+	CU_ASSERT_EQUAL(set, 512);
+	CU_ASSERT_EQUAL(bm[len / PAGE / 8], 0); /* nothing past the range */
+	CU_ASSERT_EQUAL(iopt_hwpt_get_dirty_bitmap(g_fx.ctx, hwpt, base, len, PAGE, bm, 0), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, base, len, NULL), 0);
+	CU_ASSERT(fx_dev_unmapped(0, base, len));
+	iopt_dma_free(g_fx.env, &big);
+}
+
+/*
  * Dirty bitmaps from real A/D bits: DMA writes (not reads) through a
  * dirty-tracking HWPT mark pages, at several bitmap page sizes and with an
  * unaligned bitmap; reading clears unless NO_CLEAR.
@@ -764,6 +804,7 @@ static void sim_dirty_by_dma(void)
 		}
 	}
 	CU_ASSERT(fx_dev_maps(0, iova, g_fx.buf, len));
+	sim_dirty_huge(hwpt);
 	CU_ASSERT_EQUAL(iopt_device_detach(g_fx.ctx, g_fx.dev[0]), 0);
 	fx_teardown();
 }

@@ -1118,6 +1118,45 @@ static void sim_unbound_devices(void)
 	}
 }
 
+/*
+ * More faults than the unit has fault recording registers (CAP.NFR), with no
+ * poll in between: the ones recorded are drained in one bounded poll, the
+ * overflow is reported as an error, and recording resumes afterwards.
+ */
+static void sim_fault_overflow(void)
+{
+	unsigned int nfr;
+	uint64_t faults, errors;
+	uint8_t b;
+	uint32_t pt;
+	int n;
+
+	fx_setup(0);
+	fx_bind(0);
+	nfr = (unsigned int)((vtdm_cap(g_fx.ctx->sim->vtd) >> 40) & 0xff) + 1; /* CAP.NFR */
+	pt = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	faults = g_fx.ctx->nr_faults_logged;
+	errors = g_fx.ctx->nr_errors_logged;
+	for (unsigned int i = 0; i < nfr + 8; i++)
+		CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX,
+					     (uint64_t)(i + 1) * PAGE, &b, 1, IOPT_DMA_TO_DEVICE),
+				-EFAULT);
+	n = iopt_poll(g_fx.ctx);
+	CU_ASSERT(n >= 1 && n <= (int)nfr + 1);
+	CU_ASSERT(g_fx.ctx->nr_faults_logged - faults >= 1 &&
+		  g_fx.ctx->nr_faults_logged - faults <= nfr);
+	CU_ASSERT_EQUAL(g_fx.ctx->nr_errors_logged, errors + 1); /* the overflow */
+	CU_ASSERT_EQUAL(iopt_poll(g_fx.ctx), 0);
+	/* Recording works again. */
+	faults = g_fx.ctx->nr_faults_logged;
+	CU_ASSERT_EQUAL(iopt_sim_dma(g_fx.ctx, g_fx.dev[0], UINT32_MAX, 512 * PAGE, &b, 1,
+				     IOPT_DMA_TO_DEVICE), -EFAULT);
+	CU_ASSERT_EQUAL(iopt_poll(g_fx.ctx), 1);
+	CU_ASSERT_EQUAL(g_fx.ctx->nr_faults_logged, faults + 1);
+	fx_teardown();
+}
+
 /* Run on every backend (FX_SUITES). */
 static const struct ut_test g_tests[] = {
 	UT_TEST(device_bind),
@@ -1145,6 +1184,7 @@ static const struct ut_test g_mock_tests[] = {
 /* The sim equivalents of mock-only facilities: real faults, A/D bits, PASID-tagged DMA. */
 static const struct ut_test g_sim_tests[] = {
 	UT_TEST(sim_dma_fault_poll),
+	UT_TEST(sim_fault_overflow),
 	UT_TEST(sim_dirty_by_dma),
 	UT_TEST(sim_pasid_dma),
 	UT_TEST(sim_fault_queue_round_trip),

@@ -725,6 +725,13 @@ static void sim_iova_ranges(void)
 	fx_setup(PAGE);
 	mgaw = FIELD_GET(GENMASK_ULL(21, 16), vtdm_cap(g_fx.ctx->sim->vtd)) + 1;
 	fx_bind(0);
+	/* An area beyond any VT-d aperture (2^57) keeps a device from attaching. */
+	iova = 1ULL << 58;
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW), 0);
+	pt = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), -EADDRINUSE);
+	CU_ASSERT(fx_dev_unmapped(0, 1ULL << 58, PAGE));
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 1ULL << 58, PAGE, NULL), 0);
 	pt = g_fx.ioas;
 	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
 	CU_ASSERT_EQUAL(iopt_ioas_iova_ranges(g_fx.ctx, g_fx.ioas, r, &num, NULL), 0);

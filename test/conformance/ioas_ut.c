@@ -755,6 +755,51 @@ static void sim_iova_ranges(void)
 	fx_teardown();
 }
 
+/*
+ * Sim (one unit): an IOAS behind two user-allocated paging HWPTs (two
+ * hardware domains) fills both on every map and empties both on unmap; a
+ * domain made later gets the existing areas. Each device proves its own
+ * domain by DMA.
+ */
+static void sim_map_fills_every_domain(void)
+{
+	uint32_t h0, h1, pt;
+	uint64_t iova = 0, iova2 = 0;
+
+	fx_setup(16 * PAGE);
+	for (uint32_t i = 0; i < 3; i++)
+		fx_bind(i);
+	CU_ASSERT_EQUAL(iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[0], g_fx.ioas, 0, 0,
+					IOPT_HWPT_DATA_NONE, NULL, 0, &h0), 0);
+	CU_ASSERT_EQUAL(iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[1], g_fx.ioas, 0, 0,
+					IOPT_HWPT_DATA_NONE, NULL, 0, &h1), 0);
+	pt = h0;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	pt = h1;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[1], &pt), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 8 * PAGE, &iova, MAP_RW), 0);
+	CU_ASSERT(fx_dev_maps(0, iova, g_fx.buf, 8 * PAGE));
+	CU_ASSERT(fx_dev_maps(1, iova, g_fx.buf, 8 * PAGE));
+	/* A third domain, made now, is filled with the area. */
+	pt = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[2], &pt), 0);
+	CU_ASSERT(pt != h0 && pt != h1);
+	CU_ASSERT(fx_dev_maps(2, iova, g_fx.buf, 8 * PAGE));
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 8 * PAGE, 8 * PAGE, &iova2,
+				      MAP_RW), 0);
+	for (uint32_t i = 0; i < 3; i++)
+		CU_ASSERT(fx_dev_maps(i, iova2, g_fx.buf + 8 * PAGE, 8 * PAGE));
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, iova, 8 * PAGE, NULL), 0);
+	for (uint32_t i = 0; i < 3; i++) {
+		CU_ASSERT(fx_dev_unmapped(i, iova, 8 * PAGE));
+		CU_ASSERT(fx_dev_maps(i, iova2, g_fx.buf + 8 * PAGE, 8 * PAGE));
+	}
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, NULL), 0);
+	for (uint32_t i = 0; i < 3; i++)
+		CU_ASSERT(fx_dev_unmapped(i, iova2, 8 * PAGE));
+	fx_teardown();
+}
+
 /* Run on every backend (FX_SUITES); on the sim ones every mapping is proved by DMA. */
 static const struct ut_test g_tests[] = {
 	UT_TEST(ioas_destroy),
@@ -786,6 +831,7 @@ static const struct ut_test g_mock_tests[] = {
 /* Sim only: what the VT-d unit itself sets. */
 static const struct ut_test g_sim_tests[] = {
 	UT_TEST(sim_iova_ranges),
+	UT_TEST(sim_map_fills_every_domain),
 	UT_END
 };
 

@@ -597,9 +597,14 @@ enum iopt_dma_dir {
 /**
  * Make the sim test device dev_id do DMA at iova (with pasid, or
  * UINT32_MAX for none) through its unit, as hardware would translate it.
- * @return 0; -ENOTSUP when the context is not on a sim backend or no model
- *         is in this build; -ENOENT unknown dev_id; -EFAULT when the
- *         translation faults (the fault is recorded as hardware records it).
+ * @return 0; -EINVAL (NULL ctx or buf, len 0, bad dir); -ENOTSUP when the
+ *         context is not on a sim backend or no model is in this build;
+ *         -ENOENT unknown dev_id, or not a sim test device; -EFAULT when
+ *         the translation faults (the fault is recorded as hardware records
+ *         it); -EAGAIN when a PRI-capable device sent a page request and
+ *         waits for its answer (iopt_poll(), iopt_fault_respond(), then
+ *         retry); -EIO when the device's bus mastering is off or its page
+ *         request was answered INVALID or FAILURE.
  */
 int iopt_sim_dma(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t pasid, uint64_t iova,
 		 void *buf, size_t len, enum iopt_dma_dir dir);

@@ -9,6 +9,8 @@
 
 #include "fixture.h"
 #include "iopt_internal/sim.h"
+#include "iopt_internal/bits.h"
+#include "iopt_internal/sim_machine.h"
 
 static void ioas_destroy(void)
 {
@@ -27,6 +29,8 @@ static void ioas_area_destroy(void)
 	fx_setup(64 * PAGE);
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 64 * PAGE, &iova, MAP_RW), 0);
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 64 * PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
+	CU_ASSERT(fx_check_release());
 	/* An IOAS with areas but no users may be destroyed; its pins go. */
 	CU_ASSERT_EQUAL(iopt_destroy(g_fx.ctx, g_fx.ioas), 0);
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 0);
@@ -70,6 +74,7 @@ static void ioas_area(void)
 		CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + i * PAGE, PAGE, &iova,
 					      MAP_FIXED_RW), 0);
 	}
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* Overlapping a fixed area: -EEXIST. */
 	iova = MB;
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 2 * PAGE, &iova, MAP_FIXED_RW),
@@ -86,8 +91,10 @@ static void ioas_area(void)
 	/* Unmap of whole areas with holes between: bytes reported. */
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, MB, 4 * PAGE, &unmapped), 0);
 	CU_ASSERT(unmapped == 2 * PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &unmapped), 0);
 	CU_ASSERT(unmapped == 6 * PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* Unmap all of an empty IOAS succeeds. */
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &unmapped), 0);
 	CU_ASSERT(unmapped == 0);
@@ -105,9 +112,11 @@ static void unmap_fully_contained_areas(void)
 		CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + i * PAGE, PAGE, &iova,
 					      MAP_FIXED_RW), 0);
 	}
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* A range that starts and ends in holes and contains two areas. */
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 20 * PAGE, 30 * PAGE, &unmapped), 0);
 	CU_ASSERT(unmapped == 2 * PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	fx_teardown();
 }
 
@@ -133,6 +142,7 @@ static void area_auto_iova(void)
 			CU_ASSERT(iovas[i] + len <= iovas[j] || iovas[j] + lj <= iovas[i]);
 		}
 	}
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	for (i = 0; i < 16; i++) {
 		CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, iovas[i],
 						(uint64_t)(i % 4 + 1) * PAGE, &unmapped), 0);
@@ -141,6 +151,7 @@ static void area_auto_iova(void)
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + PAGE, 8 * PAGE, &iovas[0],
 				      MAP_RW), 0);
 	CU_ASSERT_EQUAL(iovas[0], PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	fx_teardown();
 }
 
@@ -191,6 +202,7 @@ static void ioas_allowed_and_reserved(void)
 	CU_ASSERT_EQUAL(iopt_ioas_allow_iovas(g_fx.ctx, g_fx.ioas, NULL, 0), 0);
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_RW), 0);
 	CU_ASSERT_EQUAL(iova, PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	fx_teardown();
 }
 
@@ -253,7 +265,8 @@ static void ioas_copy_area(void)
 	/* Copy across two contiguous source areas into an attached IOAS. */
 	CU_ASSERT_EQUAL(iopt_ioas_copy(g_fx.ctx, ioas2, g_fx.ioas, 36 * PAGE, 8 * PAGE, &dst,
 				       MAP_RW), 0);
-	CU_ASSERT(fx_dom_maps(fx_hwpt_dom(pt), dst, g_fx.buf + 4 * PAGE, 8 * PAGE));
+	CU_ASSERT(fx_dev_maps(0, dst, g_fx.buf + 4 * PAGE, 8 * PAGE));
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* Memory shared by areas in two IOASes is pinned once. */
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 16 * PAGE);
 	/* A source range with a hole or outside any area: -ENOENT. */
@@ -264,9 +277,12 @@ static void ioas_copy_area(void)
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &unmapped), 0);
 	/* Registrations stay whole while any area overlaps them. */
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 16 * PAGE);
-	CU_ASSERT(fx_dom_maps(fx_hwpt_dom(pt), dst, g_fx.buf + 4 * PAGE, 8 * PAGE));
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
+	CU_ASSERT(fx_dev_maps(0, dst, g_fx.buf + 4 * PAGE, 8 * PAGE));
+	CU_ASSERT(fx_check_ioas(ioas2));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, ioas2, 0, UINT64_MAX, &unmapped), 0);
 	CU_ASSERT_EQUAL(unmapped, 8 * PAGE);
+	CU_ASSERT(fx_dev_unmapped(0, dst, 8 * PAGE));
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 0);
 	/* Unregistered again: lib/env no longer knows the buffer. */
 	CU_ASSERT_EQUAL(iopt_vtophys(g_fx.env, g_fx.buf, &iova, NULL), -ENOENT);
@@ -364,6 +380,33 @@ static void unmap_waits_for_iotlb_sync(void)
 	fx_teardown();
 }
 
+/*
+ * Do iova and iova2 lie in one leaf of test device i's translation? Mock: its
+ * domain's leaf; sim: the VT-d model's IOTLB caches a leaf as one entry, so a
+ * DMA at iova2 right after one at iova starts no new page walk iff they share
+ * a leaf.
+ */
+static bool dev_same_leaf(uint32_t i, uint64_t iova, uint64_t iova2)
+{
+	struct vtdm_counters c0, c1;
+	uint64_t pgsize = 0;
+	uint8_t b;
+
+	if (!fx_sim()) {
+		struct iopt_hw_domain *dom = mock_dev_domain(g_fx.m, i, UINT32_MAX);
+
+		return mock_dom_translate(dom, iova, NULL, NULL, &pgsize) == 0 &&
+		       (iova & ~(pgsize - 1)) == (iova2 & ~(pgsize - 1));
+	}
+	if (iopt_sim_dma(g_fx.ctx, g_fx.dev[i], UINT32_MAX, iova, &b, 1, IOPT_DMA_TO_DEVICE))
+		return false;
+	vtdm_get_counters(g_fx.ctx->sim->vtd, &c0);
+	if (iopt_sim_dma(g_fx.ctx, g_fx.dev[i], UINT32_MAX, iova2, &b, 1, IOPT_DMA_TO_DEVICE))
+		return false;
+	vtdm_get_counters(g_fx.ctx->sim->vtd, &c1);
+	return c1.walks == c0.walks;
+}
+
 static void ioas_option_huge_pages(void)
 {
 	struct iopt_dma_buf big;
@@ -380,8 +423,20 @@ static void ioas_option_huge_pages(void)
 	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, big.va, 4 * MB, &iova, MAP_RW), 0);
 	CU_ASSERT_EQUAL(iova & (2 * MB - 1), 0);
-	CU_ASSERT_EQUAL(mock_dom_translate(fx_hwpt_dom(pt), iova + MB, NULL, NULL, &pgsize), 0);
-	CU_ASSERT_EQUAL(pgsize, 2 * MB);
+	/*
+	 * 2 MiB leaves: pages on either side of the 2 MiB boundary are in two,
+	 * pages far apart inside one 2 MiB in one. (Each pair is pages no DMA
+	 * touched before, so nothing cached per 4 KiB page can answer.)
+	 */
+	CU_ASSERT(!dev_same_leaf(0, iova + 2 * MB - PAGE, iova + 2 * MB));
+	CU_ASSERT(dev_same_leaf(0, iova + PAGE, iova + 2 * MB - 2 * PAGE));
+	CU_ASSERT(dev_same_leaf(0, iova + 2 * MB + PAGE, iova + 4 * MB - PAGE));
+	CU_ASSERT(fx_dev_maps(0, iova, big.va, 4 * MB));
+	if (!fx_sim()) {
+		CU_ASSERT_EQUAL(mock_dom_translate(fx_hwpt_dom(pt), iova + MB, NULL, NULL, &pgsize),
+				0);
+		CU_ASSERT_EQUAL(pgsize, 2 * MB);
+	}
 	/* Memory the application allocated from lib/env is used, not re-registered. */
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 4 * MB);
 	val = 0;
@@ -394,15 +449,21 @@ static void ioas_option_huge_pages(void)
 	pt = g_fx.ioas;
 	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, big.va, 4 * MB, &iova, MAP_RW), 0);
-	CU_ASSERT_EQUAL(mock_dom_translate(fx_hwpt_dom(pt), iova + MB, NULL, NULL, &pgsize), 0);
-	CU_ASSERT_EQUAL(pgsize, PAGE);
-	CU_ASSERT(fx_dom_maps(fx_hwpt_dom(pt), iova, big.va, 4 * MB));
+	/* HUGE_PAGES off: 4 KiB leaves only. */
+	CU_ASSERT(!dev_same_leaf(0, iova + MB, iova + MB + PAGE));
+	CU_ASSERT(fx_dev_maps(0, iova, big.va, 4 * MB));
+	if (!fx_sim()) {
+		CU_ASSERT_EQUAL(mock_dom_translate(fx_hwpt_dom(pt), iova + MB, NULL, NULL, &pgsize),
+				0);
+		CU_ASSERT_EQUAL(pgsize, PAGE);
+	}
 	val = 2;
 	CU_ASSERT_EQUAL(iopt_ioas_option(g_fx.ctx, g_fx.ioas, IOPT_OPTION_OP_SET,
 					 IOPT_OPTION_HUGE_PAGES, &val), -EINVAL);
 	CU_ASSERT_EQUAL(iopt_ioas_option(g_fx.ctx, g_fx.ioas, IOPT_OPTION_OP_SET,
 					 (enum iopt_option)99, &val), -EOPNOTSUPP);
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &unmapped), 0);
+	CU_ASSERT(fx_dev_unmapped(0, iova, 4 * MB));
 	/* Still registered: it is the application's allocation. */
 	CU_ASSERT_EQUAL(iopt_vtophys(g_fx.env, big.va, &iova, NULL), 0);
 	iopt_dma_free(g_fx.env, &big);
@@ -466,13 +527,23 @@ static void ioas_iova_alignment(void)
 	fx_teardown();
 }
 
-/* The bytes a domain's translation of iova reaches, read by physical address. */
-static bool dom_reads(struct iopt_hw_domain *dom, uint64_t iova, const void *want, size_t len)
+/*
+ * The bytes test device i's translation of iova reaches: read by DMA on the
+ * sim backends, by physical address through the mock domain on the mock.
+ */
+static bool dev_reads(uint32_t i, uint64_t iova, const void *want, size_t len)
 {
+	struct iopt_hw_domain *dom;
+	uint8_t got[PAGE];
 	uint64_t pa;
 	void *p;
 
-	if (mock_dom_translate(dom, iova, &pa, NULL, NULL))
+	if (fx_sim())
+		return len <= sizeof(got) &&
+		       iopt_sim_dma(g_fx.ctx, g_fx.dev[i], UINT32_MAX, iova, got, len,
+				    IOPT_DMA_TO_DEVICE) == 0 && memcmp(got, want, len) == 0;
+	dom = mock_dev_domain(g_fx.m, i, UINT32_MAX);
+	if (!dom || mock_dom_translate(dom, iova, &pa, NULL, NULL))
 		return false;
 	p = sim_phys_to_virt(g_fx.env, pa, len);
 	return p && memcmp(p, want, len) == 0;
@@ -504,9 +575,10 @@ static void ioas_map_file(void)
 	CU_ASSERT_EQUAL(iopt_ioas_map_file(g_fx.ctx, g_fx.ioas, fd, 4 * PAGE, 8 * PAGE, &iova,
 					   MAP_RW), 0);
 	memset(pattern, 0x14, sizeof(pattern));
-	CU_ASSERT(dom_reads(fx_hwpt_dom(pt), iova, pattern, PAGE));
+	CU_ASSERT(dev_reads(0, iova, pattern, PAGE));
 	memset(pattern, 0x1b, sizeof(pattern));
-	CU_ASSERT(dom_reads(fx_hwpt_dom(pt), iova + 7 * PAGE, pattern, PAGE));
+	CU_ASSERT(dev_reads(0, iova + 7 * PAGE, pattern, PAGE));
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* A copy keeps the file mapped after the original area is gone. */
 	CU_ASSERT_EQUAL(iopt_ioas_alloc(g_fx.ctx, &ioas2), 0);
 	CU_ASSERT_EQUAL(iopt_ioas_copy(g_fx.ctx, ioas2, g_fx.ioas, iova + 2 * PAGE, 2 * PAGE, &dst,
@@ -515,7 +587,8 @@ static void ioas_map_file(void)
 	pt = ioas2;
 	CU_ASSERT_EQUAL(iopt_device_replace(g_fx.ctx, g_fx.dev[0], &pt), 0);
 	memset(pattern, 0x16, sizeof(pattern));
-	CU_ASSERT(dom_reads(fx_hwpt_dom(pt), dst, pattern, PAGE));
+	CU_ASSERT(dev_reads(0, dst, pattern, PAGE));
+	CU_ASSERT(fx_check_ioas(ioas2));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, ioas2, 0, UINT64_MAX, &unmapped), 0);
 	CU_ASSERT_EQUAL(unmapped, 2 * PAGE);
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 0);
@@ -534,7 +607,9 @@ static void ioas_pins_overlap(void)
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 4 * PAGE, 8 * PAGE, &b,
 				      MAP_RW), 0);
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 12 * PAGE);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, a, 8 * PAGE, NULL), 0);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	/* [0, 8) is still partly used by the second area: it stays whole. */
 	CU_ASSERT(iopt_ctx_pinned_bytes(g_fx.ctx) == 12 * PAGE);
 	CU_ASSERT_EQUAL(iopt_vtophys(g_fx.env, g_fx.buf, &pa, NULL), 0);
@@ -544,6 +619,7 @@ static void ioas_pins_overlap(void)
 	/* An app allocation is used without registering it again ... */
 	CU_ASSERT_FATAL(iopt_dma_alloc(g_fx.env, 8 * PAGE, PAGE, IOPT_NUMA_ANY, &dma) == 0);
 	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, dma.va, 8 * PAGE, &c, MAP_RW), 0);
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, c, 8 * PAGE, NULL), 0);
 	/* ... and stays the app's after unmap. */
 	CU_ASSERT_EQUAL(iopt_vtophys(g_fx.env, dma.va, &pa, NULL), 0);
@@ -565,6 +641,8 @@ static void ioas_copy_unmap_sweep(void)
 
 	fx_setup(16 * PAGE);
 	CU_ASSERT_EQUAL(iopt_ioas_alloc(g_fx.ctx, &ioas2), 0);
+	/* The checker is attached all along: every map and unmap reaches a real domain. */
+	CU_ASSERT(fx_check_ioas(g_fx.ioas));
 	for (uint64_t s = 6; s < 22; s++) {
 		for (uint64_t e = s + 1; e <= 23; e++) {
 			bool covered = s >= 8 && e <= 20;
@@ -584,6 +662,8 @@ static void ioas_copy_unmap_sweep(void)
 					cuts = true;
 				}
 			}
+			if (!fx_check_ioas(g_fx.ioas))
+				bad_copy++;
 			rc = iopt_ioas_copy(g_fx.ctx, ioas2, g_fx.ioas, s * PAGE, (e - s) * PAGE, &dst,
 					    MAP_RW);
 			if ((rc == 0) != covered)
@@ -596,6 +676,9 @@ static void ioas_copy_unmap_sweep(void)
 			rc = iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, s * PAGE, (e - s) * PAGE, &un);
 			if ((rc == 0) != (whole && !cuts) || (rc == 0 && un != want * PAGE) ||
 			    (rc && rc != -ENOENT))
+				bad_unmap++;
+			/* What the unmap left is reachable, what it took is not. */
+			if (!fx_check_ioas(g_fx.ioas))
 				bad_unmap++;
 			iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, &un);
 		}
@@ -626,6 +709,98 @@ static void ctx_backends(void)
 	iopt_ctx_destroy(NULL);
 }
 
+/*
+ * Sim: an attached device narrows the IOAS to the unit's aperture (a power of
+ * two no wider than CAP.MGAW allows) minus the x86 MSI window; the top page
+ * of the aperture is reachable by DMA, nothing above it or in the window can
+ * be mapped.
+ */
+static void sim_iova_ranges(void)
+{
+	uint64_t mgaw;
+	struct iopt_iova_range r[4];
+	uint64_t iova, last;
+	uint32_t num = 4, pt;
+
+	fx_setup(PAGE);
+	mgaw = FIELD_GET(GENMASK_ULL(21, 16), vtdm_cap(g_fx.ctx->sim->vtd)) + 1;
+	fx_bind(0);
+	/* An area beyond any VT-d aperture (2^57) keeps a device from attaching. */
+	iova = 1ULL << 58;
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW), 0);
+	pt = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), -EADDRINUSE);
+	CU_ASSERT(fx_dev_unmapped(0, 1ULL << 58, PAGE));
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 1ULL << 58, PAGE, NULL), 0);
+	pt = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_iova_ranges(g_fx.ctx, g_fx.ioas, r, &num, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(num, 2);
+	CU_ASSERT(r[0].start == 0 && r[0].last == 0xfedfffff);
+	CU_ASSERT(r[1].start == 0xfef00000);
+	last = r[1].last;
+	CU_ASSERT(((last + 1) & last) == 0 && last >= (1ULL << 39) - 1 &&
+		  (mgaw >= 64 || last <= (1ULL << mgaw) - 1));
+	iova = last + 1 - PAGE;
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW), 0);
+	CU_ASSERT(fx_dev_maps(0, iova, g_fx.buf, PAGE));
+	iova = last + 1;
+	CU_ASSERT_NOT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW),
+			    0);
+	iova = 0xfee00000;
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, PAGE, &iova, MAP_FIXED_RW),
+			-EADDRINUSE);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, NULL), 0);
+	CU_ASSERT(fx_dev_unmapped(0, last + 1 - PAGE, PAGE));
+	fx_teardown();
+}
+
+/*
+ * Sim (one unit): an IOAS behind two user-allocated paging HWPTs (two
+ * hardware domains) fills both on every map and empties both on unmap; a
+ * domain made later gets the existing areas. Each device proves its own
+ * domain by DMA.
+ */
+static void sim_map_fills_every_domain(void)
+{
+	uint32_t h0, h1, pt;
+	uint64_t iova = 0, iova2 = 0;
+
+	fx_setup(16 * PAGE);
+	for (uint32_t i = 0; i < 3; i++)
+		fx_bind(i);
+	CU_ASSERT_EQUAL(iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[0], g_fx.ioas, 0, 0,
+					IOPT_HWPT_DATA_NONE, NULL, 0, &h0), 0);
+	CU_ASSERT_EQUAL(iopt_hwpt_alloc(g_fx.ctx, g_fx.dev[1], g_fx.ioas, 0, 0,
+					IOPT_HWPT_DATA_NONE, NULL, 0, &h1), 0);
+	pt = h0;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[0], &pt), 0);
+	pt = h1;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[1], &pt), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 8 * PAGE, &iova, MAP_RW), 0);
+	CU_ASSERT(fx_dev_maps(0, iova, g_fx.buf, 8 * PAGE));
+	CU_ASSERT(fx_dev_maps(1, iova, g_fx.buf, 8 * PAGE));
+	/* A third domain, made now, is filled with the area. */
+	pt = g_fx.ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(g_fx.ctx, g_fx.dev[2], &pt), 0);
+	CU_ASSERT(pt != h0 && pt != h1);
+	CU_ASSERT(fx_dev_maps(2, iova, g_fx.buf, 8 * PAGE));
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 8 * PAGE, 8 * PAGE, &iova2,
+				      MAP_RW), 0);
+	for (uint32_t i = 0; i < 3; i++)
+		CU_ASSERT(fx_dev_maps(i, iova2, g_fx.buf + 8 * PAGE, 8 * PAGE));
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, iova, 8 * PAGE, NULL), 0);
+	for (uint32_t i = 0; i < 3; i++) {
+		CU_ASSERT(fx_dev_unmapped(i, iova, 8 * PAGE));
+		CU_ASSERT(fx_dev_maps(i, iova2, g_fx.buf + 8 * PAGE, 8 * PAGE));
+	}
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, NULL), 0);
+	for (uint32_t i = 0; i < 3; i++)
+		CU_ASSERT(fx_dev_unmapped(i, iova2, 8 * PAGE));
+	fx_teardown();
+}
+
+/* Run on every backend (FX_SUITES); on the sim ones every mapping is proved by DMA. */
 static const struct ut_test g_tests[] = {
 	UT_TEST(ioas_destroy),
 	UT_TEST(ioas_area_destroy),
@@ -634,22 +809,38 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(unmap_fully_contained_areas),
 	UT_TEST(area_auto_iova),
 	UT_TEST(ioas_allowed_and_reserved),
-	UT_TEST(iova_ranges),
 	UT_TEST(ioas_copy_area),
-	UT_TEST(map_fills_every_domain),
-	UT_TEST(unmap_waits_for_iotlb_sync),
-	UT_TEST(ioas_option_huge_pages),
-	UT_TEST(ioas_pinned_limit),
-	UT_TEST(ioas_iova_alignment),
 	UT_TEST(ioas_map_file),
 	UT_TEST(ioas_pins_overlap),
 	UT_TEST(ioas_copy_unmap_sweep),
+	UT_TEST(ioas_option_huge_pages),
+	UT_END
+};
+
+/* Mock only: custom units and apertures, injected failures, the call log, page sizes. */
+static const struct ut_test g_mock_tests[] = {
+	UT_TEST(iova_ranges),
+	UT_TEST(map_fills_every_domain),
+	UT_TEST(unmap_waits_for_iotlb_sync),
+	UT_TEST(ioas_pinned_limit),
+	UT_TEST(ioas_iova_alignment),
 	UT_TEST(ctx_backends),
 	UT_END
 };
 
+/* Sim only: what the VT-d unit itself sets. */
+static const struct ut_test g_sim_tests[] = {
+	UT_TEST(sim_iova_ranges),
+	UT_TEST(sim_map_fills_every_domain),
+	UT_END
+};
+
 static const struct ut_suite g_suites[] = {
-	{ "iommufd_ioas", NULL, NULL, g_tests },
+	FX_SUITES("iommufd_ioas", g_tests),
+	{ "iommufd_ioas_mock_only", fx_init_mock, NULL, g_mock_tests },
+	{ "iommufd_ioas_sim@sim:vtd", fx_init_vtd, NULL, g_sim_tests },
+	{ "iommufd_ioas_sim@sim:vtd-scalable", fx_init_vtd_scalable, NULL, g_sim_tests },
+	{ "iommufd_ioas_sim@sim:vtd-full", fx_init_vtd_full, NULL, g_sim_tests },
 	{ NULL, NULL, NULL, NULL }
 };
 

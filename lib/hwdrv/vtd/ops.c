@@ -645,6 +645,9 @@ static int vtd_hw_info(struct iopt_hw_dev *dev, struct iopt_hw_info *info)
 	info->data_len = sizeof(raw);
 	memcpy(info->data, &raw, sizeof(raw));
 	info->caps = vd->ats ? IOPT_HW_CAP_PCI_ATS : 0;
+	/* As domain allocation decides it: dirty tracking is second-stage A/D in scalable mode. */
+	if (hu->u.mode == VTD_MODE_SCALABLE && hu->u.caps.slads)
+		info->caps |= IOPT_HW_CAP_DIRTY_TRACKING;
 	info->max_pasid_log2 = vd->base.props.max_pasid_log2;
 	return 0;
 }

@@ -61,10 +61,14 @@ static int pin_gap_make(struct iopt_ctx *ctx, uint64_t start, uint64_t last,
 		iom_free(p);
 		return -ENOMEM;
 	}
-	rc = iopt_mem_register(ctx->env, (void *)(uintptr_t)start, len);
-	if (rc == -EEXIST && env_knows(ctx->env, start, len)) {
+	/* Memory lib/env already knows (the application registered it, or it is
+	 * an iopt_dma_alloc buffer) is used as it is; asking to register it
+	 * again would only log an overlap. */
+	if (env_knows(ctx->env, start, len)) {
 		p->external = true;
 		rc = 0;
+	} else {
+		rc = iopt_mem_register(ctx->env, (void *)(uintptr_t)start, len);
 	}
 	if (rc) {
 		IOPT_ERRLOG("cannot register va 0x%" PRIx64 " len 0x%" PRIx64 " for DMA: %d",

@@ -307,6 +307,61 @@ static void route_page_request(struct iopt_ctx *ctx, const struct iopt_hw_event 
 					ev->grpid, IOPT_HW_PAGE_RESP_INVALID);
 }
 
+/* Keep a decoded fault for iopt_dma_fault_read() (ctx->lock held). */
+static void dma_fault_keep(struct iopt_ctx *ctx, const struct iopt_hw_event *ev)
+{
+	struct iom_device *dev = ev->dev ? iom_device_find_hw(ctx, ev->dev) : NULL;
+	struct iopt_dma_fault *f;
+	uint32_t slot;
+
+	if (ctx->dma_fault_count == IOM_DMA_FAULT_RING) {
+		ctx->dma_fault_head = (ctx->dma_fault_head + 1) % IOM_DMA_FAULT_RING;
+		ctx->dma_fault_count--;
+		ctx->dma_faults_dropped++;
+		IOPT_WARNLOG("DMA fault ring full: the oldest fault is dropped");
+	}
+	slot = (ctx->dma_fault_head + ctx->dma_fault_count) % IOM_DMA_FAULT_RING;
+	f = &ctx->dma_faults[slot];
+	memset(f, 0, sizeof(*f));
+	f->dev_id = dev ? dev->obj.id : 0;
+	f->unit = ev->unit ? ev->unit->index : 0;
+	f->rid = ev->rid;
+	if (ev->flags & IOPT_HW_EVENT_PASID_VALID) {
+		f->flags |= IOPT_DMA_FAULT_PASID_VALID;
+		f->pasid = ev->pasid;
+	}
+	f->perm = ((ev->flags & IOPT_HW_EVENT_READ) ? IOPT_PGFAULT_PERM_READ : 0) |
+		  ((ev->flags & IOPT_HW_EVENT_WRITE) ? IOPT_PGFAULT_PERM_WRITE : 0) |
+		  ((ev->flags & IOPT_HW_EVENT_EXEC) ? IOPT_PGFAULT_PERM_EXEC : 0) |
+		  ((ev->flags & IOPT_HW_EVENT_PRIV) ? IOPT_PGFAULT_PERM_PRIV : 0);
+	f->reason = ev->reason;
+	f->addr = ev->addr;
+	ctx->dma_fault_count++;
+}
+
+int iopt_dma_fault_read(struct iopt_ctx *ctx, struct iopt_dma_fault *buf, uint32_t max,
+			uint32_t *n, uint64_t *dropped)
+{
+	uint32_t i;
+
+	if (!ctx || !n || (!buf && max)) {
+		IOPT_ERRLOG("dma_fault_read: bad arguments");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&ctx->lock);
+	for (i = 0; i < max && ctx->dma_fault_count; i++) {
+		buf[i] = ctx->dma_faults[ctx->dma_fault_head];
+		ctx->dma_fault_head = (ctx->dma_fault_head + 1) % IOM_DMA_FAULT_RING;
+		ctx->dma_fault_count--;
+	}
+	*n = i;
+	if (dropped)
+		*dropped = ctx->dma_faults_dropped;
+	ctx->dma_faults_dropped = 0;
+	pthread_mutex_unlock(&ctx->lock);
+	return 0;
+}
+
 static void handle_event(struct iopt_ctx *ctx, const struct iopt_hw_event *ev)
 {
 	switch (ev->kind) {
@@ -315,6 +370,7 @@ static void handle_event(struct iopt_ctx *ctx, const struct iopt_hw_event *ev)
 		break;
 	case IOPT_HW_EVENT_FAULT:
 		ctx->nr_faults_logged++;
+		dma_fault_keep(ctx, ev);
 		IOPT_ERRLOG("DMA fault: unit %u rid 0x%x pasid 0x%x addr 0x%" PRIx64 " reason %u",
 			    ev->unit ? ev->unit->index : 0, ev->rid, ev->pasid, ev->addr,
 			    ev->reason);

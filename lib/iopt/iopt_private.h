@@ -42,6 +42,7 @@
 #include "iopt/iopt.h"
 #include "iopt_internal/hw_ops.h"
 #include "iopt/env.h"
+#include "iopt/pci.h"
 #include "itree.h"
 
 #define IOM_PAGE_SIZE 4096ULL
@@ -49,6 +50,8 @@
 /* Largest alignment automatic IOVA allocation asks for (a THP, as iommufd). */
 #define IOM_MAX_AUTO_ALIGN (2ULL << 20)
 #define IOM_NO_PASID UINT32_MAX
+/* Decoded DMA faults kept per context until iopt_dma_fault_read(); older ones drop. */
+#define IOM_DMA_FAULT_RING 64
 
 /* ---- allocation (every allocation of lib/iopt goes through these) ---------- */
 
@@ -108,6 +111,13 @@ struct iopt_ctx {
 	uint64_t nr_faults_logged;
 	uint64_t nr_errors_logged;
 	struct sim_machine *sim; /* sim backends: the machine the driver runs on, else NULL */
+	/* real backends (uio, vfio-noiommu): devices are opened with pci_backend at bind */
+	bool real;
+	enum iopt_pci_backend pci_backend;
+	/* unrecoverable DMA faults iopt_poll() decoded, oldest at dma_fault_head */
+	struct iopt_dma_fault dma_faults[IOM_DMA_FAULT_RING];
+	uint32_t dma_fault_head, dma_fault_count;
+	uint64_t dma_faults_dropped;
 };
 
 /* Reserve an id for obj (ctx->lock held). */
@@ -263,6 +273,7 @@ struct iom_device {
 	struct iom_attach **pasids; /* PASID records (stable addresses: reservation owners) */
 	uint32_t nr_pasids;
 	uint32_t cap_pasids;
+	struct iopt_pci_dev *pci; /* real backends: the device as lib/env opened it, else NULL */
 };
 
 void iom_device_destroy(struct iopt_ctx *ctx, struct iom_obj *obj);

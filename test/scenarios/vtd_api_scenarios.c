@@ -270,31 +270,33 @@ static enum vas_result sc_remap(struct vas_run *r)
 	return VAS_PASS;
 }
 
-/* 4. */
+/* 4. The write comes first: see test/qemu/README.md on QEMU's cached read-only entries. */
 static enum vas_result sc_read_only(struct vas_run *r)
 {
 	uint8_t *big = r->big.va;
+	uint8_t keep[4096];
 	int rc = map_fixed(r, r->ioas1, page(r, P_RO), 4096, VAS_IOVA_RO,
 			   IOPT_IOAS_MAP_READABLE);
 
 	if (rc)
 		return fail(r, "iopt_ioas_map(READABLE): %d", rc);
 	fill_random(r, page(r, P_RO), 4096);
-	memset(big + 0x3000, VAS_POISON, 4096);
-	TRY(copy_ok(r, VAS_IOVA_RO, VAS_IOVA_2M + 0x3000, "read"));
-	TRY(check_copy(r, page(r, P_RO), big + 0x3000, "read"));
-	/* now the device holds other data and writes it to the read-only page */
-	memcpy(big + 0x4000, page(r, P_RO), 4096);
+	memcpy(keep, page(r, P_RO), 4096);
+	/* the device holds other data and writes it to the read-only page */
 	fill_random(r, big + 0x4000, VAS_LEN);
 	rc = r->t->dma(r->t->arg, false, VAS_IOVA_2M + 0x4000, VAS_LEN);
 	if (rc)
 		return fail(r, "DMA read: %d", rc);
+	TRY(expect_no_fault(r, "read of the source"));
 	TRY(dma_blocked(r, true, VAS_IOVA_RO, "write"));
-	if (memcmp(big + 0x4000 + VAS_LEN, page(r, P_RO) + VAS_LEN, 4096 - VAS_LEN) != 0 ||
-	    memcmp(big + 0x4000, page(r, P_RO), VAS_LEN) == 0)
+	if (memcmp(keep, page(r, P_RO), 4096) != 0)
 		return fail(r, "the write reached the read-only page");
-	r->msg[0] = 0;
-	return expect_fault(r, VAS_WRITE_RO, VAS_IOVA_RO, true, "write");
+	TRY(expect_fault(r, VAS_WRITE_RO, VAS_IOVA_RO, true, "write"));
+	/* reading it works */
+	memset(big + 0x3000, VAS_POISON, 4096);
+	TRY(copy_ok(r, VAS_IOVA_RO, VAS_IOVA_2M + 0x3000, "read"));
+	TRY(check_copy(r, page(r, P_RO), big + 0x3000, "read"));
+	return VAS_PASS;
 }
 
 /* 5. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "vtd_api_scenarios.h"
 #include "iopt/firmware.h"
@@ -203,6 +204,24 @@ static int bind_attach(struct vas_run *r, uint32_t *ioas)
 	return 0;
 }
 
+/* Ordinary (4 KiB, pageable) memory has no stable physical address: refused, nothing mapped. */
+static enum vas_result ordinary_refused(struct vas_run *r)
+{
+	size_t len = 1u << 16;
+	uint64_t iova = 0x800000;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int rc;
+
+	if (p == MAP_FAILED)
+		return fail(r, "mmap: %d", -errno);
+	memset(p, 1, len);
+	rc = iopt_ioas_map(r->ctx, r->ioas1, p, len, &iova, RW | IOPT_IOAS_MAP_FIXED_IOVA);
+	munmap(p, len);
+	if (rc != -EPERM)
+		return fail(r, "iopt_ioas_map(ordinary memory): %d, want -EPERM", rc);
+	return VAS_PASS;
+}
+
 /* 1. */
 static enum vas_result sc_map_dma(struct vas_run *r)
 {
@@ -220,6 +239,8 @@ static enum vas_result sc_map_dma(struct vas_run *r)
 	if (rc)
 		return fail(r, "iopt_ioas_map: %d", rc);
 	r->ready = true;
+	if (r->t->refuses_ordinary)
+		TRY(ordinary_refused(r));
 	/* 2 MiB mapping -> device -> 4 KiB mapping */
 	fill_random(r, big + 0x1000, VAS_LEN);
 	memset(page(r, P_MAP), VAS_POISON, 4096);
@@ -230,8 +251,9 @@ static enum vas_result sc_map_dma(struct vas_run *r)
 	memset(big + 0x1ff000, VAS_POISON, 4096);
 	TRY(copy_ok(r, VAS_IOVA_4K, VAS_IOVA_2M + 0x1ff000, "4K->2M"));
 	TRY(check_copy(r, page(r, P_MAP), big + 0x1ff000, "4K->2M"));
-	snprintf(r->msg, sizeof(r->msg), "IOVAs 0x%llx (4K) and 0x%llx (2M), %u bytes each way",
-		 VAS_IOVA_4K, VAS_IOVA_2M, VAS_LEN);
+	snprintf(r->msg, sizeof(r->msg), "IOVAs 0x%llx (4K) and 0x%llx (2M), %u bytes each way%s",
+		 VAS_IOVA_4K, VAS_IOVA_2M, VAS_LEN,
+		 r->t->refuses_ordinary ? "; ordinary memory refused (-EPERM)" : "");
 	return VAS_PASS;
 }
 

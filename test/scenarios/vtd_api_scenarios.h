@@ -56,6 +56,8 @@ struct vas_target {
 	const char *bdf;        /* the device to bind, "0000:00:02.0" */
 	uint16_t rid;           /* its requester id */
 	uint32_t reasons[VAS_NR_CASES];
+	/* real backends: iopt_ioas_map() of ordinary memory must fail with -EPERM */
+	bool refuses_ordinary;
 	void *arg;
 	/* Create a context on the target's backend (translation on afterwards). */
 	int (*ctx_create)(void *arg, struct iopt_ctx **out);

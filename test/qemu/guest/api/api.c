@@ -133,6 +133,7 @@ static struct api_target g_api = {
 	.t = {
 		.reasons = { [VAS_READ_UNMAPPED] = 0x06, [VAS_WRITE_UNMAPPED] = 0x05,
 			     [VAS_WRITE_RO] = 0x05, [VAS_BLOCKED] = 0x02 },
+		.refuses_ordinary = true,
 		.ctx_create = api_ctx_create,
 		.ctx_destroy = api_ctx_destroy,
 		.bound = api_bound,

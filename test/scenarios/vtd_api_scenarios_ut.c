@@ -255,6 +255,42 @@ static void dma_fault_read_args(void)
 	iopt_ctx_destroy(ctx);
 }
 
+/* iopt keeps the last 64 decoded faults; older ones are dropped and counted. */
+static void dma_fault_ring_overflow(void)
+{
+	struct iopt_ctx_opts o = { .log_level = -1 };
+	struct iopt_dma_fault f[80];
+	struct iopt_ctx *ctx;
+	uint32_t dev, ioas, pt, n = 0;
+	uint64_t dropped = 0;
+	uint8_t buf[64] = { 0 };
+
+	CU_ASSERT_FATAL(iopt_ctx_create(&o, &ctx) == 0);
+	CU_ASSERT_FATAL(iopt_device_bind(ctx, "edu0", &dev) == 0);
+	CU_ASSERT_FATAL(iopt_ioas_alloc(ctx, &ioas) == 0);
+	pt = ioas;
+	CU_ASSERT_FATAL(iopt_device_attach(ctx, dev, &pt) == 0);
+	for (unsigned int i = 0; i < 70; i++) {
+		/* nothing is mapped: each write faults at its own page */
+		CU_ASSERT_EQUAL(iopt_sim_dma(ctx, dev, UINT32_MAX, 0x100000 + i * 4096ULL, buf,
+					     sizeof(buf), IOPT_DMA_FROM_DEVICE), -EFAULT);
+		CU_ASSERT_EQUAL(iopt_poll(ctx), 1);
+	}
+	CU_ASSERT_EQUAL(iopt_dma_fault_read(ctx, f, 80, &n, &dropped), 0);
+	CU_ASSERT_EQUAL(n, 64);
+	CU_ASSERT_EQUAL(dropped, 6);
+	/* oldest first: the first kept is the 7th fault */
+	CU_ASSERT_EQUAL(f[0].addr, 0x100000 + 6 * 4096ULL);
+	CU_ASSERT_EQUAL(f[63].addr, 0x100000 + 69 * 4096ULL);
+	CU_ASSERT_EQUAL(f[0].dev_id, dev);
+	CU_ASSERT_EQUAL(f[0].rid, 0x0010);
+	CU_ASSERT_EQUAL(f[0].perm, IOPT_PGFAULT_PERM_WRITE);
+	CU_ASSERT_EQUAL(iopt_dma_fault_read(ctx, f, 80, &n, &dropped), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(dropped, 0);
+	iopt_ctx_destroy(ctx);
+}
+
 static const struct ut_test g_scenario_tests[] = {
 	UT_TEST(map_dma), UT_TEST(unmap_fault), UT_TEST(remap), UT_TEST(read_only),
 	UT_TEST(detach), UT_TEST(replace), UT_TEST(passthrough), UT_TEST(release), UT_END,
@@ -262,7 +298,8 @@ static const struct ut_test g_scenario_tests[] = {
 
 static const struct ut_test g_misc_tests[] = {
 	UT_TEST(names_match_tests), UT_TEST(real_backends_no_dmar),
-	UT_TEST(hugetlbfs_refuses_ordinary_memory), UT_TEST(dma_fault_read_args), UT_END,
+	UT_TEST(hugetlbfs_refuses_ordinary_memory), UT_TEST(dma_fault_read_args),
+	UT_TEST(dma_fault_ring_overflow), UT_END,
 };
 
 static const struct ut_suite g_suites[] = {

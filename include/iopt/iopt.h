@@ -72,7 +72,10 @@ struct iopt_ctx_opts {
 	/**
 	 * Backend: "sim:vtd" (model of a QEMU q35 intel-iommu, legacy mode),
 	 * "sim:vtd-scalable" (scalable mode), "sim:vtd-full" (every feature),
-	 * "uio", "vfio-noiommu". NULL selects "sim:vtd".
+	 * "uio", "vfio-noiommu" (the machine's VT-d units from its DMAR in
+	 * /sys/firmware/acpi/tables, registers through /dev/mem, memory from
+	 * hugetlbfs: iopt_ioas_map() takes only hugetlbfs memory there, see
+	 * include/iopt/env.h). NULL selects "sim:vtd".
 	 */
 	const char *backend;
 	/** Firmware tables: a file with a raw ACPI DMAR/IORT, or NULL for the system's. */
@@ -264,10 +267,29 @@ int iopt_ioas_option(struct iopt_ctx *ctx, uint32_t ioas_id, enum iopt_option_op
  * Bind a device to the context (VFIO_DEVICE_BIND_IOMMUFD). Its DMA is
  * blocked until it is attached. Unbind with iopt_destroy().
  * @param name  a PCI address "ssss:bb:dd.f" or "bb:dd.f", or a sim device's name
- * @return 0 and *out_dev_id; -EINVAL malformed name; -ENODEV no such device
- *         or no unit translates it; -EBUSY already bound; -ENOMEM.
+ * On the real backends the device is opened through lib/env first
+ * (iopt_pci_open() with IOPT_PCI_UIO or IOPT_PCI_VFIO_NOIOMMU) and bus
+ * mastering is enabled; destroying it disables bus mastering and closes it.
+ * @return 0 and *out_dev_id; -EINVAL malformed name (on the real backends
+ *         also a name that is not a PCI address); -ENODEV no such device
+ *         or no unit translates it; -EBUSY already bound; -ENOMEM; on the
+ *         real backends the errors of iopt_pci_open() and
+ *         iopt_pci_set_bus_master().
  */
 int iopt_device_bind(struct iopt_ctx *ctx, const char *name, uint32_t *out_dev_id);
+
+struct iopt_pci_dev;
+
+/**
+ * The PCI handle of a device bound on a real backend (uio, vfio-noiommu):
+ * iopt opened it through lib/env (include/iopt/pci.h) at iopt_device_bind()
+ * and enabled bus mastering; it stays iopt's. The application may map BARs
+ * with it to program the device, and must unmap them before destroying the
+ * device (which disables bus mastering and closes the handle).
+ * @return 0 and *out; -EINVAL for ctx or out NULL; -ENOENT unknown dev_id;
+ *         -ENOTSUP on a sim backend (its devices have no PCI handle).
+ */
+int iopt_device_pci(struct iopt_ctx *ctx, uint32_t dev_id, struct iopt_pci_dev **out);
 
 /**
  * Attach a device's requests without PASID to an IOAS or a HWPT.
@@ -582,7 +604,8 @@ struct iopt_dma_fault {
  * @param n     receives how many were stored
  * @param lost  if not NULL, receives how many were dropped since the
  *              context was created
- * @return 0 (also when there is none: *n = 0); -EINVAL buf NULL with max > 0.
+ * @return 0 (also when there is none: *n = 0); -EINVAL for ctx or n NULL, or
+ *         buf NULL with max > 0.
  */
 int iopt_dma_fault_read(struct iopt_ctx *ctx, struct iopt_dma_fault *buf, uint32_t max,
 			uint32_t *n, uint64_t *lost);

@@ -36,6 +36,42 @@ static bool looks_like_bdf(const char *s)
 	return strchr(s, ':') != NULL;
 }
 
+/*
+ * Real backends: open the device through lib/env (uio_pci_generic bound,
+ * or the VFIO no-IOMMU group) and let it master the bus. Before probe, so
+ * that a device iopt cannot own is refused before the unit is touched.
+ */
+static int dev_pci_open(struct iopt_ctx *ctx, struct iom_device *dev)
+{
+	struct iopt_pci_opts po = { .backend = ctx->pci_backend, .env = ctx->env };
+	int rc;
+
+	rc = iopt_pci_open(&po, dev->name, &dev->pci);
+	if (rc) {
+		IOPT_ERRLOG("bind \"%s\": cannot open it through %s: %d", dev->name,
+			    iopt_pci_backend_name(ctx->pci_backend), rc);
+		return rc;
+	}
+	rc = iopt_pci_set_bus_master(dev->pci, true);
+	if (rc) {
+		IOPT_ERRLOG("bind \"%s\": bus mastering cannot be enabled: %d", dev->name, rc);
+		iopt_pci_close(dev->pci);
+		dev->pci = NULL;
+	}
+	return rc;
+}
+
+/* Bus mastering off and the device given back (NULL handle: nothing). */
+static void dev_pci_close(struct iom_device *dev)
+{
+	if (!dev->pci)
+		return;
+	if (iopt_pci_set_bus_master(dev->pci, false))
+		IOPT_WARNLOG("\"%s\": bus mastering could not be disabled", dev->name);
+	iopt_pci_close(dev->pci);
+	dev->pci = NULL;
+}
+
 int iopt_device_bind(struct iopt_ctx *ctx, const char *name, uint32_t *out_dev_id)
 {
 	struct iopt_hw_dev_id id = { 0 };
@@ -54,11 +90,23 @@ int iopt_device_bind(struct iopt_ctx *ctx, const char *name, uint32_t *out_dev_i
 	} else {
 		id.name = name;
 	}
+	if (ctx->real && id.name) {
+		IOPT_ERRLOG("bind: \"%s\": devices on backend %s are PCI addresses", name,
+			    iopt_pci_backend_name(ctx->pci_backend));
+		return -EINVAL;
+	}
 	dev = iom_calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
 	dev->rid.pasid = IOM_NO_PASID;
+	if (ctx->real) {
+		rc = dev_pci_open(ctx, dev);
+		if (rc) {
+			iom_free(dev);
+			return rc;
+		}
+	}
 	pthread_mutex_lock(&ctx->lock);
 	rc = iom_obj_reserve(ctx, &dev->obj, IOM_OBJ_DEVICE);
 	if (rc)
@@ -75,7 +123,29 @@ int iopt_device_bind(struct iopt_ctx *ctx, const char *name, uint32_t *out_dev_i
 	return 0;
 err:
 	pthread_mutex_unlock(&ctx->lock);
+	dev_pci_close(dev);
 	iom_free(dev);
+	return rc;
+}
+
+int iopt_device_pci(struct iopt_ctx *ctx, uint32_t dev_id, struct iopt_pci_dev **out)
+{
+	struct iom_obj *obj;
+	int rc = 0;
+
+	if (!ctx || !out)
+		return -EINVAL;
+	obj = iom_obj_get(ctx, dev_id, IOM_OBJ_DEVICE);
+	if (!obj) {
+		IOPT_ERRLOG("device_pci: no device %u", dev_id);
+		return -ENOENT;
+	}
+	*out = container_of(obj, struct iom_device, obj)->pci;
+	if (!*out) {
+		IOPT_ERRLOG("device_pci: device %u has no PCI handle on this backend", dev_id);
+		rc = -ENOTSUP;
+	}
+	iom_obj_put(ctx, obj);
 	return rc;
 }
 
@@ -479,6 +549,7 @@ void iom_device_destroy(struct iopt_ctx *ctx, struct iom_obj *obj)
 	}
 	detach_locked(ctx, dev, &dev->rid, true);
 	ctx->ops->release_device(dev->hw);
+	dev_pci_close(dev);
 	iom_free(dev->pasids);
 	iom_free(dev);
 }

@@ -42,6 +42,7 @@
 #include "iopt/iopt.h"
 #include "iopt_internal/hw_ops.h"
 #include "iopt/env.h"
+#include "iopt/pci.h"
 #include "itree.h"
 
 #define IOM_PAGE_SIZE 4096ULL
@@ -119,6 +120,9 @@ struct iopt_ctx {
 	uint32_t dma_faults_nr;
 	uint64_t dma_faults_lost;
 	struct sim_machine *sim; /* sim backends: the machine the driver runs on, else NULL */
+	/* real backends (uio, vfio-noiommu): devices are opened with pci_backend at bind */
+	bool real;
+	enum iopt_pci_backend pci_backend;
 };
 
 /* Reserve an id for obj (ctx->lock held). */
@@ -274,6 +278,7 @@ struct iom_device {
 	struct iom_attach **pasids; /* PASID records (stable addresses: reservation owners) */
 	uint32_t nr_pasids;
 	uint32_t cap_pasids;
+	struct iopt_pci_dev *pci; /* real backends: the device as lib/env opened it, else NULL */
 };
 
 void iom_device_destroy(struct iopt_ctx *ctx, struct iom_obj *obj);

@@ -205,14 +205,15 @@ struct iom_backend {
 	bool sim;                   /* runs on a sim environment and a model */
 	const char *profile;        /* sim: the VT-d model profile */
 	const struct iopt_hw_ops *ops;
+	enum iopt_pci_backend pci;  /* real backends: how iopt_device_bind() opens a device */
 };
 
 static const struct iom_backend g_backends[] = {
 	{ "sim:vtd", "legacy", true, "qemu-q35", &vtd_hw_ops },
 	{ "sim:vtd-scalable", "scalable", true, "qemu-q35-scalable", &vtd_hw_ops },
 	{ "sim:vtd-full", "full", true, "full", &vtd_hw_ops },
-	{ "uio", "uio", false, NULL, NULL },
-	{ "vfio-noiommu", "vfio-noiommu", false, NULL, NULL },
+	{ "uio", "uio", false, NULL, &vtd_hw_ops, IOPT_PCI_UIO },
+	{ "vfio-noiommu", "vfio-noiommu", false, NULL, &vtd_hw_ops, IOPT_PCI_VFIO_NOIOMMU },
 };
 
 /* DMA test devices on a sim machine: edu0 .. edu3 at 00:02.0 .. 00:05.0. */
@@ -260,6 +261,8 @@ static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom
 	}
 	(*out)->own_env = !opts || !opts->env;
 	(*out)->sim = sim;
+	(*out)->real = !be->sim;
+	(*out)->pci_backend = be->pci;
 	return 0;
 }
 

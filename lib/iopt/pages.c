@@ -70,9 +70,17 @@ static int pin_gap_make(struct iopt_ctx *ctx, uint64_t start, uint64_t last,
 	} else {
 		rc = iopt_mem_register(ctx->env, (void *)(uintptr_t)start, len);
 	}
-	if (rc) {
+	if (rc == -EPERM) {
+		IOPT_ERRLOG("va 0x%" PRIx64 " len 0x%" PRIx64 " cannot be mapped: this backend's "
+			    "memory is %s; ordinary memory has no stable physical address "
+			    "(allocate with iopt_dma_alloc or register hugetlbfs memory)",
+			    start, len, iopt_env_mem_kind(ctx->env) == IOPT_ENV_MEM_HUGETLBFS
+			    ? "hugetlbfs" : "not pinnable");
+	} else if (rc) {
 		IOPT_ERRLOG("cannot register va 0x%" PRIx64 " len 0x%" PRIx64 " for DMA: %d",
 			    start, len, rc);
+	}
+	if (rc) {
 		iom_free(g);
 		iom_free(p);
 		return rc;

@@ -698,10 +698,12 @@ static void ctx_backends(void)
 	iopt_log_set_handler(NULL, NULL);
 	o.backend = "nonsense";
 	CU_ASSERT_EQUAL(iopt_ctx_create(&o, &ctx), -EINVAL);
-	/* Backends whose driver is not built yet are refused honestly. */
+	/* The real backends look for the machine's DMAR: a host without one has no unit. */
 	o.backend = "uio";
-	CU_ASSERT_EQUAL(iopt_ctx_create(&o, &ctx), -ENOTSUP);
-	CU_ASSERT(ctx == NULL);
+	if (access("/sys/firmware/acpi/tables/DMAR", F_OK) != 0) {
+		CU_ASSERT_EQUAL(iopt_ctx_create(&o, &ctx), -ENODEV);
+		CU_ASSERT(ctx == NULL);
+	}
 	/* The sim backends run the VT-d driver on the model. */
 	o.backend = "sim:vtd-scalable";
 	CU_ASSERT_EQUAL(iopt_ctx_create(&o, &ctx), 0);

@@ -9,9 +9,10 @@
  *
  * selftest: bind, attach, map, DMA both ways and check the bytes, unmap,
  * and check that the same DMA now faults (and that the fault is recorded
- * as that device's, at that address). DMA needs a device iopt can make do
- * DMA: the sim test devices (iopt_sim_dma); on the real backends that step
- * reports "not available" and the exit is CTL_EXIT_NOT_YET.
+ * as that device's, at that address). DMA needs a device iommuctl can make
+ * do DMA: the sim test devices (iopt_sim_dma) or, on the real backends,
+ * QEMU's edu (edu.c) with memory from a hugetlbfs environment; for any other
+ * device that step reports "not available" and the exit is CTL_EXIT_NOT_YET.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iopt/env.h"
 #include "iopt/iopt.h"
 #include "iopt/log.h"
 #include "iommuctl.h"
@@ -47,10 +49,11 @@ static void ctl_log(enum iopt_log_level level, const char *module, const char *m
 		(unsigned int)level < 5 ? names[level] : "debug", msg);
 }
 
-/* Open a context on o's backend. @return 0 or an exit code (message printed). */
-static int ctx_open(const struct ctl_opts *o, const char *cmd, struct iopt_ctx **ctx)
+/* Open a context on o's backend (on env, or its own when NULL). @return 0 or an exit code (message printed). */
+static int ctx_open(const struct ctl_opts *o, const char *cmd, struct iopt_env *env,
+		    struct iopt_ctx **ctx)
 {
-	struct iopt_ctx_opts co = { .backend = o->backend, .log_level = -1 };
+	struct iopt_ctx_opts co = { .backend = o->backend, .log_level = -1, .env = env };
 	int rc;
 
 	iopt_log_set_handler(ctl_log, NULL);
@@ -181,7 +184,7 @@ static int run_faults(const struct ctl_opts *o, int argc, char **argv)
 		ctl_err("faults", "--provoke needs a sim backend (its test devices do the DMA)");
 		return CTL_EXIT_USAGE;
 	}
-	rc = ctx_open(o, "faults", &ctx);
+	rc = ctx_open(o, "faults", NULL, &ctx);
 	if (rc)
 		return rc;
 	out_init(&out, stdout, o->json);
@@ -210,11 +213,16 @@ struct selftest {
 	struct iopt_ctx *ctx;
 	struct out *o;
 	const char *dev_name;
+	bool real;              /* uio / vfio-noiommu: DMA through edu, memory from env */
+	struct iopt_env *env;   /* real: the hugetlbfs environment the context runs on */
+	struct iopt_dma_buf dbuf; /* real: the buffer, from env */
+	struct edu edu;         /* real: the bound edu's BAR0 */
+	struct edu_found found; /* real: the edu found when no --dev was given */
 	uint32_t ioas, dev, hwpt;
-	uint8_t *buf;
+	uint8_t *buf;           /* SELFTEST_LEN bytes mapped at SELFTEST_IOVA */
 	bool mapped;
 	int failed;       /* steps that failed */
-	bool no_dma;      /* the backend cannot make the device do DMA */
+	bool no_dma;      /* iommuctl cannot make this device do DMA */
 };
 
 /* Emit one step; @return ok ? 0 : -1. */
@@ -238,14 +246,32 @@ static int step(struct selftest *t, const char *name, bool ok, const char *fmt, 
 	return ok ? 0 : -1;
 }
 
-static int st_setup(struct selftest *t)
+/* Bind and, on a real backend, reach the device's DMA engine (edu only). */
+static int st_bind(struct selftest *t)
 {
-	uint64_t iova = SELFTEST_IOVA;
 	int rc = iopt_device_bind(t->ctx, t->dev_name, &t->dev);
 
 	if (rc)
 		return step(t, "bind", false, "%s: %s", t->dev_name, strerror(-rc));
-	step(t, "bind", true, "%s bound as device %u", t->dev_name, t->dev);
+	if (!t->real)
+		return step(t, "bind", true, "%s bound as device %u", t->dev_name, t->dev);
+	rc = edu_open(t->ctx, t->dev, &t->edu);
+	if (rc == -ENOTSUP)
+		t->no_dma = true;
+	return step(t, "bind", rc == 0, "%s bound as device %u; %s%s", t->dev_name, t->dev,
+		    rc == 0 ? "QEMU edu, BAR0 mapped" :
+		    rc == -ENOTSUP ? "not available: not a QEMU edu (1234:11e8), the one "
+				     "device iommuctl can make do DMA" : "edu BAR0: ",
+		    rc == 0 || rc == -ENOTSUP ? "" : strerror(-rc));
+}
+
+static int st_setup(struct selftest *t)
+{
+	uint64_t iova = SELFTEST_IOVA;
+	int rc;
+
+	if (st_bind(t))
+		return -1;
 	rc = iopt_ioas_alloc(t->ctx, &t->ioas);
 	t->hwpt = t->ioas;
 	if (rc == 0)
@@ -253,8 +279,14 @@ static int st_setup(struct selftest *t)
 	if (step(t, "attach", rc == 0, "to IOAS %u via HWPT %u%s%s", t->ioas, rc ? 0 : t->hwpt,
 		 rc ? ": " : "", rc ? strerror(-rc) : ""))
 		return -1;
-	t->buf = aligned_alloc(4096, SELFTEST_LEN);
-	rc = t->buf ? 0 : -ENOMEM;
+	if (t->real) {
+		/* Real DMA needs pinned memory with known physical addresses. */
+		rc = iopt_dma_alloc(t->env, SELFTEST_LEN, 4096, IOPT_NUMA_ANY, &t->dbuf);
+		t->buf = rc ? NULL : t->dbuf.va;
+	} else {
+		t->buf = aligned_alloc(4096, SELFTEST_LEN);
+		rc = t->buf ? 0 : -ENOMEM;
+	}
 	if (rc == 0) {
 		memset(t->buf, 0, SELFTEST_LEN);
 		rc = iopt_ioas_map(t->ctx, t->ioas, t->buf, SELFTEST_LEN, &iova,
@@ -266,19 +298,36 @@ static int st_setup(struct selftest *t)
 		    SELFTEST_IOVA, rc ? ": " : "", rc ? strerror(-rc) : "");
 }
 
-static int st_dma(struct selftest *t)
+/* Poll and read up to max fault records. @return the count or -errno. */
+static int st_faults(struct selftest *t, struct iopt_dma_fault *f, uint32_t max)
+{
+	uint32_t n = 0;
+	int rc = iopt_poll(t->ctx);
+
+	if (rc >= 0)
+		rc = iopt_dma_fault_read(t->ctx, f, max, &n, NULL);
+	return rc < 0 ? rc : (int)n;
+}
+
+static void st_pattern(uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(0x3c ^ (i * 7));
+}
+
+/* sim: the model's test device writes and reads memory directly. */
+static int st_dma_sim(struct selftest *t)
 {
 	uint8_t pattern[64], back[64];
 	int rc;
 
-	for (unsigned int i = 0; i < sizeof(pattern); i++)
-		pattern[i] = (uint8_t)(0x3c ^ (i * 7));
+	st_pattern(pattern, sizeof(pattern));
 	rc = iopt_sim_dma(t->ctx, t->dev, UINT32_MAX, SELFTEST_IOVA + 4096 + 8, pattern,
 			  sizeof(pattern), IOPT_DMA_FROM_DEVICE);
 	if (rc == -ENOTSUP) {
 		t->no_dma = true;
-		return step(t, "dma_write", false, "not available: DMA on this backend needs a "
-			    "device driver iommuctl does not have yet");
+		return step(t, "dma_write", false, "not available: this device cannot be made "
+			    "to do DMA");
 	}
 	if (step(t, "dma_write", rc == 0 && !memcmp(t->buf + 4096 + 8, pattern, sizeof(pattern)),
 		 "device wrote %zu bytes at IOVA 0x%llx: %s", sizeof(pattern),
@@ -293,35 +342,129 @@ static int st_dma(struct selftest *t)
 		    rc ? strerror(-rc) : back[0] == 0xe7 ? "they match memory" : "they differ");
 }
 
+/*
+ * edu: it reads a pattern from one page into its buffer, then writes the
+ * buffer to the other page; the bytes arriving there check both directions
+ * (edu's buffer cannot be read otherwise). Neither may fault.
+ */
+static int st_dma_edu(struct selftest *t)
+{
+	struct iopt_dma_fault f;
+	uint8_t pattern[64];
+	int rc, n;
+
+	st_pattern(pattern, sizeof(pattern));
+	memcpy(t->buf + 100, pattern, sizeof(pattern));
+	rc = edu_dma(&t->edu, true, SELFTEST_IOVA + 100, sizeof(pattern));
+	n = rc ? 0 : st_faults(t, &f, 1);
+	if (step(t, "dma_read", rc == 0 && n == 0, "device read %zu bytes at IOVA 0x%llx: %s%s",
+		 sizeof(pattern), SELFTEST_IOVA + 100, rc ? strerror(-rc) : n < 0 ?
+		 "poll failed: " : n ? "FAULTED" : "done, no fault", n < 0 ? strerror(-n) : ""))
+		return -1;
+	rc = edu_dma(&t->edu, false, SELFTEST_IOVA + 4096 + 8, sizeof(pattern));
+	n = rc ? 0 : st_faults(t, &f, 1);
+	return step(t, "dma_write", rc == 0 && n == 0 &&
+		    !memcmp(t->buf + 4096 + 8, pattern, sizeof(pattern)),
+		    "device wrote them back at IOVA 0x%llx: %s%s", SELFTEST_IOVA + 4096 + 8,
+		    rc ? strerror(-rc) : n < 0 ? "poll failed: " : n ? "FAULTED" :
+		    memcmp(t->buf + 4096 + 8, pattern, sizeof(pattern)) ? "the bytes differ" :
+		    "the bytes are in memory", n < 0 ? strerror(-n) : "");
+}
+
+/*
+ * Let the device write 1 byte (sim) or 64 (edu) at the unmapped
+ * SELFTEST_IOVA + 4096. @return true when the write was blocked: sim says
+ * so (-EFAULT); edu's transfer completes either way, so the memory behind
+ * the old mapping must still hold the sentinel.
+ */
+static bool st_blocked_write(struct selftest *t, int *rc)
+{
+	uint8_t v = 0;
+
+	if (!t->real) {
+		*rc = iopt_sim_dma(t->ctx, t->dev, UINT32_MAX, SELFTEST_IOVA + 4096, &v, 1,
+				   IOPT_DMA_FROM_DEVICE);
+		return *rc == -EFAULT;
+	}
+	memset(t->buf + 4096, 0xa5, 64);
+	*rc = edu_dma(&t->edu, false, SELFTEST_IOVA + 4096, 64);
+	for (unsigned int i = 0; i < 64; i++)
+		if (t->buf[4096 + i] != 0xa5)
+			return false;
+	return *rc == 0;
+}
+
 static int st_unmap_fault(struct selftest *t)
 {
-	struct iopt_dma_fault f = { 0 };
+	struct iopt_dma_fault f[8] = { 0 };
 	uint64_t unmapped = 0;
-	uint32_t n = 0;
-	uint8_t v = 0;
-	int rc = iopt_ioas_unmap(t->ctx, t->ioas, SELFTEST_IOVA, SELFTEST_LEN, &unmapped);
+	bool blocked, mine;
+	int rc = iopt_ioas_unmap(t->ctx, t->ioas, SELFTEST_IOVA, SELFTEST_LEN, &unmapped), n;
 
 	t->mapped = rc != 0;
 	if (step(t, "unmap", rc == 0 && unmapped == SELFTEST_LEN, "%" PRIu64 " bytes%s%s",
 		 unmapped, rc ? ": " : "", rc ? strerror(-rc) : ""))
 		return -1;
 	g_expect_faults = true;
-	rc = iopt_sim_dma(t->ctx, t->dev, UINT32_MAX, SELFTEST_IOVA + 4096, &v, 1,
-			  IOPT_DMA_FROM_DEVICE);
-	if (rc == -EFAULT && iopt_poll(t->ctx) >= 0)
-		iopt_dma_fault_read(t->ctx, &f, 1, &n, NULL);
+	blocked = st_blocked_write(t, &rc);
+	n = st_faults(t, f, 8);
 	g_expect_faults = false;
-	return step(t, "dma_faults", rc == -EFAULT && n == 1 && f.dev_id == t->dev &&
-		    f.addr == SELFTEST_IOVA + 4096,
-		    "DMA to the unmapped IOVA 0x%llx: %s; recorded: %s at 0x%" PRIx64
+	/* QEMU may record one transfer more than once: every record must be ours. */
+	mine = n > 0;
+	for (int i = 0; i < n; i++)
+		mine = mine && f[i].dev_id == t->dev && f[i].addr == SELFTEST_IOVA + 4096;
+	return step(t, "dma_faults", blocked && mine,
+		    "DMA to the unmapped IOVA 0x%llx: %s; recorded: %d, %s at 0x%" PRIx64
 		    " by device %u, reason 0x%02x (%s)", SELFTEST_IOVA + 4096,
-		    rc == -EFAULT ? "blocked" : "NOT blocked", n ? "yes" : "no", f.addr, f.dev_id,
-		    f.reason, n ? f.reason_text : "-");
+		    blocked ? "blocked" : rc && rc != -EFAULT ? strerror(-rc) : "NOT blocked",
+		    n, mine ? "yes" : "no", f[0].addr, f[0].dev_id, f[0].reason,
+		    n > 0 ? f[0].reason_text : "-");
+}
+
+/* Real backends: pick the device and the hugetlbfs environment. @return 0 or an exit code. */
+static int st_real_prepare(struct selftest *t, bool dev_given, struct iopt_env **env)
+{
+	const struct iopt_env_opts eo = { .mem = IOPT_ENV_MEM_HUGETLBFS };
+	int rc;
+
+	if (!dev_given) {
+		rc = edu_find(&t->found);
+		if (rc) {
+			ctl_err("selftest", "no --dev and no QEMU edu (1234:11e8) found: %s",
+				strerror(-rc));
+			return CTL_EXIT_USAGE;
+		}
+		t->dev_name = t->found.bdf;
+	}
+	rc = iopt_env_create(&eo, env);
+	if (rc) {
+		ctl_err("selftest", "hugetlbfs environment: %s (huge pages reserved? "
+			"see scripts/setup.sh)", strerror(-rc));
+		return rc == -ENOMEM ? CTL_EXIT_FAIL : CTL_EXIT_NO_BACKEND;
+	}
+	t->env = *env;
+	return 0;
+}
+
+static void st_teardown(struct selftest *t)
+{
+	if (t->mapped)
+		iopt_ioas_unmap(t->ctx, t->ioas, SELFTEST_IOVA, SELFTEST_LEN, NULL);
+	edu_close(&t->edu);   /* BAR0 before the device goes with the context */
+	ctx_close(t->ctx);
+	if (t->real) {
+		if (t->dbuf.va)
+			iopt_dma_free(t->env, &t->dbuf);
+		iopt_env_destroy(t->env);
+	} else {
+		free(t->buf);
+	}
 }
 
 static int run_selftest(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct selftest t = { .dev_name = "edu0" };
+	struct iopt_env *env = NULL;
 	struct out out;
 	int rc;
 
@@ -331,25 +474,30 @@ static int run_selftest(const struct ctl_opts *o, int argc, char **argv)
 		ctl_err("selftest", "usage: selftest [--dev BDF|NAME]");
 		return CTL_EXIT_USAGE;
 	}
-	rc = ctx_open(o, "selftest", &t.ctx);
-	if (rc)
+	t.real = strncmp(o->backend, "sim:", 4) != 0;
+	if (t.real) {
+		rc = st_real_prepare(&t, argc == 3, &env);
+		if (rc)
+			return rc;
+	}
+	rc = ctx_open(o, "selftest", env, &t.ctx);
+	if (rc) {
+		iopt_env_destroy(env);
 		return rc;
+	}
 	out_init(&out, stdout, o->json);
 	t.o = &out;
 	out_obj_begin(&out, NULL);
 	out_str(&out, "backend", o->backend);
 	out_str(&out, "device", t.dev_name);
 	out_arr_begin(&out, "steps");
-	if (st_setup(&t) == 0 && st_dma(&t) == 0)
+	if (st_setup(&t) == 0 && (t.real ? st_dma_edu(&t) : st_dma_sim(&t)) == 0)
 		st_unmap_fault(&t);
 	out_arr_end(&out);
 	out_str(&out, "verdict", t.failed ? (t.no_dma ? "incomplete" : "fail") : "pass");
 	out_obj_end(&out);
 	out_finish(&out);
-	if (t.mapped)
-		iopt_ioas_unmap(t.ctx, t.ioas, SELFTEST_IOVA, SELFTEST_LEN, NULL);
-	ctx_close(t.ctx);
-	free(t.buf);
+	st_teardown(&t);
 	if (t.no_dma)
 		return CTL_EXIT_NOT_YET;
 	return t.failed ? CTL_EXIT_FAIL : CTL_EXIT_OK;
@@ -375,13 +523,15 @@ const struct ctl_cmd ctl_cmd_selftest = {
 	.name = "selftest",
 	.summary = "bind, attach, map, DMA, verify, unmap, verify the fault",
 	.usage = "usage: iommuctl selftest [--dev BDF|NAME]\n"
-		 "Through the public API: bind the device (default edu0, a sim test device),\n"
+		 "Through the public API: bind the device (default: sim edu0; on uio and\n"
+		 "vfio-noiommu the first QEMU edu, 1234:11e8, the one real device iommuctl\n"
+		 "can make do DMA, with memory from hugetlbfs: reserve huge pages),\n"
 		 "attach it to a new IOAS, map 8 KiB at IOVA 0x100000, let the device write\n"
 		 "and read it and check the bytes, unmap, and check that the same DMA now\n"
 		 "faults and is recorded as that device's fault at that address. Prints each\n"
-		 "step and a verdict (pass, fail, or incomplete when the backend cannot make\n"
-		 "the device do DMA: on uio and vfio-noiommu iommuctl has no edu driver yet).\n"
+		 "step and a verdict (pass, fail, or incomplete when iommuctl cannot make\n"
+		 "the device do DMA).\n"
 		 "Exit 0 pass, 1 a step failed, 2 usage, 3 backend unavailable,\n"
-		 "4 incomplete (no DMA on this backend).\n",
+		 "4 incomplete (no DMA with this device).\n",
 	.run = run_selftest,
 };

@@ -201,4 +201,30 @@ void sim_setup_free(struct ctl_plat *p, struct sim_setup *s);
 /* Describe what was built (for the output of walk). */
 void sim_setup_emit(struct out *o, const struct sim_setup *s);
 
+/* ---- QEMU's edu test device: DMA on the real backends (edu.c) ---------- */
+
+#define EDU_VENDOR_ID 0x1234
+#define EDU_DEVICE_ID 0x11e8
+
+struct iopt_ctx;
+struct iopt_mmio;
+struct edu {
+	struct iopt_mmio *bar0;
+};
+struct edu_found {
+	char bdf[16];  /* "ssss:bb:dd.f" */
+};
+/* The first edu by PCI enumeration. @return 0; -ENODEV none; enumeration's errors. */
+int edu_find(struct edu_found *f);
+/* Map BAR0 of dev_id, bound on a real backend. @return 0; -ENOTSUP not an edu
+ * (or a sim device); -EIO BAR0 does not read as edu; iopt_device_pci() and
+ * iopt_pci_map_bar() errors. edu_close() before the device is destroyed. */
+int edu_open(struct iopt_ctx *ctx, uint32_t dev_id, struct edu *edu);
+void edu_close(struct edu *edu);
+/* Copy len (< 4096) bytes between IOVA iova and the start of edu's buffer,
+ * waiting for completion. @return 0; -EINVAL bad len; -EBUSY a transfer is
+ * running; -ETIMEDOUT. A transfer the IOMMU blocks still completes: faults
+ * show only in the IOMMU's records. */
+int edu_dma(const struct edu *edu, bool to_device, uint64_t iova, uint32_t len);
+
 #endif

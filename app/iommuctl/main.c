@@ -39,7 +39,7 @@ static const char g_global_help[] =
 	"     (walk: the request would fault; the fault is printed)\n"
 	"  2  usage error\n"
 	"  3  backend unavailable (no DMAR, /dev/mem refused, not root, no model)\n"
-	"  4  not available in this build yet (selftest: no DMA on this backend)\n";
+	"  4  not available (selftest: iommuctl cannot make this device do DMA)\n";
 
 static void usage_all(FILE *f)
 {

@@ -421,26 +421,20 @@ static int st_unmap_fault(struct selftest *t)
 		    n > 0 ? f[0].reason_text : "-");
 }
 
-/* Real backends: pick the device and the hugetlbfs environment. @return 0 or an exit code. */
-static int st_real_prepare(struct selftest *t, bool dev_given, struct iopt_env **env)
+/*
+ * Real backends: the hugetlbfs environment the context will run on (anonymous
+ * MAP_HUGETLB pages). Without it the backend is as unavailable as without a
+ * DMAR. @return 0 or an exit code (message printed).
+ */
+static int st_real_env(struct selftest *t, const char *backend, struct iopt_env **env)
 {
 	const struct iopt_env_opts eo = { .mem = IOPT_ENV_MEM_HUGETLBFS };
-	int rc;
+	int rc = iopt_env_create(&eo, env);
 
-	if (!dev_given) {
-		rc = edu_find(&t->found);
-		if (rc) {
-			ctl_err("selftest", "no --dev and no QEMU edu (1234:11e8) found: %s",
-				strerror(-rc));
-			return CTL_EXIT_USAGE;
-		}
-		t->dev_name = t->found.bdf;
-	}
-	rc = iopt_env_create(&eo, env);
 	if (rc) {
-		ctl_err("selftest", "hugetlbfs environment: %s (huge pages reserved? "
-			"see scripts/setup.sh)", strerror(-rc));
-		return rc == -ENOMEM ? CTL_EXIT_FAIL : CTL_EXIT_NO_BACKEND;
+		ctl_err("selftest", "cannot open backend %s: hugetlbfs environment: %s (huge "
+			"pages reserved? see scripts/setup.sh)", backend, strerror(-rc));
+		return CTL_EXIT_NO_BACKEND;
 	}
 	t->env = *env;
 	return 0;
@@ -476,7 +470,7 @@ static int run_selftest(const struct ctl_opts *o, int argc, char **argv)
 	}
 	t.real = strncmp(o->backend, "sim:", 4) != 0;
 	if (t.real) {
-		rc = st_real_prepare(&t, argc == 3, &env);
+		rc = st_real_env(&t, o->backend, &env);
 		if (rc)
 			return rc;
 	}
@@ -484,6 +478,16 @@ static int run_selftest(const struct ctl_opts *o, int argc, char **argv)
 	if (rc) {
 		iopt_env_destroy(env);
 		return rc;
+	}
+	if (t.real && argc == 1) {
+		rc = edu_find(&t.found);
+		if (rc) {
+			ctl_err("selftest", "no --dev and no QEMU edu (1234:11e8) found: %s",
+				strerror(-rc));
+			st_teardown(&t);
+			return CTL_EXIT_NOT_YET;
+		}
+		t.dev_name = t.found.bdf;
 	}
 	out_init(&out, stdout, o->json);
 	t.o = &out;

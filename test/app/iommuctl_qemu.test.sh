@@ -78,7 +78,7 @@ run() {
 for m in uio uio_pci_generic; do insmod /lib/modules/$m.ko || echo "CTL-STDERR insmod $m failed"; done
 run "dmar DMAR" "--backend uio info" "--backend uio regs" \
 	"--backend uio walk --dev 00:02.0 0x1000" "--backend vfio-noiommu info" \
-	"--backend uio selftest --dev 0000:00:02.0"
+	"--backend uio selftest --dev 0000:00:02.0" "--backend uio selftest"
 # VFIO no-IOMMU as test/qemu/init.sh sets it up (edu is unbound again: iopt
 # released it from uio_pci_generic): the rebuilt vfio.ko, then vfio-pci by new_id.
 if [ -f /lib/modules/vfio/order ]; then
@@ -162,6 +162,9 @@ try:
                             "dma_faults"] and all(s["ok"] for s in d["steps"]),
               "exit %d: %s" % (rc, str(d)[:600]))
     selftest("uio")
+    rc, d = js("--backend_uio_selftest")
+    check("selftest on uio without --dev finds edu at 0000:00:02.0 and passes",
+          rc == 0 and d["device"] == "0000:00:02.0" and d["verdict"] == "pass", str(d)[:300])
     if sys.argv[4] == "yes":
         selftest("vfio-noiommu")
     else:

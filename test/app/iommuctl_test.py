@@ -661,6 +661,10 @@ def real_backend_unavailable():
         code, _, err = run("--backend", be, "info")
         eq(code, 3, be + " without a DMAR")
         assert "no DMAR" in err, err
+        # selftest: no DMAR, or no huge pages for its memory: unavailable either way
+        code, _, err = run("--backend", be, "selftest", "--dev", "00:02.0")
+        eq(code, 3, be + " selftest without a DMAR")
+        assert "cannot open backend " + be in err, err
 
 
 print("UT-RESULT passed=%d failed=%d skipped=%d" % (RESULTS["passed"], RESULTS["failed"],

@@ -150,6 +150,18 @@ void vtd_inv_piotlb_pasid(struct vtd_inv *iv, uint16_t did, uint32_t pasid)
 	inv_add(iv, &d);
 }
 
+void vtd_inv_piotlb(struct vtd_inv *iv, uint16_t did, uint32_t pasid, uint64_t addr,
+		    unsigned int am, bool ih, bool all)
+{
+	struct vtd_qi_desc d;
+
+	if (all)
+		d = vtd_qi_enc_p_iotlb(VTD_P_IOTLB_GRAN_PASID, did, pasid, 0, 0, false);
+	else
+		d = vtd_qi_enc_p_iotlb(VTD_P_IOTLB_GRAN_PAGE, did, pasid, addr, am, ih);
+	inv_add(iv, &d);
+}
+
 void vtd_inv_dev_tlb(struct vtd_inv *iv, const struct vtd_dev *vd, uint32_t pasid,
 		     uint64_t addr, unsigned int am, bool all)
 {
@@ -465,7 +477,22 @@ static void pasid_words(struct vtd_hw_unit *hu, struct vtd_domain *dom, bool pt,
 	*w0 = 0;
 	*w1 = 0;
 	*w2 = 0;
-	if (dom) {
+	if (dom && dom->first_stage) {
+		struct iopt_pgtbl_info info;
+
+		/* 9.6: AW and SSPTPTR are ignored with PGTT first-stage; requests
+		 * are user requests (SRE 0), the leaves grant U/S. */
+		iopt_pgtbl_get_info(dom->pt, &info);
+		*w0 = VTD_PASID_0_P | FIELD_PREP(VTD_PASID_0_PGTT, VTD_PGTT_FIRST);
+		*w1 = FIELD_PREP(VTD_PASID_1_DID, dom->did);
+		if (!hu->u.flush_tables)
+			*w1 |= VTD_PASID_1_PWSNP;
+		if (hu->u.caps.sc)
+			*w1 |= VTD_PASID_1_PGSNP;
+		*w2 = (info.root_pa & VTD_PASID_2_FSPTPTR) |
+		      FIELD_PREP(VTD_PASID_2_FSPM,
+				 dom->fs_levels == 5 ? VTD_FSPM_5LVL : VTD_FSPM_4LVL);
+	} else if (dom) {
 		struct iopt_pgtbl_info info;
 
 		iopt_pgtbl_get_info(ss->pt, &info);

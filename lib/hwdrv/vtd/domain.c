@@ -1,7 +1,9 @@
 /*
  * Domains: domain ids (per unit, within CAP.ND, never 0), second-stage
- * paging domains on lib/pgtbl (IOPT_PGTBL_VTD_SS, VT-d 9.8), map, unmap and
- * the IOTLB invalidation that completes an unmap (6.5.2.4, 6.5.1.2).
+ * paging domains on lib/pgtbl (IOPT_PGTBL_VTD_SS, VT-d 9.8), first-stage
+ * ones (IOPT_PGTBL_X86_64, VT-d 9.7; when, see drv.h), map, unmap and the
+ * IOTLB invalidation that completes an unmap (6.5.2.4 / 6.5.2.6 PASID-based
+ * for first stage, 6.5.1.2).
  *
  * Every second-stage table of a unit has the same level count (the unit's
  * 'levels', chosen at bring-up from SAGAW and MGAW), so a replace never
@@ -99,9 +101,12 @@ static const struct iopt_pgtbl_mem_ops g_pt_mem_ops = {
 
 /* ---- domains ------------------------------------------------------------------ */
 
-static uint64_t unit_pgsizes(const struct vtd_hw_unit *hu)
+static uint64_t unit_pgsizes(const struct vtd_hw_unit *hu, bool first_stage)
 {
 	uint64_t sizes = 1ULL << 12;
+
+	if (first_stage) /* 2 MiB always (IA-32e PDE.PS), 1 GiB with FL1GP (11.4.2) */
+		return sizes | (1ULL << 21) | (hu->u.caps.fl_1g ? 1ULL << 30 : 0);
 
 	if (hu->u.caps.sl_2m)
 		sizes |= 1ULL << 21;
@@ -110,7 +115,40 @@ static uint64_t unit_pgsizes(const struct vtd_hw_unit *hu)
 	return sizes;
 }
 
-int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal,
+bool vtd_domain_wants_first_stage(const struct vtd_hw_unit *hu, uint32_t flags)
+{
+	return hu->u.mode == VTD_MODE_SCALABLE && hu->u.caps.flts &&
+	       (flags & IOPT_HW_DOMAIN_PASID) &&
+	       !(flags & (IOPT_HW_DOMAIN_NEST_PARENT | IOPT_HW_DOMAIN_DIRTY_TRACKING));
+}
+
+/* The table of d: second stage of the unit's levels, or first stage. */
+static void domain_pgtbl_cfg(struct vtd_domain *d, uint32_t flags, struct iopt_pgtbl_cfg *cfg)
+{
+	const struct vtd_hw_unit *hu = d->hu;
+
+	if (d->first_stage) {
+		cfg->format = IOPT_PGTBL_X86_64;
+		cfg->ias = d->fs_levels == 5 ? 57 : 48;
+	} else {
+		cfg->format = IOPT_PGTBL_VTD_SS;
+		cfg->ias = 12 + 9 * hu->levels; /* 3: 39, 4: 48, 5: 57 bits */
+	}
+	cfg->oas = hu->haw;
+	cfg->pgsize_bitmap = unit_pgsizes(hu, d->first_stage);
+	cfg->numa_node = hu->node;
+	cfg->mem_ops = &g_pt_mem_ops;
+	cfg->mem_arg = d;
+	if (hu->u.flush_tables)
+		cfg->flags |= IOPT_PGTBL_F_NONCOHERENT;
+	if (flags & IOPT_HW_DOMAIN_DIRTY_TRACKING)
+		cfg->flags |= IOPT_PGTBL_F_DIRTY;
+	/* scalable mode snoops by PASID entry PGSNP */
+	if (hu->u.caps.sc && hu->u.mode == VTD_MODE_LEGACY)
+		cfg->flags |= IOPT_PGTBL_F_SNOOP;
+}
+
+int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal, bool first_stage,
 		      struct vtd_domain **out)
 {
 	struct iopt_pgtbl_cfg cfg = { 0 };
@@ -123,20 +161,11 @@ int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal,
 	d->hu = hu;
 	d->levels = hu->levels;
 	d->internal = internal;
+	d->first_stage = first_stage;
+	if (first_stage)
+		d->fs_levels = hu->u.caps.fl_5lvl && hu->levels == 5 ? 5 : 4;
 	iopt_pgtbl_gather_init(&d->gather);
-	cfg.format = IOPT_PGTBL_VTD_SS;
-	cfg.ias = 12 + 9 * hu->levels; /* 3: 39, 4: 48, 5: 57 bits */
-	cfg.oas = hu->haw;
-	cfg.pgsize_bitmap = unit_pgsizes(hu);
-	cfg.numa_node = hu->node;
-	cfg.mem_ops = &g_pt_mem_ops;
-	cfg.mem_arg = d;
-	if (hu->u.flush_tables)
-		cfg.flags |= IOPT_PGTBL_F_NONCOHERENT;
-	if (flags & IOPT_HW_DOMAIN_DIRTY_TRACKING)
-		cfg.flags |= IOPT_PGTBL_F_DIRTY;
-	if (hu->u.caps.sc && hu->u.mode == VTD_MODE_LEGACY)
-		cfg.flags |= IOPT_PGTBL_F_SNOOP; /* scalable mode snoops by PASID entry PGSNP */
+	domain_pgtbl_cfg(d, flags, &cfg);
 	rc = iopt_pgtbl_create(&cfg, &d->pt);
 	if (rc) {
 		IOPT_ERRLOG("page table creation failed: %d", rc);
@@ -158,7 +187,10 @@ int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal,
 	d->base.flags = flags;
 	d->base.pgsize_bitmap = cfg.pgsize_bitmap;
 	d->base.aperture_start = 0;
-	d->base.aperture_last = (1ULL << hu->aw_bits) - 1;
+	if (first_stage) /* lower canonical half */
+		d->base.aperture_last = (1ULL << (d->fs_levels == 5 ? 56 : 47)) - 1;
+	else
+		d->base.aperture_last = (1ULL << hu->aw_bits) - 1;
 	*out = d;
 	return 0;
 }
@@ -257,7 +289,7 @@ int vtd_op_domain_alloc_paging(struct iopt_hw_dev *dev, uint32_t flags,
 		IOPT_ERRLOG("PASID domain on a unit without scalable-mode PASID support");
 		return -EOPNOTSUPP;
 	}
-	rc = vtd_domain_create(hu, flags, false, &d);
+	rc = vtd_domain_create(hu, flags, false, vtd_domain_wants_first_stage(hu, flags), &d);
 	if (rc)
 		return rc;
 	*out = &d->base;
@@ -449,6 +481,35 @@ int vtd_op_cache_invalidate_user(struct iopt_hw_domain *dom, uint32_t data_type,
 	return rc == -EINVAL || rc == -ETIMEDOUT || rc == 0 ? rc : -EIO;
 }
 
+/*
+ * First stage: queue the PASID-based IOTLB invalidation of plan p for every
+ * attachment of d (its translations are tagged DID and PASID; the
+ * domain-selective IOTLB descriptor does not reach them, 6.5.2.6), each
+ * followed by its PASID-based device-TLB invalidation. Lock held.
+ */
+static void fs_inv_queue(struct vtd_inv *iv, const struct vtd_domain *d,
+			 const struct vtd_inv_plan *p, bool ih)
+{
+	for (const struct vtd_dom_att *a = d->atts; a; a = a->next) {
+		vtd_inv_piotlb(iv, d->did, a->pasid, p->addr, p->am, ih, p->domain);
+		vtd_inv_dev_tlb(iv, a->vd, a->pasid, p->addr, p->am, p->domain);
+	}
+}
+
+/* First stage: invalidate [iova, iova + size) on every attachment, wait. Lock held. */
+static int fs_inv_range(struct vtd_domain *d, uint64_t iova, uint64_t size, bool ih)
+{
+	struct vtd_inv_plan p;
+	struct vtd_inv iv;
+	int rc = vtd_inv_plan_range(&d->hu->u.caps, iova, size, VTD_PSI_MAX_PAGES, &p);
+
+	if (rc)
+		return rc;
+	vtd_inv_begin(&iv, d->hu);
+	fs_inv_queue(&iv, d, &p, ih);
+	return vtd_inv_end(&iv);
+}
+
 int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uint64_t pgsize,
 		     uint64_t pgcount, uint32_t prot, uint64_t *mapped)
 {
@@ -479,8 +540,11 @@ int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uin
 		/* CM=1: the unit may have cached the not-present entries, leaves
 		 * and tables alike (no IH). */
 		pthread_mutex_lock(&hu->lock);
-		rc = vtd_unit_inv_iotlb_range(&hu->u, d->did, iova, *mapped, false,
-					      VTD_PSI_MAX_PAGES);
+		if (d->first_stage)
+			rc = fs_inv_range(d, iova, *mapped, false);
+		else
+			rc = vtd_unit_inv_iotlb_range(&hu->u, d->did, iova, *mapped, false,
+						      VTD_PSI_MAX_PAGES);
 		pthread_mutex_unlock(&hu->lock);
 	}
 	if (map_rc)
@@ -526,14 +590,19 @@ int vtd_op_iotlb_sync(struct iopt_hw_domain *dom, struct iopt_hw_gather *gather)
 		return rc;
 	pthread_mutex_lock(&hu->lock);
 	vtd_inv_begin(&iv, hu);
-	if (p.domain)
-		vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, d->did, 0, 0, false);
-	else
-		vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_PAGE, d->did, p.addr, p.am, !tables);
-	/* After the IOTLB (a device could refill its ATC from a stale IOTLB
-	 * otherwise), in the same batch and before the one wait. */
-	for (const struct vtd_dom_att *a = d->atts; a; a = a->next)
-		vtd_inv_dev_tlb(&iv, a->vd, a->pasid, p.addr, p.am, p.domain);
+	if (d->first_stage) {
+		/* PASID-based IOTLB then device-TLB per attachment, one wait */
+		fs_inv_queue(&iv, d, &p, !tables);
+	} else {
+		if (p.domain)
+			vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, d->did, 0, 0, false);
+		else
+			vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_PAGE, d->did, p.addr, p.am, !tables);
+		/* After the IOTLB (a device could refill its ATC from a stale
+		 * IOTLB otherwise), in the same batch and before the one wait. */
+		for (const struct vtd_dom_att *a = d->atts; a; a = a->next)
+			vtd_inv_dev_tlb(&iv, a->vd, a->pasid, p.addr, p.am, p.domain);
+	}
 	/* Nested translations through this second stage are tagged with their
 	 * own domain ids and indexed by first-stage address: drop them all. */
 	for (const struct vtd_domain *c = d->children; c; c = c->sibling) {

@@ -5,8 +5,8 @@
  *   ctx.c     root/context tables (legacy and scalable), PASID directories
  *             and tables, entry updates with the invalidations the spec asks
  *             for, the unbound-requester policy
- *   domain.c  domain ids, second-stage paging domains on lib/pgtbl, map,
- *             unmap, iotlb_sync
+ *   domain.c  domain ids, second- and first-stage paging domains on
+ *             lib/pgtbl, map, unmap, iotlb_sync
  *   ops.c     discovery (DMAR), instance create/destroy, probe/release,
  *             hw_info, attach, poll, the ops table
  *
@@ -15,6 +15,21 @@
  * It is the innermost lock: nothing is called with it held that could take
  * another iopt lock. A domain's own state (its page table and pending
  * gather) is serialised by the object model (see iopt_internal/hw_ops.h).
+ *
+ * Which stage a paging domain uses (decided once, at allocation):
+ *   first stage (PGTT first-stage, IOPT_PGTBL_X86_64) when the domain may be
+ *     attached to PASIDs (IOPT_HW_DOMAIN_PASID), the unit runs in scalable
+ *     mode with ECAP.FLTS, and neither NEST_PARENT nor DIRTY_TRACKING is
+ *     asked (both need a second stage: a nested first stage walks through
+ *     it, and A/D tracking is second-stage SSADE). First-stage tables
+ *     are per-PASID address spaces, as the CPU's, which is what PASID
+ *     domains are for (Linux makes the same choice in scalable mode).
+ *     4 levels (IOVAs below 2^47), 5 levels (below 2^56) when CAP.FL5LP and
+ *     the unit's second stage is 5-level too; 2 MiB pages always, 1 GiB with
+ *     CAP.FL1GP. Its translations are tagged (DID, PASID): unmap
+ *     invalidates with PASID-based IOTLB (and PASID-based device-TLB for ATS)
+ *     descriptors, one per attachment, never the domain-selective IOTLB.
+ *   second stage (PGTT second-stage / legacy context) otherwise.
  */
 #ifndef IOPT_HWDRV_VTD_DRV_H
 #define IOPT_HWDRV_VTD_DRV_H
@@ -74,7 +89,8 @@ struct vtd_dev {
 	struct vtd_dev *next;        /* unit's device list */
 };
 
-/* A paging domain on one unit (second stage: legacy context or PASID PGTT=SS). */
+/* A paging domain on one unit (second stage: legacy context or PASID PGTT=SS;
+ * first stage: PASID PGTT=FS, see the file comment). */
 struct vtd_domain {
 	struct iopt_hw_domain base;
 	struct vtd_hw_unit *hu;
@@ -86,10 +102,11 @@ struct vtd_domain {
 	struct vtd_dom_att *atts;    /* the same, listed (device-TLB invalidation); unit lock */
 	bool internal;               /* the driver's own (identity / RMRR) domain */
 	bool dirty_on;               /* SSADE in its PASID entries: the walker sets A/D */
+	bool first_stage;            /* PGTT first-stage; pt is IOPT_PGTBL_X86_64 of fs_levels */
 	/* nested (PGTT nested): a user first stage over parent's second stage */
 	struct vtd_domain *parent;
 	uint64_t fs_root;            /* user first-stage root (an address of parent's space) */
-	unsigned int fs_levels;      /* 4 or 5 */
+	unsigned int fs_levels;      /* first-stage levels (nested or first_stage): 4 or 5 */
 	uint64_t s1_flags;           /* IOPT_VTD_S1_* */
 	struct vtd_domain *children; /* parent: its nested domains (unit lock) */
 	struct vtd_domain *sibling;
@@ -182,6 +199,10 @@ void vtd_inv_iotlb(struct vtd_inv *iv, unsigned int gran, uint16_t did, uint64_t
 		   unsigned int am, bool ih);
 void vtd_inv_pc(struct vtd_inv *iv, unsigned int gran, uint16_t did, uint32_t pasid);
 void vtd_inv_piotlb_pasid(struct vtd_inv *iv, uint16_t did, uint32_t pasid);
+/* PASID-based IOTLB (first stage, 6.5.2.6): 2^am pages at addr (ih: leaves
+ * only changed), or every translation of (did, pasid) when all. */
+void vtd_inv_piotlb(struct vtd_inv *iv, uint16_t did, uint32_t pasid, uint64_t addr,
+		    unsigned int am, bool ih, bool all);
 /* Device-TLB of vd (nothing unless vd does ATS): pasid 0 = requests without
  * PASID; 2^am pages at addr, or everything (all). */
 void vtd_inv_dev_tlb(struct vtd_inv *iv, const struct vtd_dev *vd, uint32_t pasid,
@@ -223,9 +244,11 @@ void vtd_dev_pdir_free(struct vtd_hw_unit *hu, struct vtd_dev *dev);
 
 int vtd_did_alloc(struct vtd_hw_unit *hu, uint16_t *did);
 void vtd_did_free(struct vtd_hw_unit *hu, uint16_t did);
-/* Create a second-stage domain on hu (lock not held). */
-int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal,
+/* Create a paging domain on hu, first stage when asked (lock not held). */
+int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal, bool first_stage,
 		      struct vtd_domain **out);
+/* Would a paging domain with these flags be first stage on hu? (file comment) */
+bool vtd_domain_wants_first_stage(const struct vtd_hw_unit *hu, uint32_t flags);
 void vtd_domain_destroy(struct vtd_domain *d);
 /* Identity-map [start, last] (inclusive) into d with the largest pages. */
 int vtd_domain_map_identity(struct vtd_domain *d, uint64_t start, uint64_t last);

@@ -170,7 +170,7 @@ static int identity_create(struct vtd_hw_unit *hu)
 			    "block unbound requesters instead");
 		return -ENOTSUP;
 	}
-	rc = vtd_domain_create(hu, 0, true, &hu->identity);
+	rc = vtd_domain_create(hu, 0, true, false, &hu->identity);
 	if (rc == 0)
 		rc = vtd_domain_map_identity(hu->identity, 0, (1ULL << bits) - 1);
 	return rc;

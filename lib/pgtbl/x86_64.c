@@ -42,23 +42,8 @@ static inline uint64_t pt_leaf_oa_fmt(const struct iopt_pgtbl *t, uint64_t pte, 
 	return pte & X86_PTE_ADDR & ~((1ULL << pt_level_shift(t, lvl)) - 1);
 }
 
-/* The address field holds the PA in place: no per-table encoding state. */
-static inline uint64_t pt_oa_key(const struct iopt_pgtbl *t)
-{
-	(void)t;
-	return 0;
-}
-
-static inline uint64_t pt_oa_bits_k(uint64_t key, uint64_t pa)
-{
-	(void)key;
-	return pa;
-}
-
-static inline uint64_t pt_oa_bits(const struct iopt_pgtbl *t, uint64_t pa)
-{
-	return pt_oa_bits_k(pt_oa_key(t), pa);
-}
+/* The address field holds the PA in place. */
+#include "pgtbl/fmt_oa_inplace.h"
 
 static inline uint64_t pt_make_table(const struct iopt_pgtbl *t, uint64_t pa)
 {

@@ -81,7 +81,9 @@ struct tctx {
 	uint64_t g; /* granule */
 };
 
-static inline int tctx_open(struct tctx *x, const struct tcfg *c, uint32_t flags)
+/* Open a table of configuration c on a fresh test allocator behind ops. */
+static inline int tctx_open_ops(struct tctx *x, const struct tcfg *c, uint32_t flags,
+				const struct iopt_pgtbl_mem_ops *ops)
 {
 	struct iopt_pgtbl_cfg cfg = {
 		.format = c->fmt,
@@ -90,7 +92,7 @@ static inline int tctx_open(struct tctx *x, const struct tcfg *c, uint32_t flags
 		.granule_shift = c->gshift,
 		.flags = flags,
 		.numa_node = -1,
-		.mem_ops = &g_tmem_ops,
+		.mem_ops = ops,
 	};
 
 	x->c = c;
@@ -99,6 +101,11 @@ static inline int tctx_open(struct tctx *x, const struct tcfg *c, uint32_t flags
 	cfg.mem_arg = x->mem;
 	x->t = NULL;
 	return iopt_pgtbl_create(&cfg, &x->t);
+}
+
+static inline int tctx_open(struct tctx *x, const struct tcfg *c, uint32_t flags)
+{
+	return tctx_open_ops(x, c, flags, &g_tmem_ops);
 }
 
 static inline void tctx_close(struct tctx *x)

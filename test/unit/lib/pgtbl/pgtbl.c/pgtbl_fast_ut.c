@@ -38,22 +38,7 @@ static const struct iopt_pgtbl_mem_ops g_count_ops = {
 /* Like tctx_open(), with phys_to_virt counted. */
 static int open_counted(struct tctx *x, const struct tcfg *c, uint32_t flags)
 {
-	struct iopt_pgtbl_cfg cfg = {
-		.format = c->fmt,
-		.ias = c->ias,
-		.oas = c->oas,
-		.granule_shift = c->gshift,
-		.flags = flags,
-		.numa_node = -1,
-		.mem_ops = &g_count_ops,
-	};
-
-	x->c = c;
-	x->g = 1ULL << c->gshift;
-	x->mem = tmem_new(x->g);
-	cfg.mem_arg = x->mem;
-	x->t = NULL;
-	return iopt_pgtbl_create(&cfg, &x->t);
+	return tctx_open_ops(x, c, flags, &g_count_ops);
 }
 
 /* Bytes one entry of level lvl maps. */

@@ -1,21 +1,32 @@
 /*
- * A simulated x86 machine with one VT-d unit: the sim counterpart of QEMU's
- * q35 machine with -device intel-iommu and edu devices (../shared/QEMU.md).
+ * A simulated x86 machine with one or more VT-d units: the sim counterpart
+ * of QEMU's q35 machine with -device intel-iommu and edu devices
+ * (../shared/QEMU.md), or of a server with several DRHDs.
  *
  * sim_machine_create() puts, on a sim environment:
- *   - a VT-d model (lib/hwmodel/vtd) of the chosen profile, its register
- *     block at a fixed fake physical address (0xfed90000, as QEMU) published
- *     with sim_platform_add_mmio(), so a driver maps it with
- *     iopt_env_mmio_map() exactly as on hardware;
- *   - a DMAR table published with sim_platform_add_fw_table(): one DRHD at
- *     that base with explicit device scopes (no INCLUDE_PCI_ALL, as QEMU) for
- *     every DMA test device, an RHSA (proximity domain 0), optionally an RMRR
- *     naming the first device; correct checksum;
+ *   - nr_units VT-d models (lib/hwmodel/vtd), each of its own profile (the
+ *     machine's, or a per-unit one: heterogeneous platforms), unit i's
+ *     register block at SIM_MACHINE_VTD_BASE + i * SIM_MACHINE_VTD_STRIDE
+ *     (unit 0 at 0xfed90000, as QEMU) published with
+ *     sim_platform_add_mmio(), so a driver maps it with iopt_env_mmio_map()
+ *     exactly as on hardware;
+ *   - a DMAR table published with sim_platform_add_fw_table(): one DRHD per
+ *     unit, in unit order. With one unit it names every DMA test device by
+ *     an explicit endpoint scope (no INCLUDE_PCI_ALL, as QEMU). With several,
+ *     every unit but the last names its devices by explicit endpoint scopes
+ *     and the last one has INCLUDE_PCI_ALL (and no scopes), as a server's
+ *     firmware describes it (the INCLUDE_PCI_ALL DRHD is the last of its
+ *     segment, VT-d 8.3). Then, optionally, an RMRR naming the first
+ *     device, and one RHSA per unit (proximity domain 0); correct checksum;
  *   - nr_devs DMA test devices (dmadev, edu's counterpart) at 00:02.0,
  *     00:03.0, ... named "edu0", "edu1", ... on the sim PCI bus
  *     (sim_pci_add), so that config space
  *     and bus mastering behave as on hardware: sim_machine_dma() refuses DMA
- *     (-EPERM) while a device's bus mastering is off.
+ *     (-EPERM) while a device's bus mastering is off. Device i sits behind
+ *     unit dev_unit[i] (0 unless given): its DMA goes through that model.
+ *
+ * The one-unit default machine is exactly what it was before several units
+ * existed (same base, same DMAR bytes).
  *
  * Threads: as the model and the sim PCI bus (each call may be made from any
  * thread); create/destroy are not concurrent with anything else.
@@ -31,8 +42,11 @@
 #include "iopt_internal/hwmodel.h"
 
 #define SIM_MACHINE_MAX_DEVS 8
-/* Where the register block goes (QEMU's q35 puts intel-iommu there). */
+#define SIM_MACHINE_MAX_UNITS 4
+/* Where unit 0's register block goes (QEMU's q35 puts intel-iommu there). */
 #define SIM_MACHINE_VTD_BASE 0xfed90000ULL
+/* Distance between the register blocks of consecutive units. */
+#define SIM_MACHINE_VTD_STRIDE 0x10000ULL
 /* PCI identity of the DMA test devices: QEMU's edu. */
 #define SIM_MACHINE_DEV_VENDOR 0x1234
 #define SIM_MACHINE_DEV_DEVICE 0x11e8
@@ -48,6 +62,14 @@ struct sim_machine_opts {
 	uint64_t rmrr_base;           /* 4 KiB aligned */
 	uint64_t rmrr_last;           /* inclusive; rmrr_last + 1 4 KiB aligned */
 	bool bus_master;              /* start with bus mastering on (else off, as after reset) */
+	unsigned int nr_units;        /* VT-d units, 1..SIM_MACHINE_MAX_UNITS; 0: 1 */
+	/* Per unit: a profile of its own (NULL: the machine's profile and
+	 * coherency) and, with it, its coherency (as 'coherency' above). */
+	struct {
+		const char *profile;
+		enum vtdm_coherency coherency;
+	} units[SIM_MACHINE_MAX_UNITS];
+	unsigned int dev_unit[SIM_MACHINE_MAX_DEVS]; /* unit of device i, < nr_units */
 };
 
 struct sim_machine_dev {
@@ -55,19 +77,23 @@ struct sim_machine_dev {
 	char name[16];                /* "0000:00:02.0" */
 	struct dmadev *dma;
 	struct sim_pci_dev *pci;
+	unsigned int unit;            /* index into sim_machine.units */
 };
 
 struct sim_machine {
 	struct iopt_env *env;
-	struct vtdm *vtd;
+	struct vtdm *vtd;             /* unit 0 (units[0]) */
+	unsigned int nr_units;
+	struct vtdm *units[SIM_MACHINE_MAX_UNITS];
 	unsigned int nr_devs;
 	struct sim_machine_dev devs[SIM_MACHINE_MAX_DEVS];
 };
 
 /**
  * Build the machine on env (see the file comment).
- * @return 0; -EINVAL (not a sim env, bad counts, a misaligned RMRR, a
- *         profile that does not choose coherency given one); -ENOENT
+ * @return 0; -EINVAL (not a sim env, bad counts, a device on a unit
+ *         beyond nr_units, a misaligned RMRR, a profile that does not
+ *         choose coherency given one); -ENOENT
  *         (unknown profile); -EEXIST (env already has a block at the base or
  *         a device at those addresses); -ENOMEM. Nothing is left on env on
  *         error.
@@ -80,7 +106,7 @@ void sim_machine_destroy(struct sim_machine *m);
 
 /**
  * Device idx does one DMA: reads [iova, iova + len) into buf, or writes buf
- * there, through the VT-d model.
+ * there, through its unit's VT-d model.
  * @return 0; -EPERM when its bus mastering is off (nothing is transferred);
  *         -EFAULT with *f filled on a translation fault; -EAGAIN (a page
  *         request is pending, PRI devices); -EINVAL (bad index).

@@ -61,21 +61,53 @@ static void put_scope(struct dmar_w *w, uint16_t rid)
 	w->off += DM_SCOPE_SIZE;
 }
 
+/* DRHD of unit u (VT-d 8.3): its devices by endpoint scope, or INCLUDE_PCI_ALL. */
+static void put_drhd(struct dmar_w *w, const struct sim_machine *m, unsigned int u,
+		     bool include_all)
+{
+	uint64_t base = vtdm_reg_base(m->units[u]);
+	size_t st = w->off, pages = vtdm_reg_size(m->units[u]) / 4096;
+	unsigned int size_n = 0;
+
+	while ((1UL << size_n) < pages)
+		size_n++;
+	put(w, st + 0, 0, 2);
+	put(w, st + 4, include_all ? 1 : 0, 1);  /* flags bit 0: INCLUDE_PCI_ALL */
+	put(w, st + 5, size_n, 1);
+	put(w, st + 6, 0, 2);
+	put(w, st + 8, base, 8);
+	w->off += DM_DRHD_SIZE;
+	for (unsigned int i = 0; i < m->nr_devs && !include_all; i++)
+		if (m->devs[i].unit == u)
+			put_scope(w, m->devs[i].rid);
+	put(w, st + 2, w->off - st, 2);
+}
+
+/* The widest host address width of the units' profiles. */
+static unsigned int machine_haw(const struct sim_machine_opts *o)
+{
+	unsigned int haw = 0;
+
+	for (unsigned int u = 0; u < o->nr_units; u++) {
+		const char *p = o->units[u].profile ? o->units[u].profile : o->profile;
+		unsigned int h = profile_haw(p ? p : "qemu-q35");
+
+		haw = h > haw ? h : haw;
+	}
+	return haw;
+}
+
 static uint8_t *build_dmar(const struct sim_machine *m, const struct sim_machine_opts *o,
 			   size_t *len)
 {
-	size_t cap = DM_STRUCTS + DM_DRHD_SIZE + DM_RMRR_SIZE + DM_RHSA_SIZE +
+	size_t cap = DM_STRUCTS + m->nr_units * (DM_DRHD_SIZE + DM_RHSA_SIZE) + DM_RMRR_SIZE +
 		     (m->nr_devs + 1) * DM_SCOPE_SIZE;
 	struct dmar_w w = { calloc(1, cap), DM_STRUCTS };
-	uint64_t base = vtdm_reg_base(m->vtd);
-	size_t st, pages = vtdm_reg_size(m->vtd) / 4096;
-	unsigned int size_n = 0;
+	size_t st;
 	uint8_t sum = 0;
 
 	if (w.b == NULL)
 		return NULL;
-	while ((1UL << size_n) < pages)
-		size_n++;
 	memcpy(w.b, "DMAR", 4);
 	put(&w, 8, 1, 1);                      /* revision */
 	memcpy(w.b + 10, "IOPT  ", 6);
@@ -83,19 +115,11 @@ static uint8_t *build_dmar(const struct sim_machine *m, const struct sim_machine
 	put(&w, 24, 1, 4);
 	memcpy(w.b + 28, "IOPT", 4);
 	put(&w, 32, 1, 4);
-	put(&w, DM_HAW, profile_haw(o->profile ? o->profile : "qemu-q35") - 1, 1);
+	put(&w, DM_HAW, machine_haw(o) - 1, 1);
 	put(&w, DM_FLAGS, 0, 1);               /* no interrupt remapping */
-	/* DRHD with explicit scopes (not INCLUDE_PCI_ALL, as QEMU) */
-	st = w.off;
-	put(&w, st + 0, 0, 2);
-	put(&w, st + 4, 0, 1);
-	put(&w, st + 5, size_n, 1);
-	put(&w, st + 6, 0, 2);
-	put(&w, st + 8, base, 8);
-	w.off += DM_DRHD_SIZE;
-	for (unsigned int i = 0; i < m->nr_devs; i++)
-		put_scope(&w, m->devs[i].rid);
-	put(&w, st + 2, w.off - st, 2);
+	/* One unit: explicit scopes (as QEMU); several: the last one takes the rest. */
+	for (unsigned int u = 0; u < m->nr_units; u++)
+		put_drhd(&w, m, u, m->nr_units > 1 && u == m->nr_units - 1);
 	if (o->rmrr) {
 		st = w.off;
 		put(&w, st + 0, 1, 2);
@@ -106,12 +130,14 @@ static uint8_t *build_dmar(const struct sim_machine *m, const struct sim_machine
 		put_scope(&w, m->devs[0].rid);
 		put(&w, st + 2, w.off - st, 2);
 	}
-	st = w.off;
-	put(&w, st + 0, 3, 2);
-	put(&w, st + 2, DM_RHSA_SIZE, 2);
-	put(&w, st + 8, base, 8);
-	put(&w, st + 16, 0, 4);                /* proximity domain 0 */
-	w.off += DM_RHSA_SIZE;
+	for (unsigned int u = 0; u < m->nr_units; u++) {
+		st = w.off;
+		put(&w, st + 0, 3, 2);
+		put(&w, st + 2, DM_RHSA_SIZE, 2);
+		put(&w, st + 8, vtdm_reg_base(m->units[u]), 8);
+		put(&w, st + 16, 0, 4);        /* proximity domain 0 */
+		w.off += DM_RHSA_SIZE;
+	}
 	put(&w, 4, w.off, 4);
 	for (size_t i = 0; i < w.off; i++)
 		sum = (uint8_t)(sum + w.b[i]);
@@ -129,9 +155,11 @@ static int add_devices(struct sim_machine *m, const struct sim_machine_opts *o)
 		int rc;
 
 		d->rid = (uint16_t)((2 + i) << 3);
+		d->unit = o->dev_unit[i];
 		snprintf(d->name, sizeof(d->name), "0000:00:%02x.0", 2 + i);
 		snprintf(pname, sizeof(pname), "edu%u", i);
-		rc = dmadev_create(vtdm_iommu_ops(), m->vtd, d->rid, o->dev_caps, &d->dma);
+		rc = dmadev_create(vtdm_iommu_ops(), m->units[d->unit], d->rid, o->dev_caps,
+				   &d->dma);
 		if (rc)
 			return rc;
 		desc.name = pname;
@@ -167,24 +195,58 @@ static int add_devices(struct sim_machine *m, const struct sim_machine_opts *o)
 	return 0;
 }
 
+/* The model of unit u at its base, published on the platform. */
+static int add_unit(struct sim_machine *m, const struct sim_machine_opts *o, unsigned int u)
+{
+	const char *profile = o->units[u].profile ? o->units[u].profile : o->profile;
+	struct vtdm_opts vo = { 0 };
+	struct iopt_mmio *mmio;
+	int rc;
+
+	vo.coherency = o->units[u].profile ? o->units[u].coherency : o->coherency;
+	vo.reg_base = SIM_MACHINE_VTD_BASE + u * SIM_MACHINE_VTD_STRIDE;
+	rc = vtdm_create(m->env, profile ? profile : "qemu-q35", &vo, &m->units[u]);
+	if (rc)
+		return rc;
+	mmio = vtdm_mmio(m->units[u]);
+	rc = sim_platform_add_mmio(m->env, vtdm_reg_base(m->units[u]), vtdm_reg_size(m->units[u]),
+				   mmio->sim, mmio->sim_arg);
+	if (rc) {
+		vtdm_destroy(m->units[u]);
+		m->units[u] = NULL;
+		return rc;
+	}
+	m->nr_units = u + 1;
+	return 0;
+}
+
+static bool opts_valid(const struct sim_machine_opts *o)
+{
+	if (o->nr_devs > SIM_MACHINE_MAX_DEVS || o->nr_units > SIM_MACHINE_MAX_UNITS)
+		return false;
+	for (unsigned int i = 0; i < o->nr_devs; i++)
+		if (o->dev_unit[i] >= o->nr_units)
+			return false;
+	return !o->rmrr || (!(o->rmrr_base & 0xfff) && !((o->rmrr_last + 1) & 0xfff) &&
+			    o->rmrr_last >= o->rmrr_base);
+}
+
 int sim_machine_create(struct iopt_env *env, const struct sim_machine_opts *opts,
 		       struct sim_machine **out)
 {
 	struct sim_machine_opts o = { 0 };
-	struct vtdm_opts vo = { 0 };
 	struct sim_machine *m;
-	struct iopt_mmio *mmio;
 	uint8_t *dmar = NULL;
 	size_t len = 0;
-	int rc;
+	int rc = 0;
 
 	if (opts)
 		o = *opts;
 	if (o.nr_devs == 0)
 		o.nr_devs = 1;
-	if (env == NULL || out == NULL || o.nr_devs > SIM_MACHINE_MAX_DEVS ||
-	    (o.rmrr && ((o.rmrr_base & 0xfff) || ((o.rmrr_last + 1) & 0xfff) ||
-			o.rmrr_last < o.rmrr_base))) {
+	if (o.nr_units == 0)
+		o.nr_units = 1;
+	if (env == NULL || out == NULL || !opts_valid(&o)) {
 		IOPT_ERRLOG("sim machine: bad arguments");
 		return -EINVAL;
 	}
@@ -193,22 +255,11 @@ int sim_machine_create(struct iopt_env *env, const struct sim_machine_opts *opts
 		return -ENOMEM;
 	m->env = env;
 	m->nr_devs = o.nr_devs;
-	vo.coherency = o.coherency;
-	vo.reg_base = SIM_MACHINE_VTD_BASE;
-	rc = vtdm_create(env, o.profile ? o.profile : "qemu-q35", &vo, &m->vtd);
-	if (rc) {
-		free(m);
-		return rc;
-	}
-	mmio = vtdm_mmio(m->vtd);
-	rc = sim_platform_add_mmio(env, vtdm_reg_base(m->vtd), vtdm_reg_size(m->vtd), mmio->sim,
-				   mmio->sim_arg);
-	if (rc) {
-		vtdm_destroy(m->vtd);
-		free(m);
-		return rc;
-	}
-	rc = add_devices(m, &o);
+	for (unsigned int u = 0; u < o.nr_units && rc == 0; u++)
+		rc = add_unit(m, &o, u);
+	m->vtd = m->units[0];
+	if (rc == 0)
+		rc = add_devices(m, &o);
 	if (rc == 0) {
 		dmar = build_dmar(m, &o, &len);
 		rc = dmar ? sim_platform_add_fw_table(env, "DMAR", dmar, len) : -ENOMEM;
@@ -232,8 +283,10 @@ void sim_machine_destroy(struct sim_machine *m)
 			IOPT_ERRLOG("sim machine: %s is still open", m->devs[i].name);
 		dmadev_destroy(m->devs[i].dma);
 	}
-	sim_platform_remove_mmio(m->env, vtdm_reg_base(m->vtd));
-	vtdm_destroy(m->vtd);
+	for (unsigned int u = 0; u < m->nr_units; u++) {
+		sim_platform_remove_mmio(m->env, vtdm_reg_base(m->units[u]));
+		vtdm_destroy(m->units[u]);
+	}
 	free(m);
 }
 

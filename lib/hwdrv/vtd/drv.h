@@ -137,7 +137,7 @@ struct vtd_hw_unit {
 	struct iopt_dma_buf *ctx;
 	uint32_t nr_ctx;
 	/* unbound requesters */
-	uint16_t *scope;             /* RIDs this unit translates (sorted, unique) */
+	uint16_t *scope;             /* RIDs this unit translates (unique; ascending for INCLUDE_PCI_ALL) */
 	uint32_t nr_scope;
 	uint16_t pt_did;             /* DID of pass-through entries */
 	struct vtd_domain *identity; /* ECAP.PT=0: identity second stage, else NULL */

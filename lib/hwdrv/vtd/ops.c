@@ -38,9 +38,15 @@ static struct vtd_hw_unit *to_hu(struct iopt_hw_unit *u)
 
 /* ---- scope ------------------------------------------------------------------ */
 
-static int scope_add(struct vtd_hw_unit *hu, uint16_t rid, uint32_t *cap)
+/*
+ * Append rid to hu's scope. check_dup: look for it first (explicit scopes,
+ * a handful, may repeat a device); INCLUDE_PCI_ALL walks every BDF once in
+ * increasing order, so its list is unique by construction and a search per
+ * BDF (quadratic in 65536) is skipped.
+ */
+static int scope_add(struct vtd_hw_unit *hu, uint16_t rid, uint32_t *cap, bool check_dup)
 {
-	for (uint32_t i = 0; i < hu->nr_scope; i++)
+	for (uint32_t i = 0; check_dup && i < hu->nr_scope; i++)
 		if (hu->scope[i] == rid)
 			return 0;
 	if (hu->nr_scope == *cap) {
@@ -69,7 +75,7 @@ static int scope_collect(struct vtd_inst *in, struct vtd_hw_unit *hu)
 
 			if (iopt_dmar_find_drhd(in->dmar, drhd->segment, (uint16_t)bdf, NULL, NULL,
 						&d) == 0 && d == drhd) {
-				rc = scope_add(hu, (uint16_t)bdf, &cap);
+				rc = scope_add(hu, (uint16_t)bdf, &cap, false);
 				if (rc)
 					return rc;
 			}
@@ -92,7 +98,7 @@ static int scope_collect(struct vtd_inst *in, struct vtd_hw_unit *hu)
 		if (s->type == IOPT_DMAR_SCOPE_PCI_SUBHIERARCHY)
 			IOPT_WARNLOG("DMAR scope at offset %u is a bridge: only the bridge itself is "
 				     "set up; devices below it are blocked", s->table_offset);
-		rc = scope_add(hu, bdf, &cap);
+		rc = scope_add(hu, bdf, &cap, true);
 		if (rc)
 			return rc;
 	}

@@ -15,8 +15,11 @@
  * Translation (GCMD.TE) is enabled separately and last, once context
  * entries exist (enabling it blocks every requester without one).
  *
- * Known window of the take-over: between clearing TE and the first attach,
- * requesters of the crashed process run untranslated.
+ * Known window of the take-over: between clearing TE and enabling it again
+ * (the end of instance bring-up) requesters run untranslated. After it,
+ * nothing of the previous owner is used: its root table is replaced before
+ * the global invalidations, so no cached context, PASID or IOTLB entry of
+ * its tables survives (its domain ids may be reused at once).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -114,19 +117,78 @@ int vtd_unit_init(struct vtd_unit *u, struct iopt_env *env, const struct iopt_mm
 	return 0;
 }
 
-/* Clear every fault record's F and the FSTS error bits a previous owner left. */
-static void clear_stale_faults(const struct vtd_unit *u)
+/*
+ * Drain what a previous owner left in the fault recording registers: each
+ * record with F set is decoded, logged as the previous owner's (it says
+ * nothing about this process's DMA, so it is never delivered as an event),
+ * counted in u->stale_faults and cleared; then the FSTS error and overflow
+ * bits are cleared (a lost fault is counted in u->stale_overflow).
+ */
+static void clear_stale_faults(struct vtd_unit *u)
 {
+	uint32_t fsts = iopt_mmio_read32(u->mmio, VTD_FSTS_REG);
+
 	for (uint32_t i = 0; i < u->caps.nfr; i++) {
 		uint64_t rec = u->caps.fro + (uint64_t)i * VTD_FRCD_SIZE;
+		uint64_t w1 = iopt_mmio_read64(u->mmio, rec + 8);
+		struct vtd_fault f;
 
-		if (iopt_mmio_read64(u->mmio, rec + 8) & VTD_FRCD_1_F)
-			iopt_mmio_write32(u->mmio, rec + VTD_FRCD_F_DWORD_OFF, VTD_FRCD_F_DWORD_BIT);
+		if (!(w1 & VTD_FRCD_1_F))
+			continue;
+		vtd_fault_decode(iopt_mmio_read64(u->mmio, rec), w1, (uint16_t)i, &f);
+		IOPT_WARNLOG("fault left by the previous owner (record %u): %s at 0x%" PRIx64
+			     " by %02x:%02x.%u: %s (0x%02x); cleared", i, vtd_fault_access_str(f.access),
+			     f.addr, f.sid >> 8, (f.sid >> 3) & 0x1f, f.sid & 7, f.reason_text,
+			     f.reason);
+		u->stale_faults++;
+		iopt_mmio_write32(u->mmio, rec + VTD_FRCD_F_DWORD_OFF, VTD_FRCD_F_DWORD_BIT);
+	}
+	if (fsts & VTD_FSTS_PFO) {
+		IOPT_WARNLOG("the previous owner lost faults (FSTS.PFO); cleared");
+		u->stale_overflow = true;
 	}
 	iopt_mmio_write32(u->mmio, VTD_FSTS_REG,
 			  VTD_FSTS_PFO | VTD_FSTS_AFO | VTD_FSTS_APF | VTD_FSTS_QI_ERRORS);
+	/* A completed wait that asked for an interrupt leaves ICS.IWC set. */
+	iopt_mmio_write32(u->mmio, VTD_ICS_REG, VTD_ICS_IWC);
 }
 
+/*
+ * The page request queue a previous owner programmed points into memory
+ * this process does not own: unhook it (PQA/PQH/PQT to 0) before anything
+ * could write a request there, and clear PRS (a stale PRO would make the
+ * unit drop every new request). Requests it held are dropped; they are
+ * counted and logged, never answered (their groups belong to the previous
+ * owner; the devices time out waiting, as after a reset).
+ */
+static void quiesce_prq(struct vtd_unit *u)
+{
+	uint64_t h, t;
+	uint32_t prs;
+
+	if (!u->caps.prs)
+		return;
+	h = iopt_mmio_read64(u->mmio, VTD_PQH_REG) & VTD_PQ_OFF;
+	t = iopt_mmio_read64(u->mmio, VTD_PQT_REG) & VTD_PQ_OFF;
+	prs = iopt_mmio_read32(u->mmio, VTD_PRS_REG);
+	if (h != t || (prs & (VTD_PRS_PPR | VTD_PRS_PRO))) {
+		IOPT_WARNLOG("page requests left by the previous owner (PQH 0x%" PRIx64 " PQT 0x%"
+			     PRIx64 " PRS 0x%x): dropped", h, t, prs);
+		u->stale_prq = true;
+	}
+	iopt_mmio_write64(u->mmio, VTD_PQA_REG, 0);
+	iopt_mmio_write64(u->mmio, VTD_PQH_REG, 0);
+	iopt_mmio_write64(u->mmio, VTD_PQT_REG, 0);
+	iopt_mmio_write32(u->mmio, VTD_PRS_REG, VTD_PRS_PPR | VTD_PRS_PRO);
+}
+
+/*
+ * Quiesce what a previous owner (a crashed process) left: translation off
+ * first (its tables may be gone), then its invalidation queue, then the
+ * page request queue and the fault records. The caches still hold its
+ * entries; vtd_unit_start() invalidates them globally after programming
+ * its own root table and before anything is enabled again.
+ */
 static int unit_take_over(struct vtd_unit *u)
 {
 	uint32_t gsts = iopt_mmio_read32(u->mmio, VTD_GSTS_REG);
@@ -134,12 +196,10 @@ static int unit_take_over(struct vtd_unit *u)
 
 	if (gsts & VTD_GSTS_IRES)
 		IOPT_WARNLOG("interrupt remapping is enabled (GSTS 0x%08x); leaving it alone", gsts);
-	if (!(gsts & (VTD_GSTS_TES | VTD_GSTS_QIES))) {
-		clear_stale_faults(u);
-		return 0;
+	if (gsts & (VTD_GSTS_TES | VTD_GSTS_QIES)) {
+		IOPT_WARNLOG("unit left enabled (GSTS 0x%08x): taking it over", gsts);
+		u->took_over = true;
 	}
-	IOPT_WARNLOG("unit left enabled (GSTS 0x%08x): taking it over", gsts);
-	u->took_over = true;
 	if (gsts & VTD_GSTS_TES) {
 		rc = vtd_gcmd(u->mmio, VTD_GCMD_TE, false, VTD_GSTS_TES, false, u->timeout_ns);
 		if (rc)
@@ -153,6 +213,7 @@ static int unit_take_over(struct vtd_unit *u)
 		if (rc)
 			return rc;
 	}
+	quiesce_prq(u);
 	clear_stale_faults(u);
 	return 0;
 }

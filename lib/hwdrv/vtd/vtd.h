@@ -407,6 +407,10 @@ struct vtd_unit {
 	bool started;              /* root table programmed, caches invalidated */
 	bool translating;          /* GSTS.TES */
 	bool took_over;            /* start found the unit enabled and reset it */
+	/* What start found left by a previous owner (reported, never delivered as events) */
+	uint32_t stale_faults;     /* fault records drained and cleared */
+	bool stale_overflow;       /* FSTS.PFO was set: it had lost faults */
+	bool stale_prq;            /* page requests pending or lost in its queue: dropped */
 	/* Table writes must be written back from the CPU cache before the
 	 * hardware may read them: legacy mode without ECAP.C, or scalable mode
 	 * without ECAP.C or without SMPWCS (conservative: either walker). */

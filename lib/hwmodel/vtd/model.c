@@ -432,12 +432,17 @@ static void reg_write64(struct vtdm *m, uint64_t off, uint64_t val)
 			m->iqa = val & (IQA_IQA | IQA_DW | IQA_QS);
 	} else if (off == VTD_REG_PQH) {
 		m->pqh = val & PQ_QH;
+	} else if (off == VTD_REG_PQT) {
+		/* Hardware advances it, but it is RW (11.4.11.2): software sets it
+		 * (to 0, with PQH) when it (re)programs the queue, as Linux does,
+		 * which is how a new owner resets a queue a previous one left. */
+		m->pqt = val & PQ_QH;
 	} else if (off == VTD_REG_PQA) {
 		m->pqa = val & (PQA_PQA | PQA_PQS);
 	} else if (off == VTD_REG_IRTA) {
 		m->irta = val;
 	} else {
-		/* IQH, IQERCD, PQT: read-only. */
+		/* IQH, IQERCD: read-only. */
 		IOPT_INFOLOG("write 0x%" PRIx64 " to read-only register 0x%" PRIx64 " dropped", val,
 			     off);
 	}

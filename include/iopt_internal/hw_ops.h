@@ -432,6 +432,17 @@ struct iopt_hw_ops {
 	 * code of an IOPT_HW_EVENT_FAULT, as a static string; never NULL.
 	 */
 	const char *(*fault_reason_str)(uint32_t reason);
+	/*
+	 * Optional (may be NULL): bring a unit the driver reported broken (an
+	 * invalidation did not complete; while broken, ops that would add
+	 * translations fail with -EIO) back into service: re-initialise its
+	 * invalidation machinery and invalidate every cache of the unit and of
+	 * its devices globally, waiting for completion; only when that
+	 * completes is the unit no longer broken. Returns 0 (also when it was
+	 * not broken), -EIO or -ETIMEDOUT when it still does not complete (it
+	 * stays broken, nothing else changed).
+	 */
+	int (*unit_recover)(struct iopt_hw_unit *unit);
 };
 
 #endif

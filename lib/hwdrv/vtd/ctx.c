@@ -119,6 +119,21 @@ void vtd_inv_cc_dev(struct vtd_inv *iv, uint16_t did, uint16_t sid)
 	inv_add(iv, &d);
 }
 
+void vtd_inv_cc_global(struct vtd_inv *iv)
+{
+	struct vtd_hw_unit *hu = iv->hu;
+	struct vtd_qi_desc d;
+
+	if (!hu->u.use_qi) {
+		if (iv->rc == 0)
+			iv->rc = vtd_reg_inv_context(hu->u.mmio, VTD_CC_GRAN_GLOBAL, 0, 0, 0,
+						     hu->u.timeout_ns);
+		return;
+	}
+	d = vtd_qi_enc_cc(VTD_CC_GRAN_GLOBAL, 0, 0, 0);
+	inv_add(iv, &d);
+}
+
 void vtd_inv_iotlb(struct vtd_inv *iv, unsigned int gran, uint16_t did, uint64_t addr,
 		   unsigned int am, bool ih)
 {
@@ -197,7 +212,7 @@ int vtd_inv_end(struct vtd_inv *iv)
 				  hu->u.timeout_ns);
 	if (iv->rc) {
 		IOPT_ERRLOG("invalidation did not complete: %d; unit marked broken", iv->rc);
-		hu->broken = true;
+		vtd_hu_set_broken(hu, true);
 	}
 	return iv->rc;
 }

@@ -9,6 +9,7 @@
  *             lib/pgtbl, map, unmap, iotlb_sync
  *   ops.c     discovery (DMAR), instance create/destroy, probe/release,
  *             hw_info, attach, poll, the ops table
+ *   recover.c broken units: what is refused while broken, and recovery
  *
  * Locking: each unit has one mutex (vtd_hw_unit.lock) that guards its
  * tables, its domain-id space, its device list and its invalidation queue.
@@ -123,7 +124,8 @@ struct vtd_hw_unit {
 	struct vtd_unit u;
 	pthread_mutex_t lock;
 	bool lock_init;
-	bool broken;                 /* an invalidation did not complete */
+	bool broken;                 /* an invalidation did not complete (recover.c);
+				      * vtd_hu_is_broken / vtd_hu_set_broken only */
 	int node;
 	unsigned int haw;            /* host address width (DMAR) */
 	unsigned int levels;         /* levels of every second-stage table on this unit */
@@ -169,6 +171,17 @@ struct vtd_drv_stats {
 	uint32_t domains;            /* live domains, the driver's own included */
 };
 
+/* The broken flag (recover.c): read anywhere, written with the unit lock held. */
+static inline bool vtd_hu_is_broken(const struct vtd_hw_unit *hu)
+{
+	return __atomic_load_n(&hu->broken, __ATOMIC_ACQUIRE);
+}
+
+static inline void vtd_hu_set_broken(struct vtd_hw_unit *hu, bool broken)
+{
+	__atomic_store_n(&hu->broken, broken, __ATOMIC_RELEASE);
+}
+
 static inline struct vtd_dev *to_vdev(struct iopt_hw_dev *d)
 {
 	return (struct vtd_dev *)d;
@@ -195,6 +208,8 @@ struct vtd_inv {
 
 void vtd_inv_begin(struct vtd_inv *iv, struct vtd_hw_unit *hu);
 void vtd_inv_cc_dev(struct vtd_inv *iv, uint16_t did, uint16_t sid);
+/* Global context-cache invalidation (queued or register-based). */
+void vtd_inv_cc_global(struct vtd_inv *iv);
 void vtd_inv_iotlb(struct vtd_inv *iv, unsigned int gran, uint16_t did, uint64_t addr,
 		   unsigned int am, bool ih);
 void vtd_inv_pc(struct vtd_inv *iv, unsigned int gran, uint16_t did, uint32_t pasid);
@@ -273,6 +288,22 @@ int vtd_op_read_and_clear_dirty(struct iopt_hw_domain *dom, uint64_t iova, uint6
 uint64_t vtd_op_unmap_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pgsize,
 			    uint64_t pgcount, struct iopt_hw_gather *gather);
 int vtd_op_iotlb_sync(struct iopt_hw_domain *dom, struct iopt_hw_gather *gather);
+
+/* ---- recover.c ----------------------------------------------------------- */
+
+/* true (and a log line naming what) when hu is broken: the caller returns -EIO. */
+bool vtd_hu_refuse_if_broken(const struct vtd_hw_unit *hu, const char *what);
+/* The ops that add translations, refused on a broken unit (-EIO, nothing changed). */
+int vtd_gate_domain_alloc_paging(struct iopt_hw_dev *dev, uint32_t flags,
+				 struct iopt_hw_domain **out);
+int vtd_gate_domain_alloc_nested(struct iopt_hw_dev *dev, struct iopt_hw_domain *parent,
+				 uint32_t flags, uint32_t data_type, const void *data, size_t len,
+				 struct iopt_hw_domain **out);
+int vtd_gate_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uint64_t pgsize,
+		       uint64_t pgcount, uint32_t prot, uint64_t *mapped);
+int vtd_gate_set_dirty_tracking(struct iopt_hw_domain *dom, bool enable);
+/* The seam's unit_recover (see recover.c): 0, also when not broken; -EIO; -ETIMEDOUT. */
+int vtd_op_unit_recover(struct iopt_hw_unit *unit);
 
 /* ---- ops.c ------------------------------------------------------------- */
 

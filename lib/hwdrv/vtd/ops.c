@@ -562,6 +562,8 @@ static int vtd_probe_device(struct iopt_hw_instance *inst, const struct iopt_hw_
 			hu = in->hu[i];
 	if (hu == NULL)
 		return -ENODEV;
+	if (vtd_hu_refuse_if_broken(hu, "probe"))
+		return -EIO;
 	vd = calloc(1, sizeof(*vd));
 	if (vd == NULL)
 		return -ENOMEM;
@@ -642,7 +644,7 @@ static int vtd_hw_info(struct iopt_hw_dev *dev, struct iopt_hw_info *info)
 	struct vtd_hw_unit *hu = vd->hu;
 	struct iopt_hw_info_vtd raw = { 0 };
 
-	if (hu->broken)
+	if (vtd_hu_refuse_if_broken(hu, "hw_info"))
 		return -EIO;
 	memset(info, 0, sizeof(*info));
 	raw.cap_reg = hu->u.caps.cap;
@@ -709,6 +711,8 @@ static int vtd_attach_dev(struct iopt_hw_dev *dev, struct iopt_hw_domain *dom)
 
 	if (rc)
 		return rc;
+	if (d && vtd_hu_refuse_if_broken(hu, "attach"))
+		return -EIO;
 	pthread_mutex_lock(&hu->lock);
 	if (d && d->pt) /* nested: the user's first stage owns the IOVA space */
 		rc = map_rmrrs(vd, d);
@@ -751,6 +755,8 @@ static int vtd_attach_dev_pasid(struct iopt_hw_dev *dev, uint32_t pasid,
 		IOPT_ERRLOG("PASID %u is reserved (RID_PASID) or beyond the device's width", pasid);
 		return -EINVAL;
 	}
+	if (d && vtd_hu_refuse_if_broken(hu, "PASID attach"))
+		return -EIO;
 	pthread_mutex_lock(&hu->lock);
 	for (pp = &vd->pasids; *pp && (*pp)->pasid != pasid; pp = &(*pp)->next)
 		;
@@ -951,7 +957,7 @@ static int vtd_page_response(struct iopt_hw_dev *dev, bool pasid_valid, uint32_t
 	pthread_mutex_lock(&hu->lock);
 	rc = vtd_qi_submit_sync(&hu->u.qi, &d, 1);
 	if (rc)
-		hu->broken = true;
+		vtd_hu_set_broken(hu, true);
 	pthread_mutex_unlock(&hu->lock);
 	return rc ? -EIO : 0;
 }
@@ -968,18 +974,20 @@ const struct iopt_hw_ops vtd_hw_ops = {
 	.hw_info = vtd_hw_info,
 	.probe_device = vtd_probe_device,
 	.release_device = vtd_release_device,
-	.domain_alloc_paging = vtd_op_domain_alloc_paging,
-	.domain_alloc_nested = vtd_op_domain_alloc_nested,
+	/* the ops that add translations go through recover.c's broken-unit gates */
+	.domain_alloc_paging = vtd_gate_domain_alloc_paging,
+	.domain_alloc_nested = vtd_gate_domain_alloc_nested,
 	.domain_free = vtd_op_domain_free,
 	.attach_dev = vtd_attach_dev,
 	.attach_dev_pasid = vtd_attach_dev_pasid,
-	.map_pages = vtd_op_map_pages,
+	.map_pages = vtd_gate_map_pages,
 	.unmap_pages = vtd_op_unmap_pages,
 	.iotlb_sync = vtd_op_iotlb_sync,
-	.set_dirty_tracking = vtd_op_set_dirty_tracking,
+	.set_dirty_tracking = vtd_gate_set_dirty_tracking,
 	.read_and_clear_dirty = vtd_op_read_and_clear_dirty,
 	.cache_invalidate_user = vtd_op_cache_invalidate_user,
 	.poll = vtd_poll,
 	.page_response = vtd_page_response,
 	.fault_reason_str = vtd_op_fault_reason_str,
+	.unit_recover = vtd_op_unit_recover,
 };

@@ -508,6 +508,22 @@ struct iopt_hw_info_out {
 int iopt_get_hw_info(struct iopt_ctx *ctx, uint32_t dev_id, void *data, uint32_t *data_len,
 		     struct iopt_hw_info_out *out);
 
+/**
+ * Bring the unit behind a bound device back into service after it was
+ * reported broken (an invalidation it was asked for did not complete:
+ * iopt_ioas_unmap() and others returned -EIO). While broken, calls that
+ * would give a device new access on that unit (bind, attach, map through an
+ * HWPT of the unit, HWPT allocation, iopt_get_hw_info) fail with -EIO and
+ * change nothing; calls that take access away still run. The recovery
+ * re-initialises the unit's invalidation queue and invalidates every cache
+ * of the unit and of its devices, waiting for completion; only then is the
+ * unit trusted again. A unit that is not broken is left alone.
+ * @return 0; -ENOENT unknown dev_id or not a device; -EOPNOTSUPP the driver
+ *         cannot recover a unit; -EIO or -ETIMEDOUT when the unit still does
+ *         not complete (it stays broken).
+ */
+int iopt_device_unit_recover(struct iopt_ctx *ctx, uint32_t dev_id);
+
 /* ---- faults ------------------------------------------------------------------- */
 
 /** iopt_fault flags. */

@@ -594,3 +594,27 @@ int iopt_get_hw_info(struct iopt_ctx *ctx, uint32_t dev_id, void *data, uint32_t
 	}
 	return 0;
 }
+
+int iopt_device_unit_recover(struct iopt_ctx *ctx, uint32_t dev_id)
+{
+	struct iom_device *dev;
+	int rc;
+
+	if (!ctx)
+		return -EINVAL;
+	pthread_mutex_lock(&ctx->lock);
+	dev = dev_get_locked(ctx, dev_id);
+	if (!dev) {
+		pthread_mutex_unlock(&ctx->lock);
+		return -ENOENT;
+	}
+	if (!ctx->ops->unit_recover) {
+		IOPT_ERRLOG("unit_recover: the %s driver cannot recover a unit", ctx->ops->name);
+		rc = -EOPNOTSUPP;
+	} else {
+		rc = ctx->ops->unit_recover(dev->hw->unit);
+	}
+	iom_obj_put_locked(&dev->obj);
+	pthread_mutex_unlock(&ctx->lock);
+	return rc;
+}

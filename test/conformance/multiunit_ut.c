@@ -8,7 +8,8 @@
  * DMA before the unmap filled both IOTLBs; after it both devices fault).
  * PASID attach is refused where the unit cannot do it and works where it
  * can; hw_info describes each device's own unit; unbound devices keep
- * pass-through on both units.
+ * pass-through on both units; a unit that fails an invalidation is broken
+ * alone and comes back with iopt_device_unit_recover().
  */
 #include "fixture.h"
 #include "iopt_internal/hwdrv_vtd.h"
@@ -30,10 +31,11 @@ static const struct mu_cfg g_mu_cfgs[] = {
 static const struct mu_cfg *g_mu;
 static struct sim_machine *g_sim;
 
-static void mu_setup(size_t buf_len)
+static void mu_setup_caps(size_t buf_len, unsigned int dev_caps)
 {
 	struct iopt_env_opts eo = { .mem = IOPT_ENV_MEM_SIM };
-	struct sim_machine_opts mo = { .nr_units = 2, .nr_devs = 4, .bus_master = true };
+	struct sim_machine_opts mo = { .nr_units = 2, .nr_devs = 4, .bus_master = true,
+				       .dev_caps = dev_caps };
 	struct iopt_ctx_opts opts = { .log_level = -1 };
 	struct iopt_hw_platform plat = { 0 };
 	void *p = NULL;
@@ -60,6 +62,11 @@ static void mu_setup(size_t buf_len)
 	for (size_t i = 0; i < buf_len; i++)
 		g_fx.buf[i] = (uint8_t)(i * 13 + 1);
 	g_fx.buf_len = buf_len;
+}
+
+static void mu_setup(size_t buf_len)
+{
+	mu_setup_caps(buf_len, 0);
 }
 
 /* The unit index of a bound device, as the object model sees it. */
@@ -195,6 +202,62 @@ static void test_unbound_both_units(void)
 	fx_teardown();
 }
 
+/*
+ * A unit that fails an invalidation is broken alone: unit 1 ("full", ATS
+ * devices) loses a device-TLB invalidation (ITE) on unmap, which returns
+ * -EIO. Then every call that would give access on unit 1 fails with -EIO
+ * and changes nothing, on unit 0 too (a map that unit 1 refuses is undone
+ * on unit 0); unit 0 keeps working for what is its own (binding edu1).
+ * iopt_device_unit_recover() on a unit-1 device brings it back.
+ */
+static void test_broken_unit_alone(void)
+{
+	uint64_t iova = 64 * PAGE, iova2 = 128 * PAGE;
+	struct iopt_hw_info_vtd raw;
+	uint32_t pt, len = sizeof(raw), dev3;
+
+	if (strcmp(g_mu->profile[1], "full") != 0)
+		UT_SKIP("device-TLB time-outs need a unit with ECAP.DT (full profile)");
+	mu_setup_caps(8 * PAGE, DMADEV_CAP_ATS);
+	fx_bind(0);
+	fx_bind(2);
+	for (unsigned int i = 0; i < 3; i += 2) {
+		pt = g_fx.ioas;
+		CU_ASSERT_EQUAL_FATAL(iopt_device_attach(g_fx.ctx, g_fx.dev[i], &pt), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf, 4 * PAGE, &iova,
+					    MAP_FIXED_RW), 0);
+	CU_ASSERT(fx_dma_maps(g_fx.dev[2], UINT32_MAX, iova, g_fx.buf, 4 * PAGE, true));
+	CU_ASSERT_EQUAL(vtdm_inject_devtlb_timeout(g_sim->units[1], g_sim->devs[2].rid, 1), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, iova, 4 * PAGE, NULL), -EIO);
+	/* broken: unit 1 refuses new access, and a map it refuses is undone everywhere */
+	CU_ASSERT_EQUAL(iopt_get_hw_info(g_fx.ctx, g_fx.dev[2], &raw, &len, NULL), -EIO);
+	CU_ASSERT_EQUAL(iopt_device_bind(g_fx.ctx, "edu3", &dev3), -EIO);
+	CU_ASSERT_EQUAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 4 * PAGE, 4 * PAGE, &iova2,
+				      MAP_FIXED_RW), -EIO);
+	CU_ASSERT(fx_dma_faults(g_fx.dev[0], UINT32_MAX, iova2, 4 * PAGE));
+	/* unit 0 is not broken */
+	len = sizeof(raw);
+	CU_ASSERT_EQUAL(iopt_get_hw_info(g_fx.ctx, g_fx.dev[0], &raw, &len, NULL), 0);
+	fx_bind(1);
+	/* recovery of unit 1 through one of its devices; then everything works */
+	CU_ASSERT_EQUAL(iopt_device_unit_recover(g_fx.ctx, g_fx.dev[0]), 0); /* unit 0: no-op */
+	CU_ASSERT_EQUAL(iopt_device_unit_recover(g_fx.ctx, g_fx.dev[2]), 0);
+	CU_ASSERT_EQUAL(iopt_device_unit_recover(g_fx.ctx, 9999), -ENOENT);
+	len = sizeof(raw);
+	CU_ASSERT_EQUAL(iopt_get_hw_info(g_fx.ctx, g_fx.dev[2], &raw, &len, NULL), 0);
+	CU_ASSERT(fx_dma_faults(g_fx.dev[2], UINT32_MAX, iova, 4 * PAGE)); /* the lost one too */
+	CU_ASSERT_EQUAL_FATAL(iopt_ioas_map(g_fx.ctx, g_fx.ioas, g_fx.buf + 4 * PAGE, 4 * PAGE,
+					    &iova2, MAP_FIXED_RW), 0);
+	CU_ASSERT(fx_dma_maps(g_fx.dev[0], UINT32_MAX, iova2, g_fx.buf + 4 * PAGE, 4 * PAGE, true));
+	CU_ASSERT(fx_dma_maps(g_fx.dev[2], UINT32_MAX, iova2, g_fx.buf + 4 * PAGE, 4 * PAGE, true));
+	CU_ASSERT_EQUAL(iopt_device_bind(g_fx.ctx, "edu3", &dev3), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(g_fx.ctx, g_fx.ioas, 0, UINT64_MAX, NULL), 0);
+	for (unsigned int i = 0; i < 3; i += 2)
+		CU_ASSERT_EQUAL(iopt_device_detach(g_fx.ctx, g_fx.dev[i]), 0);
+	fx_teardown();
+}
+
 #define MU_INIT(i)                        \
 	static int mu_init_##i(void)      \
 	{                                 \
@@ -211,6 +274,7 @@ int main(int argc, char **argv)
 		UT_TEST(test_ioas_two_units),
 		UT_TEST(test_hw_info_and_pasid),
 		UT_TEST(test_unbound_both_units),
+		UT_TEST(test_broken_unit_alone),
 		UT_END,
 	};
 	static const struct ut_suite suites[] = {

@@ -129,6 +129,59 @@ static void run_a(struct rig *r, struct iopt_hw_dev *da[2], struct iopt_hw_domai
 	CU_ASSERT_TRUE(f.recorded);
 }
 
+/* B right after its bring-up over A's leftovers. */
+static void check_b_state(struct rig *r, struct vtd_hw_unit *hb, uint64_t root_a,
+			  const struct vtdm_counters *ca)
+{
+	struct evlog l = { 0 };
+
+	CU_ASSERT_TRUE(hb->u.took_over);
+	/* every fault the model recorded under A (A never drained) is drained as A's */
+	CU_ASSERT(hb->u.stale_faults >= 1);
+	CU_ASSERT_EQUAL(hb->u.stale_faults, ca->faults_recorded);
+	CU_ASSERT_EQUAL(hb->u.stale_overflow, ca->faults_dropped > 0);
+	CU_ASSERT(g_prev_owner_logs >= 1);
+	CU_ASSERT_EQUAL(reg64(r, VTD_RTADDR_REG) & VTD_RTADDR_RTA, hb->u.root.pa);
+	CU_ASSERT_NOT_EQUAL(hb->u.root.pa, root_a);
+	CU_ASSERT(reg32(r, VTD_GSTS_REG) & VTD_GSTS_TES);
+	CU_ASSERT_EQUAL(reg64(r, VTD_IQA_REG) & VTD_IQA_IQA, hb->u.qi.ring.pa);
+	CU_ASSERT_EQUAL(vtd_hw_ops.poll(&hb->base, 16, ev_cb, &l), 0); /* not B's fault */
+}
+
+/*
+ * B's own domain for edu0 (db), with A's domain id did_a: B's bytes, no
+ * IOTLB entry of A; B's faults are B's own (its blocked DMA before).
+ */
+static struct iopt_hw_domain *check_b_domain(struct rig *r, struct vtd_hw_unit *hb,
+					     struct iopt_hw_dev *db, uint16_t did_a,
+					     const struct iopt_dma_buf *ba,
+					     const struct iopt_dma_buf *bb)
+{
+	struct iopt_hw_domain *dom_b;
+	struct evlog l = { 0 };
+	unsigned int nb = 0;
+	uint8_t v = 0;
+
+	memset(bb->va, 0xbb, SZ_4K);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(db, 0, &dom_b), 0);
+	CU_ASSERT_EQUAL(to_vdom(dom_b)->did, did_a);
+	map(dom_b, 0x10000, bb->pa, SZ_4K, 1);
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(db, dom_b), 0);
+	CU_ASSERT_EQUAL(dma(r, 0, 0x10000, &v, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(v, 0xbb);
+	v = 0x5e;
+	CU_ASSERT_EQUAL(dma(r, 0, 0x10004, &v, 1, true, NULL), 0);
+	CU_ASSERT_EQUAL(((uint8_t *)bb->va)[4], 0x5e);
+	CU_ASSERT_EQUAL(((uint8_t *)ba->va)[4], 0xaa); /* A's page untouched */
+	CU_ASSERT(vtd_hw_ops.poll(&hb->base, 16, ev_cb, &l) >= 1);
+	for (unsigned int i = 0; i < l.n; i++) {
+		nb += l.ev[i].addr == 0x10000 && l.ev[i].rid == r->m->devs[0].rid;
+		CU_ASSERT(l.ev[i].rid != r->m->devs[2].rid); /* A's edu2 fault is not B's */
+	}
+	CU_ASSERT(nb >= 1);
+	return dom_b;
+}
+
 static void test_take_over_crashed(void)
 {
 	struct iopt_hw_instance *a, *b;
@@ -138,9 +191,7 @@ static void test_take_over_crashed(void)
 	struct vtd_hw_unit *hb;
 	struct hwmodel_fault f;
 	struct rig r;
-	struct evlog l;
 	struct vtdm_counters ca;
-	unsigned int nb;
 	uint64_t root_a;
 	uint8_t v;
 
@@ -157,18 +208,7 @@ static void test_take_over_crashed(void)
 	b = up_b(&r);
 	CU_ASSERT_FATAL(b != NULL);
 	hb = to_inst(b)->hu[0];
-	CU_ASSERT_TRUE(hb->u.took_over);
-	/* every fault the model recorded under A (A never drained) is drained as A's */
-	CU_ASSERT(hb->u.stale_faults >= 1);
-	CU_ASSERT_EQUAL(hb->u.stale_faults, ca.faults_recorded);
-	CU_ASSERT_EQUAL(hb->u.stale_overflow, ca.faults_dropped > 0);
-	CU_ASSERT(g_prev_owner_logs >= 1);
-	CU_ASSERT_EQUAL(reg64(&r, VTD_RTADDR_REG) & VTD_RTADDR_RTA, hb->u.root.pa);
-	CU_ASSERT_NOT_EQUAL(hb->u.root.pa, root_a);
-	CU_ASSERT(reg32(&r, VTD_GSTS_REG) & VTD_GSTS_TES);
-	CU_ASSERT_EQUAL(reg64(&r, VTD_IQA_REG) & VTD_IQA_IQA, hb->u.qi.ring.pa);
-	memset(&l, 0, sizeof(l));
-	CU_ASSERT_EQUAL(vtd_hw_ops.poll(&hb->base, 16, ev_cb, &l), 0); /* not B's fault */
+	check_b_state(&r, hb, root_a, &ca);
 
 	/* B's unbound policy: edu1 passes through, as under A */
 	CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(r.env, SZ_4K, SZ_4K, IOPT_NUMA_ANY, &other), 0);
@@ -186,28 +226,8 @@ static void test_take_over_crashed(void)
 	v = 0;
 	CU_ASSERT_EQUAL(dma(&r, 0, 0x10000, &v, 1, false, &f), -EFAULT);
 	CU_ASSERT_NOT_EQUAL(v, 0xaa);
-	/* B's own domain, with A's domain id: B's bytes, no IOTLB entry of A */
 	CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(r.env, SZ_4K, SZ_4K, IOPT_NUMA_ANY, &bb), 0);
-	memset(bb.va, 0xbb, SZ_4K);
-	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(db, 0, &dom_b), 0);
-	CU_ASSERT_EQUAL(to_vdom(dom_b)->did, to_vdom(dom_a)->did);
-	map(dom_b, 0x10000, bb.pa, SZ_4K, 1);
-	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(db, dom_b), 0);
-	CU_ASSERT_EQUAL(dma(&r, 0, 0x10000, &v, 1, false, NULL), 0);
-	CU_ASSERT_EQUAL(v, 0xbb);
-	v = 0x5e;
-	CU_ASSERT_EQUAL(dma(&r, 0, 0x10004, &v, 1, true, NULL), 0);
-	CU_ASSERT_EQUAL(((uint8_t *)bb.va)[4], 0x5e);
-	CU_ASSERT_EQUAL(((uint8_t *)ba.va)[4], 0xaa); /* A's page untouched */
-	/* B's faults are B's own: the blocked DMA above */
-	memset(&l, 0, sizeof(l));
-	CU_ASSERT(vtd_hw_ops.poll(&hb->base, 16, ev_cb, &l) >= 1);
-	nb = 0;
-	for (unsigned int i = 0; i < l.n; i++) {
-		nb += l.ev[i].addr == 0x10000 && l.ev[i].rid == r.m->devs[0].rid;
-		CU_ASSERT(l.ev[i].rid != r.m->devs[2].rid); /* A's edu2 fault is not B's */
-	}
-	CU_ASSERT(nb >= 1);
+	dom_b = check_b_domain(&r, hb, db, to_vdom(dom_a)->did, &ba, &bb);
 
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(db, NULL), 0);
 	vtd_hw_ops.domain_free(dom_b);

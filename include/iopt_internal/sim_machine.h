@@ -25,6 +25,17 @@
  *     (-EPERM) while a device's bus mastering is off. Device i sits behind
  *     unit dev_unit[i] (0 unless given): its DMA goes through that model.
  *
+ * Optionally a PCIe-to-PCI bridge at 00:1e.0 (type-1 header, class 0x0604,
+ * a PCIe capability of port type "PCI Express to PCI/PCI-X bridge",
+ * secondary and subordinate bus 1): the devices marked behind_bridge[] are
+ * conventional PCI devices below it, at 01:00.0, 01:01.0, ... Their DMA
+ * carries the bridge's alias requester id 01:00.0 (the bridge takes
+ * ownership of their transactions: secondary bus, devfn 0), so it goes
+ * through their unit's model with that id (no ATS, PRI or PASID). Their
+ * unit's DRHD names the bridge by one PCI sub-hierarchy scope instead of
+ * endpoint scopes; they must all be on one unit, not the INCLUDE_PCI_ALL
+ * one of a several-unit machine.
+ *
  * The one-unit default machine is exactly what it was before several units
  * existed (same base, same DMAR bytes).
  *
@@ -70,7 +81,13 @@ struct sim_machine_opts {
 		enum vtdm_coherency coherency;
 	} units[SIM_MACHINE_MAX_UNITS];
 	unsigned int dev_unit[SIM_MACHINE_MAX_DEVS]; /* unit of device i, < nr_units */
+	bool behind_bridge[SIM_MACHINE_MAX_DEVS];    /* device i below the PCIe-to-PCI bridge */
 };
+
+/* The PCIe-to-PCI bridge (when a device is behind it) and its devices' alias. */
+#define SIM_MACHINE_BRIDGE_RID 0x00f0   /* 00:1e.0 */
+#define SIM_MACHINE_BRIDGE_BUS 1        /* its secondary (= subordinate) bus */
+#define SIM_MACHINE_BRIDGE_ALIAS 0x0100 /* 01:00.0: the requester id of their DMA */
 
 struct sim_machine_dev {
 	uint16_t rid;                 /* 00:02.0 = 0x0010, 00:03.0 = 0x0018, ... */
@@ -78,6 +95,8 @@ struct sim_machine_dev {
 	struct dmadev *dma;
 	struct sim_pci_dev *pci;
 	unsigned int unit;            /* index into sim_machine.units */
+	uint16_t dma_rid;             /* the requester id its DMA carries (rid, or the alias) */
+	bool bridged;                 /* behind the PCIe-to-PCI bridge */
 };
 
 struct sim_machine {
@@ -87,6 +106,7 @@ struct sim_machine {
 	struct vtdm *units[SIM_MACHINE_MAX_UNITS];
 	unsigned int nr_devs;
 	struct sim_machine_dev devs[SIM_MACHINE_MAX_DEVS];
+	struct sim_pci_dev *bridge;   /* or NULL */
 };
 
 /**

@@ -28,6 +28,7 @@
 #define DM_RHSA_SIZE 20      /* type, length, reserved, base, proximity domain */
 #define DM_SCOPE_SIZE 8      /* one-hop device scope */
 #define DM_SCOPE_ENDPOINT 1
+#define DM_SCOPE_SUBHIERARCHY 2
 
 /*
  * Host address width the profiles model (the model keeps it private; these
@@ -49,16 +50,21 @@ static void put(struct dmar_w *w, size_t at, uint64_t v, unsigned int bytes)
 		w->b[at + i] = (uint8_t)(v >> (8 * i));
 }
 
-static void put_scope(struct dmar_w *w, uint16_t rid)
+static void put_scope_type(struct dmar_w *w, uint16_t rid, unsigned int type)
 {
 	size_t o = w->off;
 
-	put(w, o + 0, DM_SCOPE_ENDPOINT, 1);
+	put(w, o + 0, type, 1);
 	put(w, o + 1, DM_SCOPE_SIZE, 1);
 	put(w, o + 5, rid >> 8, 1);            /* start bus */
 	put(w, o + 6, (rid >> 3) & 0x1f, 1);   /* device */
 	put(w, o + 7, rid & 7, 1);             /* function */
 	w->off += DM_SCOPE_SIZE;
+}
+
+static void put_scope(struct dmar_w *w, uint16_t rid)
+{
+	put_scope_type(w, rid, DM_SCOPE_ENDPOINT);
 }
 
 /* DRHD of unit u (VT-d 8.3): its devices by endpoint scope, or INCLUDE_PCI_ALL. */
@@ -68,6 +74,7 @@ static void put_drhd(struct dmar_w *w, const struct sim_machine *m, unsigned int
 	uint64_t base = vtdm_reg_base(m->units[u]);
 	size_t st = w->off, pages = vtdm_reg_size(m->units[u]) / 4096;
 	unsigned int size_n = 0;
+	bool bridge = false;
 
 	while ((1UL << size_n) < pages)
 		size_n++;
@@ -77,9 +84,16 @@ static void put_drhd(struct dmar_w *w, const struct sim_machine *m, unsigned int
 	put(w, st + 6, 0, 2);
 	put(w, st + 8, base, 8);
 	w->off += DM_DRHD_SIZE;
-	for (unsigned int i = 0; i < m->nr_devs && !include_all; i++)
-		if (m->devs[i].unit == u)
+	for (unsigned int i = 0; i < m->nr_devs && !include_all; i++) {
+		if (m->devs[i].unit != u)
+			continue;
+		if (!m->devs[i].bridged)
 			put_scope(w, m->devs[i].rid);
+		else
+			bridge = true;
+	}
+	if (bridge) /* the devices below it: one sub-hierarchy scope for the bridge */
+		put_scope_type(w, SIM_MACHINE_BRIDGE_RID, DM_SCOPE_SUBHIERARCHY);
 	put(w, st + 2, w->off - st, 2);
 }
 
@@ -146,51 +160,109 @@ static uint8_t *build_dmar(const struct sim_machine *m, const struct sim_machine
 	return w.b;
 }
 
+/*
+ * The PCIe-to-PCI bridge at SIM_MACHINE_BRIDGE_RID: a type-1 header
+ * (PCI-to-PCI bridge 7.5.1.3: bus numbers at 0x18-0x1a), a capability list
+ * with the PCIe capability (7.5.3: port type 7, PCI Express to PCI/PCI-X
+ * bridge) at 0x40.
+ */
+static int add_bridge(struct sim_machine *m)
+{
+	struct sim_pci_desc desc = { 0 };
+	uint32_t bus = SIM_MACHINE_BRIDGE_BUS;
+	int rc;
+
+	desc.name = "pcibridge0";
+	desc.addr.dev = (uint8_t)((SIM_MACHINE_BRIDGE_RID >> 3) & 0x1f);
+	desc.addr.fn = (uint8_t)(SIM_MACHINE_BRIDGE_RID & 7);
+	desc.vendor_id = 0x8086;
+	desc.device_id = 0x244e;
+	desc.class_code = 0x060400;
+	rc = sim_pci_add(m->env, &desc, &m->bridge);
+	if (rc == 0)
+		rc = sim_pci_cfg_poke(m->bridge, 0x0e, 1, 0x01);           /* header type 1 */
+	if (rc == 0)
+		rc = sim_pci_cfg_poke(m->bridge, 0x18, 4, 0 | bus << 8 | bus << 16);
+	if (rc == 0)
+		rc = sim_pci_cfg_poke(m->bridge, 0x06, 2, 0x0010);         /* capability list */
+	if (rc == 0)
+		rc = sim_pci_cfg_poke(m->bridge, 0x34, 1, 0x40);
+	if (rc == 0)                                                     /* PCIe cap v2, type 7 */
+		rc = sim_pci_cfg_poke(m->bridge, 0x40, 4, 0x10 | (0x72U << 16));
+	return rc;
+}
+
+/* Device i's address: 00:(2 + i).0, or 01:k.0 for the k-th device behind the bridge. */
+static void dev_place(const struct sim_machine_opts *o, unsigned int i, struct iopt_pci_addr *a)
+{
+	unsigned int k = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (!o->behind_bridge[i]) {
+		a->dev = (uint8_t)(2 + i);
+		return;
+	}
+	for (unsigned int j = 0; j < i; j++)
+		k += o->behind_bridge[j];
+	a->bus = SIM_MACHINE_BRIDGE_BUS;
+	a->dev = (uint8_t)k;
+}
+
+static int add_device(struct sim_machine *m, const struct sim_machine_opts *o, unsigned int i)
+{
+	struct sim_machine_dev *d = &m->devs[i];
+	struct sim_pci_desc desc = { 0 };
+	char pname[SIM_PCI_NAME_MAX];
+	int rc;
+
+	dev_place(o, i, &desc.addr);
+	d->rid = (uint16_t)(desc.addr.bus << 8 | desc.addr.dev << 3);
+	d->bridged = o->behind_bridge[i];
+	d->dma_rid = d->bridged ? SIM_MACHINE_BRIDGE_ALIAS : d->rid;
+	d->unit = o->dev_unit[i];
+	snprintf(d->name, sizeof(d->name), "0000:%02x:%02x.0", desc.addr.bus, desc.addr.dev);
+	snprintf(pname, sizeof(pname), "edu%u", i);
+	rc = dmadev_create(vtdm_iommu_ops(), m->units[d->unit], d->rid,
+			   o->behind_bridge[i] ? 0 : o->dev_caps, &d->dma);
+	if (rc)
+		return rc;
+	desc.name = pname;
+	desc.vendor_id = SIM_MACHINE_DEV_VENDOR;
+	desc.device_id = SIM_MACHINE_DEV_DEVICE;
+	desc.class_code = 0x00ff00;
+	desc.conventional = o->behind_bridge[i];
+	rc = sim_pci_add(m->env, &desc, &d->pci);
+	if (rc)
+		return rc;
+	if ((o->dev_caps & DMADEV_CAP_ATS) && !o->behind_bridge[i]) {
+		/* PCIe extended capabilities: ATS at 0x100 (ID 0x000f, version
+		 * 1), then PRI at 0x110 (ID 0x0013) for PRI devices; their
+		 * registers start zeroed (disabled). */
+		bool pri = (o->dev_caps & DMADEV_CAP_PRI) != 0;
+
+		rc = sim_pci_cfg_poke(d->pci, 0x100, 4,
+				      0x000f | (1U << 16) | (pri ? 0x110U << 20 : 0));
+		if (rc == 0 && pri)
+			rc = sim_pci_cfg_poke(d->pci, 0x110, 4, 0x0013 | (1U << 16));
+		if (rc)
+			return rc;
+	}
+	return o->bus_master ? sim_machine_set_bus_master(m, i, true) : 0;
+}
+
 static int add_devices(struct sim_machine *m, const struct sim_machine_opts *o)
 {
 	for (unsigned int i = 0; i < m->nr_devs; i++) {
-		struct sim_machine_dev *d = &m->devs[i];
-		struct sim_pci_desc desc = { 0 };
-		char pname[SIM_PCI_NAME_MAX];
 		int rc;
 
-		d->rid = (uint16_t)((2 + i) << 3);
-		d->unit = o->dev_unit[i];
-		snprintf(d->name, sizeof(d->name), "0000:00:%02x.0", 2 + i);
-		snprintf(pname, sizeof(pname), "edu%u", i);
-		rc = dmadev_create(vtdm_iommu_ops(), m->units[d->unit], d->rid, o->dev_caps,
-				   &d->dma);
-		if (rc)
-			return rc;
-		desc.name = pname;
-		desc.addr.domain = 0;
-		desc.addr.bus = 0;
-		desc.addr.dev = (uint8_t)(2 + i);
-		desc.addr.fn = 0;
-		desc.vendor_id = SIM_MACHINE_DEV_VENDOR;
-		desc.device_id = SIM_MACHINE_DEV_DEVICE;
-		desc.class_code = 0x00ff00;
-		rc = sim_pci_add(m->env, &desc, &d->pci);
-		if (rc)
-			return rc;
-		if (o->dev_caps & DMADEV_CAP_ATS) {
-			/* PCIe extended capabilities: ATS at 0x100 (ID 0x000f, version
-			 * 1), then PRI at 0x110 (ID 0x0013) for PRI devices; their
-			 * registers start zeroed (disabled). */
-			bool pri = (o->dev_caps & DMADEV_CAP_PRI) != 0;
-
-			rc = sim_pci_cfg_poke(d->pci, 0x100, 4,
-					      0x000f | (1U << 16) | (pri ? 0x110U << 20 : 0));
-			if (rc == 0 && pri)
-				rc = sim_pci_cfg_poke(d->pci, 0x110, 4, 0x0013 | (1U << 16));
+		if (o->behind_bridge[i] && m->bridge == NULL) {
+			rc = add_bridge(m);
 			if (rc)
 				return rc;
 		}
-		if (o->bus_master) {
-			rc = sim_machine_set_bus_master(m, i, true);
-			if (rc)
-				return rc;
-		}
+		rc = add_device(m, o, i);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -224,9 +296,19 @@ static bool opts_valid(const struct sim_machine_opts *o)
 {
 	if (o->nr_devs > SIM_MACHINE_MAX_DEVS || o->nr_units > SIM_MACHINE_MAX_UNITS)
 		return false;
-	for (unsigned int i = 0; i < o->nr_devs; i++)
+	int bridge_unit = -1;
+
+	for (unsigned int i = 0; i < o->nr_devs; i++) {
 		if (o->dev_unit[i] >= o->nr_units)
 			return false;
+		if (!o->behind_bridge[i])
+			continue;
+		/* one unit for the bridge, and it names it by a scope */
+		if ((bridge_unit >= 0 && (unsigned int)bridge_unit != o->dev_unit[i]) ||
+		    (o->nr_units > 1 && o->dev_unit[i] == o->nr_units - 1))
+			return false;
+		bridge_unit = (int)o->dev_unit[i];
+	}
 	return !o->rmrr || (!(o->rmrr_base & 0xfff) && !((o->rmrr_last + 1) & 0xfff) &&
 			    o->rmrr_last >= o->rmrr_base);
 }
@@ -283,6 +365,8 @@ void sim_machine_destroy(struct sim_machine *m)
 			IOPT_ERRLOG("sim machine: %s is still open", m->devs[i].name);
 		dmadev_destroy(m->devs[i].dma);
 	}
+	if (m->bridge && sim_pci_remove(m->bridge))
+		IOPT_ERRLOG("sim machine: the bridge is still open");
 	for (unsigned int u = 0; u < m->nr_units; u++) {
 		sim_platform_remove_mmio(m->env, vtdm_reg_base(m->units[u]));
 		vtdm_destroy(m->units[u]);
@@ -324,6 +408,9 @@ int sim_machine_dma(struct sim_machine *m, unsigned int idx, uint64_t iova, void
 		IOPT_DEBUGLOG("sim machine: %s has bus mastering off", m->devs[idx].name);
 		return -EPERM;
 	}
+	if (m->devs[idx].bridged) /* behind the bridge: the alias */
+		return vtdm_dma(m->units[m->devs[idx].unit], m->devs[idx].dma_rid, HWMODEL_NO_PASID,
+				iova, len, is_write, buf, f);
 	return is_write ? dmadev_write(m->devs[idx].dma, iova, buf, len, f)
 			: dmadev_read(m->devs[idx].dma, iova, buf, len, f);
 }

@@ -10,6 +10,7 @@
  *   ops.c     discovery (DMAR), instance create/destroy, probe/release,
  *             hw_info, attach, poll, the ops table
  *   recover.c broken units: what is refused while broken, and recovery
+ *   alias.c   requesters behind a PCIe-to-PCI bridge (DMA alias, groups)
  *
  * Locking: each unit has one mutex (vtd_hw_unit.lock) that guards its
  * tables, its domain-id space, its device list and its invalidation queue.
@@ -87,6 +88,8 @@ struct vtd_dev {
 	struct iopt_dma_buf *ptbl;   /* one per directory entry, allocated on demand */
 	uint32_t nr_ptbl;
 	struct vtd_pasid_att *pasids; /* attached PASIDs other than RID_PASID */
+	bool has_alias;              /* behind a PCIe-to-PCI bridge (alias.c) */
+	uint16_t alias;              /* then: the requester id its DMA carries */
 	struct vtd_dev *next;        /* unit's device list */
 };
 
@@ -139,7 +142,7 @@ struct vtd_hw_unit {
 	struct iopt_dma_buf *ctx;
 	uint32_t nr_ctx;
 	/* unbound requesters */
-	uint16_t *scope;             /* RIDs this unit translates (unique; ascending for INCLUDE_PCI_ALL) */
+	uint16_t *scope;             /* RIDs this unit translates (ascending, unique) */
 	uint32_t nr_scope;
 	uint16_t pt_did;             /* DID of pass-through entries */
 	struct vtd_domain *identity; /* ECAP.PT=0: identity second stage, else NULL */
@@ -152,6 +155,15 @@ struct vtd_hw_unit {
 	uint64_t pt_pages;           /* page-table pages of its domains (atomic) */
 };
 
+/* Bus numbers of a bridge a DMAR scope names, as read once (alias.c). */
+struct vtd_bridge_info {
+	uint16_t segment, bdf;
+	uint8_t secondary, subordinate;
+	int rc;                      /* 0, or why it is not a usable bridge */
+};
+
+#define VTD_MAX_BRIDGES 32
+
 struct vtd_inst {
 	struct iopt_hw_instance base;
 	struct iopt_env *env;
@@ -161,6 +173,8 @@ struct vtd_inst {
 	struct iopt_dmar *dmar;
 	uint32_t nr_units;
 	struct vtd_hw_unit **hu;
+	struct vtd_bridge_info bridges[VTD_MAX_BRIDGES];
+	uint32_t nr_bridges;
 };
 
 /* What tests count to prove nothing leaks. */
@@ -304,6 +318,20 @@ int vtd_gate_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, u
 int vtd_gate_set_dirty_tracking(struct iopt_hw_domain *dom, bool enable);
 /* The seam's unit_recover (see recover.c): 0, also when not broken; -EIO; -ETIMEDOUT. */
 int vtd_op_unit_recover(struct iopt_hw_unit *unit);
+
+/* ---- alias.c ------------------------------------------------------------- */
+
+/* iopt_pci_bridge_buses_fn for the DMAR resolver; arg is the vtd_inst. */
+int vtd_bridge_buses(void *arg, uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn,
+		     uint8_t *secondary, uint8_t *subordinate);
+/* Is rid behind a PCIe-to-PCI bridge drhd names? Then *alias is its DMA requester id. */
+bool vtd_dev_alias(struct vtd_inst *in, const struct iopt_dmar_drhd *drhd, uint16_t rid,
+		   uint16_t *alias);
+/* -EBUSY when vd's alias group is attached to a domain other than d. Lock held. */
+int vtd_alias_check_attach(struct vtd_hw_unit *hu, const struct vtd_dev *vd,
+			   const struct vtd_domain *d);
+/* Program the alias's context entry for its group (see alias.c). Lock held. */
+int vtd_alias_sync(struct vtd_hw_unit *hu, uint16_t alias);
 
 /* ---- ops.c ------------------------------------------------------------- */
 

@@ -39,10 +39,10 @@ static struct vtd_hw_unit *to_hu(struct iopt_hw_unit *u)
 /* ---- scope ------------------------------------------------------------------ */
 
 /*
- * Append rid to hu's scope. check_dup: look for it first (explicit scopes,
- * a handful, may repeat a device); INCLUDE_PCI_ALL walks every BDF once in
- * increasing order, so its list is unique by construction and a search per
- * BDF (quadratic in 65536) is skipped.
+ * Append rid to hu's scope. check_dup: look for it first. INCLUDE_PCI_ALL
+ * walks every BDF once in increasing order, so its list is unique by
+ * construction and a search per BDF (quadratic in 65536) is skipped;
+ * explicit scopes are sorted and made unique once at the end.
  */
 static int scope_add(struct vtd_hw_unit *hu, uint16_t rid, uint32_t *cap, bool check_dup)
 {
@@ -62,6 +62,23 @@ static int scope_add(struct vtd_hw_unit *hu, uint16_t rid, uint32_t *cap, bool c
 	return 0;
 }
 
+static int rid_cmp(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* Scopes may name a requester twice (an endpoint below a bridge scope): sort, drop repeats. */
+static void scope_sort_unique(struct vtd_hw_unit *hu)
+{
+	uint32_t n = 0;
+
+	qsort(hu->scope, hu->nr_scope, sizeof(hu->scope[0]), rid_cmp);
+	for (uint32_t i = 0; i < hu->nr_scope; i++)
+		if (n == 0 || hu->scope[n - 1] != hu->scope[i])
+			hu->scope[n++] = hu->scope[i];
+	hu->nr_scope = n;
+}
+
 /* The requesters hu translates (see the file comment). */
 static int scope_collect(struct vtd_inst *in, struct vtd_hw_unit *hu)
 {
@@ -73,8 +90,8 @@ static int scope_collect(struct vtd_inst *in, struct vtd_hw_unit *hu)
 		for (uint32_t bdf = 0; bdf <= UINT16_MAX; bdf++) {
 			const struct iopt_dmar_drhd *d;
 
-			if (iopt_dmar_find_drhd(in->dmar, drhd->segment, (uint16_t)bdf, NULL, NULL,
-						&d) == 0 && d == drhd) {
+			if (iopt_dmar_find_drhd(in->dmar, drhd->segment, (uint16_t)bdf,
+						vtd_bridge_buses, in, &d) == 0 && d == drhd) {
 				rc = scope_add(hu, (uint16_t)bdf, &cap, false);
 				if (rc)
 					return rc;
@@ -84,24 +101,28 @@ static int scope_collect(struct vtd_inst *in, struct vtd_hw_unit *hu)
 	}
 	for (uint32_t i = 0; i < drhd->n_scopes; i++) {
 		const struct iopt_dmar_scope *s = &drhd->scopes[i];
+		int sec = -1, sub = -1;
 		uint16_t bdf;
 
 		if (s->type != IOPT_DMAR_SCOPE_PCI_ENDPOINT &&
 		    s->type != IOPT_DMAR_SCOPE_PCI_SUBHIERARCHY)
 			continue; /* IOAPIC/HPET/ACPI: interrupts or no PCI requester */
-		rc = iopt_dmar_scope_resolve(s, drhd->segment, NULL, NULL, &bdf, NULL, NULL);
+		rc = iopt_dmar_scope_resolve(s, drhd->segment, vtd_bridge_buses, in, &bdf, &sec,
+					     &sub);
 		if (rc) {
-			IOPT_WARNLOG("DMAR scope at offset %u crosses a bridge: its devices get no "
-				     "context entry (blocked)", s->table_offset);
+			IOPT_WARNLOG("DMAR scope at offset %u cannot be resolved (%d): its devices "
+				     "get no context entry (blocked)", s->table_offset, rc);
 			continue;
 		}
-		if (s->type == IOPT_DMAR_SCOPE_PCI_SUBHIERARCHY)
-			IOPT_WARNLOG("DMAR scope at offset %u is a bridge: only the bridge itself is "
-				     "set up; devices below it are blocked", s->table_offset);
-		rc = scope_add(hu, bdf, &cap, true);
+		rc = scope_add(hu, bdf, &cap, false);
+		/* a bridge: every requester id of its buses (the alias is among them) */
+		for (int bus = sec; rc == 0 && sec >= 0 && bus <= sub; bus++)
+			for (unsigned int devfn = 0; rc == 0 && devfn < 256; devfn++)
+				rc = scope_add(hu, (uint16_t)(bus << 8 | devfn), &cap, false);
 		if (rc)
 			return rc;
 	}
+	scope_sort_unique(hu);
 	return 0;
 }
 
@@ -476,7 +497,8 @@ static void dev_ats_set(struct vtd_inst *in, struct vtd_dev *vd, bool on)
 	struct vtd_hw_unit *hu = vd->hu;
 	struct iopt_pci_dev *pd;
 
-	if (!hu->u.caps.dt || !hu->u.use_qi || dev_pci_open(in, vd, &pd))
+	/* below a PCIe-to-PCI bridge: conventional PCI, no extended capabilities */
+	if (!hu->u.caps.dt || !hu->u.use_qi || vd->has_alias || dev_pci_open(in, vd, &pd))
 		return;
 	if (!vd->ats_cap)
 		vd->ats_cap = ext_cap_find(pd, PCI_EXT_CAP_ID_ATS);
@@ -553,7 +575,7 @@ static int vtd_probe_device(struct iopt_hw_instance *inst, const struct iopt_hw_
 	rc = resolve_name(in, id, &seg, &rid);
 	if (rc)
 		return rc;
-	if (iopt_dmar_find_drhd(in->dmar, seg, rid, NULL, NULL, &drhd)) {
+	if (iopt_dmar_find_drhd(in->dmar, seg, rid, vtd_bridge_buses, in, &drhd)) {
 		IOPT_ERRLOG("no remapping unit translates %04x:%04x", seg, rid);
 		return -ENODEV;
 	}
@@ -572,6 +594,7 @@ static int vtd_probe_device(struct iopt_hw_instance *inst, const struct iopt_hw_
 	vd->base.unit = &hu->base;
 	vd->base.id.segment = seg;
 	vd->base.id.rid = rid;
+	vd->has_alias = vtd_dev_alias(in, drhd, rid, &vd->alias);
 	dev_ats_set(in, vd, true);
 	dev_props(in, hu, vd);
 	pthread_mutex_lock(&hu->lock);
@@ -596,6 +619,8 @@ static int vtd_probe_device(struct iopt_hw_instance *inst, const struct iopt_hw_
 	}
 	vd->next = hu->devs;
 	hu->devs = vd;
+	if (vd->has_alias && vtd_alias_sync(hu, vd->alias))
+		IOPT_ERRLOG("requester %04x: its alias %04x could not be blocked", rid, vd->alias);
 	pthread_mutex_unlock(&hu->lock);
 	*out = &vd->base;
 	return 0;
@@ -632,6 +657,9 @@ static void vtd_release_device(struct iopt_hw_dev *dev)
 			break;
 		}
 	}
+	if (vd->has_alias && vtd_alias_sync(hu, vd->alias))
+		IOPT_ERRLOG("requester %04x: its alias %04x could not be given back", vd->rid,
+			    vd->alias);
 	pthread_mutex_unlock(&hu->lock);
 	if (vd->ats)
 		dev_ats_set(hu->inst, vd, false);
@@ -714,7 +742,8 @@ static int vtd_attach_dev(struct iopt_hw_dev *dev, struct iopt_hw_domain *dom)
 	if (d && vtd_hu_refuse_if_broken(hu, "attach"))
 		return -EIO;
 	pthread_mutex_lock(&hu->lock);
-	if (d && d->pt) /* nested: the user's first stage owns the IOVA space */
+	rc = vtd_alias_check_attach(hu, vd, d);
+	if (rc == 0 && d && d->pt) /* nested: the user's first stage owns the IOVA space */
 		rc = map_rmrrs(vd, d);
 	if (rc == 0 && d != vd->dom) {
 		struct vtd_dom_att *att = d ? calloc(1, sizeof(*att)) : NULL;
@@ -728,6 +757,8 @@ static int vtd_attach_dev(struct iopt_hw_dev *dev, struct iopt_hw_domain *dom)
 		if (rc == 0) {
 			vtd_dom_att_move(vd->dom, d, att, vd, 0);
 			vd->dom = d;
+			if (vd->has_alias)
+				rc = vtd_alias_sync(hu, vd->alias);
 		} else {
 			free(att);
 		}

@@ -137,6 +137,46 @@ static void test_dma_through_own_unit(void)
 	iopt_env_destroy(g_env);
 }
 
+/*
+ * A PCIe-to-PCI bridge: the DRHD names it by one sub-hierarchy scope (not
+ * its devices); it is a type-1 device with bus 1 behind it; its devices sit
+ * on bus 1 and their DMA carries the alias 01:00.0.
+ */
+static void test_bridge(void)
+{
+	struct sim_machine_opts o = { .nr_devs = 3, .bus_master = true };
+	struct iopt_dmar *dmar;
+	struct sim_machine *m;
+	uint32_t v = 0;
+	void *raw;
+	size_t len;
+
+	o.behind_bridge[1] = o.behind_bridge[2] = true;
+	CU_ASSERT_FATAL(iopt_env_create(NULL, &g_env) == 0);
+	CU_ASSERT_FATAL(sim_machine_create(g_env, &o, &m) == 0);
+	CU_ASSERT_FATAL(get_dmar(&dmar, &raw, &len) == 0);
+	CU_ASSERT_EQUAL_FATAL(dmar->drhd[0].n_scopes, 2);
+	CU_ASSERT_EQUAL(dmar->drhd[0].scopes[0].type, IOPT_DMAR_SCOPE_PCI_ENDPOINT);
+	CU_ASSERT_EQUAL(dmar->drhd[0].scopes[1].type, IOPT_DMAR_SCOPE_PCI_SUBHIERARCHY);
+	CU_ASSERT_EQUAL(dmar->drhd[0].scopes[1].path[0].dev, SIM_MACHINE_BRIDGE_RID >> 3);
+	CU_ASSERT_EQUAL(m->devs[1].rid, 0x0100);
+	CU_ASSERT_EQUAL(m->devs[2].rid, 0x0108);
+	CU_ASSERT_EQUAL(m->devs[2].dma_rid, SIM_MACHINE_BRIDGE_ALIAS);
+	CU_ASSERT_EQUAL(m->devs[0].dma_rid, m->devs[0].rid);
+	CU_ASSERT_EQUAL(sim_pci_cfg_peek(m->bridge, 0x0e, 1, &v), 0);
+	CU_ASSERT_EQUAL(v, 1);
+	CU_ASSERT_EQUAL(sim_pci_cfg_peek(m->bridge, 0x19, 1, &v), 0);
+	CU_ASSERT_EQUAL(v, SIM_MACHINE_BRIDGE_BUS);
+	/* all on one unit, and not on the INCLUDE_PCI_ALL one */
+	iopt_dmar_free(dmar);
+	iopt_env_fw_table_free(raw);
+	sim_machine_destroy(m);
+	o.nr_units = 2;
+	o.dev_unit[1] = o.dev_unit[2] = 1;
+	CU_ASSERT_EQUAL(sim_machine_create(g_env, &o, &m), -EINVAL);
+	iopt_env_destroy(g_env);
+}
+
 static void test_bad_opts(void)
 {
 	struct sim_machine_opts o = { .nr_units = SIM_MACHINE_MAX_UNITS + 1 };
@@ -168,6 +208,7 @@ int main(int argc, char **argv)
 		UT_TEST(test_default_dmar_unchanged),
 		UT_TEST(test_three_units_dmar),
 		UT_TEST(test_dma_through_own_unit),
+		UT_TEST(test_bridge),
 		UT_TEST(test_bad_opts),
 		UT_END,
 	};

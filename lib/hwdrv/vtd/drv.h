@@ -10,7 +10,8 @@
  *   ops.c     discovery (DMAR), instance create/destroy, probe/release,
  *             hw_info, attach, poll, the ops table
  *   recover.c broken units: what is refused while broken, and recovery
- *   alias.c   requesters behind a PCIe-to-PCI bridge (DMA alias, groups)
+ *   scope.c   the requester ids a unit translates (DMAR scopes), and those
+ *             behind a PCIe-to-PCI bridge (DMA alias, groups)
  *
  * Locking: each unit has one mutex (vtd_hw_unit.lock) that guards its
  * tables, its domain-id space, its device list and its invalidation queue.
@@ -88,7 +89,7 @@ struct vtd_dev {
 	struct iopt_dma_buf *ptbl;   /* one per directory entry, allocated on demand */
 	uint32_t nr_ptbl;
 	struct vtd_pasid_att *pasids; /* attached PASIDs other than RID_PASID */
-	bool has_alias;              /* behind a PCIe-to-PCI bridge (alias.c) */
+	bool has_alias;              /* behind a PCIe-to-PCI bridge (scope.c) */
 	uint16_t alias;              /* then: the requester id its DMA carries */
 	struct vtd_dev *next;        /* unit's device list */
 };
@@ -155,7 +156,7 @@ struct vtd_hw_unit {
 	uint64_t pt_pages;           /* page-table pages of its domains (atomic) */
 };
 
-/* Bus numbers of a bridge a DMAR scope names, as read once (alias.c). */
+/* Bus numbers of a bridge a DMAR scope names, as read once (scope.c). */
 struct vtd_bridge_info {
 	uint16_t segment, bdf;
 	uint8_t secondary, subordinate;
@@ -319,7 +320,10 @@ int vtd_gate_set_dirty_tracking(struct iopt_hw_domain *dom, bool enable);
 /* The seam's unit_recover (see recover.c): 0, also when not broken; -EIO; -ETIMEDOUT. */
 int vtd_op_unit_recover(struct iopt_hw_unit *unit);
 
-/* ---- alias.c ------------------------------------------------------------- */
+/* ---- scope.c ------------------------------------------------------------- */
+
+/* Fill hu->scope with the requester ids hu translates (ascending, unique). */
+int vtd_scope_collect(struct vtd_inst *in, struct vtd_hw_unit *hu);
 
 /* iopt_pci_bridge_buses_fn for the DMAR resolver; arg is the vtd_inst. */
 int vtd_bridge_buses(void *arg, uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn,
@@ -330,7 +334,7 @@ bool vtd_dev_alias(struct vtd_inst *in, const struct iopt_dmar_drhd *drhd, uint1
 /* -EBUSY when vd's alias group is attached to a domain other than d. Lock held. */
 int vtd_alias_check_attach(struct vtd_hw_unit *hu, const struct vtd_dev *vd,
 			   const struct vtd_domain *d);
-/* Program the alias's context entry for its group (see alias.c). Lock held. */
+/* Program the alias's context entry for its group (see scope.c). Lock held. */
 int vtd_alias_sync(struct vtd_hw_unit *hu, uint16_t alias);
 
 /* ---- ops.c ------------------------------------------------------------- */

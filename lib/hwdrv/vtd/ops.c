@@ -4,9 +4,8 @@
  *
  * Discovery is the same on sim and on hardware: the DMAR comes from
  * iopt_env_fw_table(env, "DMAR"), each DRHD's registers from
- * iopt_env_mmio_map(env, base, size). A DRHD translates the endpoints its
- * device scopes name, or (INCLUDE_PCI_ALL) every BDF of its segment that no
- * other unit claims. Those requesters are the ones that get the unbound
+ * iopt_env_mmio_map(env, base, size). Which requesters a DRHD translates
+ * (its scopes, bridges, INCLUDE_PCI_ALL) is scope.c's; those get the unbound
  * policy (pass-through, or blocked) at bring-up.
  *
  * Instance bring-up per unit: vtd_unit_init/start (unit.c: take-over,
@@ -34,96 +33,6 @@ static struct vtd_inst *to_inst(struct iopt_hw_instance *i)
 static struct vtd_hw_unit *to_hu(struct iopt_hw_unit *u)
 {
 	return (struct vtd_hw_unit *)u;
-}
-
-/* ---- scope ------------------------------------------------------------------ */
-
-/*
- * Append rid to hu's scope. check_dup: look for it first. INCLUDE_PCI_ALL
- * walks every BDF once in increasing order, so its list is unique by
- * construction and a search per BDF (quadratic in 65536) is skipped;
- * explicit scopes are sorted and made unique once at the end.
- */
-static int scope_add(struct vtd_hw_unit *hu, uint16_t rid, uint32_t *cap, bool check_dup)
-{
-	for (uint32_t i = 0; check_dup && i < hu->nr_scope; i++)
-		if (hu->scope[i] == rid)
-			return 0;
-	if (hu->nr_scope == *cap) {
-		uint32_t ncap = *cap ? *cap * 2 : 16;
-		uint16_t *n = realloc(hu->scope, ncap * sizeof(*n));
-
-		if (n == NULL)
-			return -ENOMEM;
-		hu->scope = n;
-		*cap = ncap;
-	}
-	hu->scope[hu->nr_scope++] = rid;
-	return 0;
-}
-
-static int rid_cmp(const void *a, const void *b)
-{
-	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
-}
-
-/* Scopes may name a requester twice (an endpoint below a bridge scope): sort, drop repeats. */
-static void scope_sort_unique(struct vtd_hw_unit *hu)
-{
-	uint32_t n = 0;
-
-	qsort(hu->scope, hu->nr_scope, sizeof(hu->scope[0]), rid_cmp);
-	for (uint32_t i = 0; i < hu->nr_scope; i++)
-		if (n == 0 || hu->scope[n - 1] != hu->scope[i])
-			hu->scope[n++] = hu->scope[i];
-	hu->nr_scope = n;
-}
-
-/* The requesters hu translates (see the file comment). */
-static int scope_collect(struct vtd_inst *in, struct vtd_hw_unit *hu)
-{
-	const struct iopt_dmar_drhd *drhd = hu->drhd;
-	uint32_t cap = 0;
-	int rc;
-
-	if (drhd->include_pci_all) {
-		for (uint32_t bdf = 0; bdf <= UINT16_MAX; bdf++) {
-			const struct iopt_dmar_drhd *d;
-
-			if (iopt_dmar_find_drhd(in->dmar, drhd->segment, (uint16_t)bdf,
-						vtd_bridge_buses, in, &d) == 0 && d == drhd) {
-				rc = scope_add(hu, (uint16_t)bdf, &cap, false);
-				if (rc)
-					return rc;
-			}
-		}
-		return 0;
-	}
-	for (uint32_t i = 0; i < drhd->n_scopes; i++) {
-		const struct iopt_dmar_scope *s = &drhd->scopes[i];
-		int sec = -1, sub = -1;
-		uint16_t bdf;
-
-		if (s->type != IOPT_DMAR_SCOPE_PCI_ENDPOINT &&
-		    s->type != IOPT_DMAR_SCOPE_PCI_SUBHIERARCHY)
-			continue; /* IOAPIC/HPET/ACPI: interrupts or no PCI requester */
-		rc = iopt_dmar_scope_resolve(s, drhd->segment, vtd_bridge_buses, in, &bdf, &sec,
-					     &sub);
-		if (rc) {
-			IOPT_WARNLOG("DMAR scope at offset %u cannot be resolved (%d): its devices "
-				     "get no context entry (blocked)", s->table_offset, rc);
-			continue;
-		}
-		rc = scope_add(hu, bdf, &cap, false);
-		/* a bridge: every requester id of its buses (the alias is among them) */
-		for (int bus = sec; rc == 0 && sec >= 0 && bus <= sub; bus++)
-			for (unsigned int devfn = 0; rc == 0 && devfn < 256; devfn++)
-				rc = scope_add(hu, (uint16_t)(bus << 8 | devfn), &cap, false);
-		if (rc)
-			return rc;
-	}
-	scope_sort_unique(hu);
-	return 0;
 }
 
 /* Does RMRR r name rid? */
@@ -231,7 +140,7 @@ static int unit_setup(struct vtd_inst *in, struct vtd_hw_unit *hu,
 	hu->ctx = calloc(hu->nr_ctx, sizeof(*hu->ctx));
 	if (hu->did_map == NULL || hu->ctx == NULL)
 		return -ENOMEM;
-	rc = scope_collect(in, hu);
+	rc = vtd_scope_collect(in, hu);
 	if (rc)
 		return rc;
 	rc = vtd_unit_start(&hu->u);

@@ -1,5 +1,5 @@
 /*
- * Requesters behind a PCIe-to-PCI bridge (lib/hwdrv/vtd/alias.c) on the sim
+ * Requesters behind a PCIe-to-PCI bridge (lib/hwdrv/vtd/scope.c) on the sim
  * machine, every configuration of ../vtd_rig.h: edu0 and edu3 at 00:02.0
  * and 00:05.0, edu1 and edu2 below the bridge 00:1e.0 at 01:00.0 and
  * 01:01.0, named by one DRHD sub-hierarchy scope. Their DMA carries the

@@ -1,11 +1,19 @@
 /*
- * Requesters behind a PCIe-to-PCI bridge (internal to lib/hwdrv/vtd).
+ * Requester ids (internal to lib/hwdrv/vtd): which ones a unit translates,
+ * from its DRHD's device scopes, and the alias of those behind a PCIe-to-PCI
+ * bridge.
+ *
+ * A DRHD translates the endpoints its scopes name, every requester id of the
+ * buses below a bridge its PCI sub-hierarchy scopes name, or
+ * (INCLUDE_PCI_ALL) every BDF of its segment that no other unit claims
+ * (vtd_scope_collect). Those get the unbound policy at bring-up.
  *
  * A PCIe-to-PCI (or PCI-X) bridge takes ownership of the transactions of
  * the conventional PCI devices below it: their DMA reaches the unit with
  * the requester id (secondary bus, devfn 0), the "alias", whatever device
- * issued it (PCIe-to-PCI bridge spec 2.3; Linux makes the same choice for
- * DMA aliases). Firmware names such a bridge by a PCI sub-hierarchy scope
+ * issued it (the PCI Express to PCI/PCI-X bridge specification: the bridge
+ * takes ownership of the transactions it forwards upstream; Linux derives
+ * its DMA aliases the same way). Firmware names such a bridge by a PCI sub-hierarchy scope
  * (VT-d 8.3.1); resolving it needs the bridge's bus numbers, which
  * vtd_bridge_buses() reads from its config space.
  *
@@ -19,12 +27,13 @@
  *
  * Only bridges named by a DRHD sub-hierarchy scope are found: devices of an
  * INCLUDE_PCI_ALL unit below an unnamed bridge keep their own requester id
- * (not handled). Bridges below bridges: the alias of the topmost PCIe-to-PCI
- * bridge of the scope is used.
+ * (not handled). Bridges below the named bridge: the named bridge's alias
+ * is used for every bus below it.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define LOG_MODULE "vtd"
 #include "iopt_internal/log.h"
@@ -127,6 +136,95 @@ static int pcie_port_type(struct vtd_inst *in, uint16_t seg, uint16_t bdf)
 	}
 	iopt_pci_close(pd);
 	return type;
+}
+
+/* ---- the requesters of a unit --------------------------------------------------- */
+
+/*
+ * Append rid to hu's scope. check_dup: look for it first. INCLUDE_PCI_ALL
+ * walks every BDF once in increasing order, so its list is unique by
+ * construction and a search per BDF (quadratic in 65536) is skipped;
+ * explicit scopes are sorted and made unique once at the end.
+ */
+static int scope_add(struct vtd_hw_unit *hu, uint16_t rid, uint32_t *cap, bool check_dup)
+{
+	for (uint32_t i = 0; check_dup && i < hu->nr_scope; i++)
+		if (hu->scope[i] == rid)
+			return 0;
+	if (hu->nr_scope == *cap) {
+		uint32_t ncap = *cap ? *cap * 2 : 16;
+		uint16_t *n = realloc(hu->scope, ncap * sizeof(*n));
+
+		if (n == NULL)
+			return -ENOMEM;
+		hu->scope = n;
+		*cap = ncap;
+	}
+	hu->scope[hu->nr_scope++] = rid;
+	return 0;
+}
+
+static int rid_cmp(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* Scopes may name a requester twice (an endpoint below a bridge scope): sort, drop repeats. */
+static void scope_sort_unique(struct vtd_hw_unit *hu)
+{
+	uint32_t n = 0;
+
+	qsort(hu->scope, hu->nr_scope, sizeof(hu->scope[0]), rid_cmp);
+	for (uint32_t i = 0; i < hu->nr_scope; i++)
+		if (n == 0 || hu->scope[n - 1] != hu->scope[i])
+			hu->scope[n++] = hu->scope[i];
+	hu->nr_scope = n;
+}
+
+int vtd_scope_collect(struct vtd_inst *in, struct vtd_hw_unit *hu)
+{
+	const struct iopt_dmar_drhd *drhd = hu->drhd;
+	uint32_t cap = 0;
+	int rc;
+
+	if (drhd->include_pci_all) {
+		for (uint32_t bdf = 0; bdf <= UINT16_MAX; bdf++) {
+			const struct iopt_dmar_drhd *d;
+
+			if (iopt_dmar_find_drhd(in->dmar, drhd->segment, (uint16_t)bdf,
+						vtd_bridge_buses, in, &d) == 0 && d == drhd) {
+				rc = scope_add(hu, (uint16_t)bdf, &cap, false);
+				if (rc)
+					return rc;
+			}
+		}
+		return 0;
+	}
+	for (uint32_t i = 0; i < drhd->n_scopes; i++) {
+		const struct iopt_dmar_scope *s = &drhd->scopes[i];
+		int sec = -1, sub = -1;
+		uint16_t bdf;
+
+		if (s->type != IOPT_DMAR_SCOPE_PCI_ENDPOINT &&
+		    s->type != IOPT_DMAR_SCOPE_PCI_SUBHIERARCHY)
+			continue; /* IOAPIC/HPET/ACPI: interrupts or no PCI requester */
+		rc = iopt_dmar_scope_resolve(s, drhd->segment, vtd_bridge_buses, in, &bdf, &sec,
+					     &sub);
+		if (rc) {
+			IOPT_WARNLOG("DMAR scope at offset %u cannot be resolved (%d): its devices "
+				     "get no context entry (blocked)", s->table_offset, rc);
+			continue;
+		}
+		rc = scope_add(hu, bdf, &cap, false);
+		/* a bridge: every requester id of its buses (the alias is among them) */
+		for (int bus = sec; rc == 0 && sec >= 0 && bus <= sub; bus++)
+			for (unsigned int devfn = 0; rc == 0 && devfn < 256; devfn++)
+				rc = scope_add(hu, (uint16_t)(bus << 8 | devfn), &cap, false);
+		if (rc)
+			return rc;
+	}
+	scope_sort_unique(hu);
+	return 0;
 }
 
 bool vtd_dev_alias(struct vtd_inst *in, const struct iopt_dmar_drhd *drhd, uint16_t rid,

@@ -24,6 +24,7 @@
 #include "iopt/env.h"
 #include "iopt/iopt.h"
 #include "iopt/log.h"
+#include "iopt_internal/sim.h"
 #include "iommuctl.h"
 
 #define FAULTS_MAX 64                 /* records read per call */
@@ -49,8 +50,12 @@ static void ctl_log(enum iopt_log_level level, const char *module, const char *m
 		(unsigned int)level < 5 ? names[level] : "debug", msg);
 }
 
-/* Open a context on o's backend (on env, or its own when NULL). @return 0 or an exit code (message printed). */
-static int ctx_open(const struct ctl_opts *o, const char *cmd, struct iopt_env *env,
+void ctl_expect_faults(bool on)
+{
+	g_expect_faults = on;
+}
+
+int ctl_ctx_open(const struct ctl_opts *o, const char *cmd, struct iopt_env *env,
 		    struct iopt_ctx **ctx)
 {
 	struct iopt_ctx_opts co = { .backend = o->backend, .log_level = -1, .env = env };
@@ -65,7 +70,7 @@ static int ctx_open(const struct ctl_opts *o, const char *cmd, struct iopt_env *
 	return (rc == -EIO || rc == -ENOMEM) ? CTL_EXIT_FAIL : CTL_EXIT_NO_BACKEND;
 }
 
-static void ctx_close(struct iopt_ctx *ctx)
+void ctl_ctx_close(struct iopt_ctx *ctx)
 {
 	iopt_ctx_destroy(ctx);
 	iopt_log_set_handler(NULL, NULL);
@@ -161,10 +166,46 @@ static int provoke(struct iopt_ctx *ctx, const char *dev_name, struct out *o)
 	return 0;
 }
 
+/* faults on the live unit of --setup demo: its context, its device. */
+static int run_faults_live(const struct ctl_opts *o, bool do_provoke)
+{
+	struct ctl_plat p;
+	struct out out;
+	uint32_t count;
+	int rc = ctl_plat_open(o, "faults", &p);
+
+	if (rc)
+		return rc;
+	out_init(&out, stdout, o->json);
+	out_obj_begin(&out, NULL);
+	out_str(&out, "backend", o->backend);
+	live_emit(&out, p.live);
+	g_expect_faults = do_provoke;
+	rc = do_provoke ? live_provoke(p.live, &out) : 0;
+	if (rc == 0)
+		rc = drain_emit(live_ctx(p.live), &out, &count);
+	g_expect_faults = false;
+	if (rc == 0)
+		out_u64(&out, "count", count);
+	out_obj_end(&out);
+	out_finish(&out);
+	ctl_plat_close(&p);
+	if (rc == -ENOTSUP) {
+		ctl_err("faults", "--provoke: the --setup device is not an edu: iommuctl cannot "
+			"make it do DMA");
+		return CTL_EXIT_NOT_YET;
+	}
+	if (rc) {
+		ctl_err("faults", "failed: %s", strerror(-rc));
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+}
+
 static int run_faults(const struct ctl_opts *o, int argc, char **argv)
 {
 	const char *dev_name = "edu0";
-	bool do_provoke = false;
+	bool do_provoke = false, have_dev = false;
 	struct iopt_ctx *ctx;
 	struct out out;
 	uint32_t count;
@@ -175,16 +216,25 @@ static int run_faults(const struct ctl_opts *o, int argc, char **argv)
 			do_provoke = true;
 		} else if (strcmp(argv[i], "--dev") == 0 && i + 1 < argc) {
 			dev_name = argv[++i];
+			have_dev = true;
 		} else {
 			ctl_err("faults", "usage: faults [--provoke [--dev NAME]]");
 			return CTL_EXIT_USAGE;
 		}
 	}
+	if (o->setup) {
+		if (have_dev) {
+			ctl_err("faults", "with --setup the device is --setup-dev's, not --dev");
+			return CTL_EXIT_USAGE;
+		}
+		return run_faults_live(o, do_provoke);
+	}
 	if (do_provoke && strncmp(o->backend, "sim:", 4) != 0) {
-		ctl_err("faults", "--provoke needs a sim backend (its test devices do the DMA)");
+		ctl_err("faults", "--provoke needs a sim backend (its test devices do the DMA) "
+			"or --setup demo");
 		return CTL_EXIT_USAGE;
 	}
-	rc = ctx_open(o, "faults", NULL, &ctx);
+	rc = ctl_ctx_open(o, "faults", NULL, &ctx);
 	if (rc)
 		return rc;
 	out_init(&out, stdout, o->json);
@@ -199,7 +249,7 @@ static int run_faults(const struct ctl_opts *o, int argc, char **argv)
 		out_u64(&out, "count", count);
 	out_obj_end(&out);
 	out_finish(&out);
-	ctx_close(ctx);
+	ctl_ctx_close(ctx);
 	if (rc) {
 		ctl_err("faults", "failed: %s", strerror(-rc));
 		return CTL_EXIT_FAIL;
@@ -223,6 +273,12 @@ struct selftest {
 	bool mapped;
 	int failed;       /* steps that failed */
 	bool no_dma;      /* iommuctl cannot make this device do DMA */
+	/* --walk: the live unit, read beside the driver */
+	bool walk;
+	struct ctl_plat plat;
+	bool plat_open;
+	uint16_t seg, bdf;      /* the device's requester id */
+	uint32_t unit;          /* the unit whose scope holds it */
 };
 
 /* Emit one step; @return ok ? 0 : -1. */
@@ -394,6 +450,149 @@ static bool st_blocked_write(struct selftest *t, int *rc)
 	return *rc == 0;
 }
 
+/* ---- selftest --walk --------------------------------------------------------- */
+
+/* The requester of the device: a PCI address, or sim's eduN at 00:(2+N).0. */
+static int st_dev_rid(struct selftest *t)
+{
+	unsigned int n;
+	char tail;
+
+	if (ctl_parse_bdf(t->dev_name, &t->seg, &t->bdf) == 0)
+		return 0;
+	if (!t->real && sscanf(t->dev_name, "edu%u%c", &n, &tail) == 1 && n < 30) {
+		t->seg = 0;
+		t->bdf = (uint16_t)((2 + n) << 3);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Open the live unit's platform for the walks. @return 0 or an exit code. */
+static int st_walk_open(struct selftest *t, const struct ctl_opts *o)
+{
+	const struct iopt_dmar_drhd *d;
+	int rc;
+
+	if (st_dev_rid(t)) {
+		ctl_err("selftest", "--walk: %s is not a PCI address (or sim eduN)", t->dev_name);
+		return CTL_EXIT_USAGE;
+	}
+	rc = ctl_plat_open_env(o, "selftest", t->env, &t->plat);
+	if (rc)
+		return rc;
+	t->plat_open = true;
+	rc = iopt_dmar_find_drhd(t->plat.dmar, t->seg, t->bdf, NULL, NULL, &d);
+	if (rc) {
+		ctl_err("selftest", "--walk: no remapping unit has %s in its scope", t->dev_name);
+		return CTL_EXIT_FAIL;
+	}
+	t->unit = (uint32_t)(d - t->plat.dmar->drhd);
+	if (!t->plat.units[t->unit].mmio) {
+		ctl_err("selftest", "--walk: unit %u: registers not mapped", t->unit);
+		return CTL_EXIT_NO_BACKEND;
+	}
+	return 0;
+}
+
+/* Begin a step object holding a walk of iova; the caller closes it with st_walk_end. */
+static void st_walk(struct selftest *t, const char *name, uint64_t iova, bool write,
+		    struct walk *w)
+{
+	out_obj_begin(t->o, NULL);
+	out_str(t->o, "step", name);
+	out_obj_begin(t->o, "walk");
+	*w = (struct walk){ .bdf = t->bdf, .pasid = WALK_NO_PASID, .iova = iova, .write = write };
+	ctl_walk_emit(&t->plat, t->unit, w, t->seg, t->o);
+	out_obj_end(t->o);
+}
+
+static int st_walk_end(struct selftest *t, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int st_walk_end(struct selftest *t, bool ok, const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	out_bool(t->o, "ok", ok);
+	out_str(t->o, "detail", detail);
+	out_obj_end(t->o);
+	if (!ok)
+		t->failed++;
+	return ok ? 0 : -1;
+}
+
+/*
+ * After the map: the walk of a byte in the second page must translate,
+ * writable, to that byte's physical address. Real: the address
+ * /proc/self/pagemap gives for it (read here, not through lib/env), and the
+ * environment's own must agree. Sim: the library's (iopt_vtophys); the
+ * bytes there are compared after the DMA (st_walk_data).
+ */
+static int st_walk_mapped(struct selftest *t, uint64_t off, uint64_t *pa)
+{
+	const uint8_t *va = t->buf + off;
+	uint64_t pm = 0, envpa = 0;
+	int pm_rc = t->real ? ctl_pagemap_pa(va, &pm) : -ENOTSUP;
+	int env_rc = iopt_vtophys(t->env, va, &envpa, NULL);
+	struct walk w;
+	bool ok;
+
+	st_walk(t, "walk_mapped", SELFTEST_IOVA + off, true, &w);
+	if (pm_rc == 0)
+		out_hex(t->o, "pagemap_pa", pm);
+	else
+		out_null(t->o, "pagemap_pa");
+	out_hex(t->o, "env_pa", env_rc ? 0 : envpa);
+	*pa = t->real ? pm : envpa;
+	ok = w.translated && w.w && !w.passthrough && env_rc == 0 &&
+	     (t->real ? pm_rc == 0 && pm == envpa : true) && w.pa == *pa;
+	return st_walk_end(t, ok, "IOVA 0x%llx -> PA 0x%" PRIx64 " (%s), %s 0x%" PRIx64 "%s%s",
+			   SELFTEST_IOVA + (unsigned long long)off, w.pa,
+			   w.translated ? (w.w ? "rw" : "read-only") : "FAULT",
+			   t->real ? "pagemap" : "iopt_vtophys", *pa,
+			   pm_rc && t->real ? ", pagemap: " : "",
+			   pm_rc && t->real ? strerror(-pm_rc) : "");
+}
+
+/* After the DMA: the bytes at the walk's PA are the ones the device wrote. */
+static int st_walk_data(struct selftest *t, uint64_t pa, uint64_t off, size_t len)
+{
+	uint8_t got[64];
+	int rc;
+
+	if (len > sizeof(got))
+		len = sizeof(got);
+	rc = t->plat.sim ? sim_phys_read(t->env, pa, got, len, 0) :
+			   ctl_phys_read(&t->plat, &t->plat.units[t->unit], pa, got, len);
+	return step(t, "walk_dma", rc == 0 && memcmp(got, t->buf + off, len) == 0,
+		    "%zu bytes at the walked PA 0x%" PRIx64 ": %s", len, pa,
+		    rc ? strerror(-rc) : memcmp(got, t->buf + off, len) ? "DIFFER from the DMA" :
+		    "the bytes the device wrote");
+}
+
+/* After the unmap: the walk faults, and with the reason the hardware recorded. */
+static int st_walk_unmapped(struct selftest *t, const struct iopt_dma_fault *f, int n)
+{
+	struct walk w;
+	bool agree;
+
+	st_walk(t, "walk_unmapped", SELFTEST_IOVA + 4096, true, &w);
+	agree = !w.translated && w.reason && n > 0 &&
+		ctl_reason_agrees(w.reason, f[0].reason, true, t->real);
+	out_bool(t->o, "hw_recorded", n > 0);
+	if (n > 0)
+		out_hex(t->o, "hw_reason", f[0].reason);
+	else
+		out_null(t->o, "hw_reason");
+	return st_walk_end(t, agree, "walk: %s, reason 0x%02x; the hardware recorded %s0x%02x",
+			   w.translated ? "TRANSLATES" : "fault", w.reason, n > 0 ? "" : "nothing, ",
+			   n > 0 ? f[0].reason : 0);
+}
+
 static int st_unmap_fault(struct selftest *t)
 {
 	struct iopt_dma_fault f[8] = { 0 };
@@ -413,12 +612,15 @@ static int st_unmap_fault(struct selftest *t)
 	mine = n > 0;
 	for (int i = 0; i < n; i++)
 		mine = mine && f[i].dev_id == t->dev && f[i].addr == SELFTEST_IOVA + 4096;
-	return step(t, "dma_faults", blocked && mine,
-		    "DMA to the unmapped IOVA 0x%llx: %s; recorded: %d, %s at 0x%" PRIx64
-		    " by device %u, reason 0x%02x (%s)", SELFTEST_IOVA + 4096,
-		    blocked ? "blocked" : rc && rc != -EFAULT ? strerror(-rc) : "NOT blocked",
-		    n, mine ? "yes" : "no", f[0].addr, f[0].dev_id, f[0].reason,
-		    n > 0 ? f[0].reason_text : "-");
+	rc = step(t, "dma_faults", blocked && mine,
+		  "DMA to the unmapped IOVA 0x%llx: %s; recorded: %d, %s at 0x%" PRIx64
+		  " by device %u, reason 0x%02x (%s)", SELFTEST_IOVA + 4096,
+		  blocked ? "blocked" : rc && rc != -EFAULT ? strerror(-rc) : "NOT blocked",
+		  n, mine ? "yes" : "no", f[0].addr, f[0].dev_id, f[0].reason,
+		  n > 0 ? f[0].reason_text : "-");
+	if (t->walk)
+		rc |= st_walk_unmapped(t, f, n);
+	return rc;
 }
 
 /*
@@ -442,44 +644,95 @@ static int st_real_env(struct selftest *t, const char *backend, struct iopt_env 
 
 static void st_teardown(struct selftest *t)
 {
+	/* The walker's register mappings go first: on sim they lead into the
+	 * context's machine, which iopt_ctx_destroy takes away. */
+	if (t->plat_open)
+		ctl_plat_close(&t->plat);
 	if (t->mapped)
 		iopt_ioas_unmap(t->ctx, t->ioas, SELFTEST_IOVA, SELFTEST_LEN, NULL);
 	edu_close(&t->edu);   /* BAR0 before the device goes with the context */
-	ctx_close(t->ctx);
+	ctl_ctx_close(t->ctx);
 	if (t->real) {
 		if (t->dbuf.va)
 			iopt_dma_free(t->env, &t->dbuf);
-		iopt_env_destroy(t->env);
 	} else {
 		free(t->buf);
 	}
+	iopt_env_destroy(t->env);
+}
+
+static int st_args(struct selftest *t, int argc, char **argv, bool *have_dev)
+{
+	*have_dev = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dev") == 0 && i + 1 < argc && !*have_dev) {
+			t->dev_name = argv[++i];
+			*have_dev = true;
+		} else if (strcmp(argv[i], "--walk") == 0) {
+			t->walk = true;
+		} else {
+			ctl_err("selftest", "usage: selftest [--dev BDF|NAME] [--walk]");
+			return CTL_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* The environment: real, hugetlbfs; sim with --walk, one of our own so that the
+ * walker can read the context's machine. @return 0 or an exit code. */
+static int st_env(struct selftest *t, const char *backend)
+{
+	const struct iopt_env_opts eo = { .mem = IOPT_ENV_MEM_SIM };
+	int rc;
+
+	if (t->real)
+		return st_real_env(t, backend, &t->env);
+	if (!t->walk)
+		return 0;
+	rc = iopt_env_create(&eo, &t->env);
+	if (rc) {
+		ctl_err("selftest", "cannot create a sim environment: %s", strerror(-rc));
+		return CTL_EXIT_NO_BACKEND;
+	}
+	return 0;
+}
+
+static void st_run(struct selftest *t)
+{
+	const uint64_t off = 4096 + 8;  /* where both DMA paths write their pattern */
+	uint64_t pa = 0;
+
+	if (st_setup(t))
+		return;
+	if (t->walk && st_walk_mapped(t, off, &pa))
+		return;
+	if ((t->real ? st_dma_edu(t) : st_dma_sim(t)) != 0)
+		return;
+	if (t->walk && st_walk_data(t, pa, off, 64))
+		return;
+	st_unmap_fault(t);
 }
 
 static int run_selftest(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct selftest t = { .dev_name = "edu0" };
-	struct iopt_env *env = NULL;
 	struct out out;
+	bool have_dev;
 	int rc;
 
-	if (argc == 3 && strcmp(argv[1], "--dev") == 0) {
-		t.dev_name = argv[2];
-	} else if (argc != 1) {
-		ctl_err("selftest", "usage: selftest [--dev BDF|NAME]");
-		return CTL_EXIT_USAGE;
-	}
+	rc = st_args(&t, argc, argv, &have_dev);
+	if (rc)
+		return rc;
 	t.real = strncmp(o->backend, "sim:", 4) != 0;
-	if (t.real) {
-		rc = st_real_env(&t, o->backend, &env);
-		if (rc)
-			return rc;
-	}
-	rc = ctx_open(o, "selftest", env, &t.ctx);
+	rc = st_env(&t, o->backend);
+	if (rc)
+		return rc;
+	rc = ctl_ctx_open(o, "selftest", t.env, &t.ctx);
 	if (rc) {
-		iopt_env_destroy(env);
+		iopt_env_destroy(t.env);
 		return rc;
 	}
-	if (t.real && argc == 1) {
+	if (t.real && !have_dev) {
 		rc = edu_find(&t.found);
 		if (rc) {
 			ctl_err("selftest", "no --dev and no QEMU edu (1234:11e8) found: %s",
@@ -489,14 +742,18 @@ static int run_selftest(const struct ctl_opts *o, int argc, char **argv)
 		}
 		t.dev_name = t.found.bdf;
 	}
+	rc = t.walk ? st_walk_open(&t, o) : 0;
+	if (rc) {
+		st_teardown(&t);
+		return rc;
+	}
 	out_init(&out, stdout, o->json);
 	t.o = &out;
 	out_obj_begin(&out, NULL);
 	out_str(&out, "backend", o->backend);
 	out_str(&out, "device", t.dev_name);
 	out_arr_begin(&out, "steps");
-	if (st_setup(&t) == 0 && (t.real ? st_dma_edu(&t) : st_dma_sim(&t)) == 0)
-		st_unmap_fault(&t);
+	st_run(&t);
 	out_arr_end(&out);
 	out_str(&out, "verdict", t.failed ? (t.no_dma ? "incomplete" : "fail") : "pass");
 	out_obj_end(&out);
@@ -517,16 +774,20 @@ const struct ctl_cmd ctl_cmd_faults = {
 		 "PASID, access, address, reason code and reason text. Nothing is provoked\n"
 		 "by default, so a fresh sim unit has none.\n"
 		 "  --provoke    sim: first make a test device (--dev, default edu0) write\n"
-		 "               to IOVA 0x7000000 of an empty IOAS, which must fault\n"
+		 "               to IOVA 0x7000000 of an empty IOAS, which must fault;\n"
+		 "               with --setup demo (any backend): the setup's device (edu\n"
+		 "               on uio/vfio-noiommu) writes 8 bytes to the unmapped IOVA\n"
+		 "               0x800000 of the live unit\n"
 		 "Exit 0 when the poll worked (with or without faults), 1 when it or the\n"
-		 "provoked DMA failed, 2 usage, 3 backend unavailable.\n",
+		 "provoked DMA failed, 2 usage, 3 backend unavailable, 4 (--setup) the\n"
+		 "device cannot be made to do DMA.\n",
 	.run = run_faults,
 };
 
 const struct ctl_cmd ctl_cmd_selftest = {
 	.name = "selftest",
 	.summary = "bind, attach, map, DMA, verify, unmap, verify the fault",
-	.usage = "usage: iommuctl selftest [--dev BDF|NAME]\n"
+	.usage = "usage: iommuctl selftest [--dev BDF|NAME] [--walk]\n"
 		 "Through the public API: bind the device (default: sim edu0; on uio and\n"
 		 "vfio-noiommu the first QEMU edu, 1234:11e8, the one real device iommuctl\n"
 		 "can make do DMA, with memory from hugetlbfs: reserve huge pages),\n"
@@ -535,6 +796,16 @@ const struct ctl_cmd ctl_cmd_selftest = {
 		 "faults and is recorded as that device's fault at that address. Prints each\n"
 		 "step and a verdict (pass, fail, or incomplete when iommuctl cannot make\n"
 		 "the device do DMA).\n"
+		 "  --walk   also walk the live unit's tables (as 'walk' does, every entry\n"
+		 "           decoded) while the library's translation is in place:\n"
+		 "           walk_mapped: IOVA 0x101008 (write) must translate, writable, to\n"
+		 "           the buffer's physical address (real: /proc/self/pagemap, read\n"
+		 "           by iommuctl itself; it must also equal lib/env's; sim: lib/env's);\n"
+		 "           walk_dma: after the DMA the bytes at that PA are the device's;\n"
+		 "           walk_unmapped: after the unmap, IOVA 0x101000 must fault with\n"
+		 "           the reason the hardware recorded for the blocked DMA (on a real\n"
+		 "           unit in scalable mode QEMU's legacy codes 4/5/6 are accepted for\n"
+		 "           the spec's 0x83/0x79/0x85/0x86, see QEMU.md)\n"
 		 "Exit 0 pass, 1 a step failed, 2 usage, 3 backend unavailable,\n"
 		 "4 incomplete (no DMA with this device).\n",
 	.run = run_selftest,

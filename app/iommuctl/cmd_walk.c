@@ -296,6 +296,19 @@ const struct ctl_cmd ctl_cmd_walk = {
 		 "scalable mode, FLTS and PASID (sim:vtd-full) PASID 5: 0x200000 rw on a\n"
 		 "first stage, and PASID 7 nested: that first stage over a read-only\n"
 		 "identity second stage; 00:01.0 is pass-through; other devices are not\n"
-		 "present.\n",
+		 "present.\n"
+		 "With --setup demo (any backend; on uio/vfio-noiommu: QEMU's edu and\n"
+		 "hugetlbfs memory), the library brings the unit up, binds the device\n"
+		 "(--setup-dev, default the first edu; sim 00:02.0), attaches it to an IOAS\n"
+		 "and maps 0x100000 4 KiB rw (0xa1), 0x101000 4 KiB read-only (0xb2),\n"
+		 "0x102000 4 KiB rw scratch (0x5e), 0x200000 2 MiB rw (0xc3); 0x800000\n"
+		 "stays unmapped. 'setup' lists each buffer's PA (lib/env's, and\n"
+		 "/proc/self/pagemap's on real backends). The walk reads the live tables;\n"
+		 "then, for the setup's device, the device does the request ('dma_check'):\n"
+		 "a translated read must bring the bytes at the walk's PA, a write must land\n"
+		 "there, a fault must be recorded by the unit at that page with the walk's\n"
+		 "reason (QEMU in scalable mode reports legacy codes: accepted, QEMU.md).\n"
+		 "Disagreement exits 1. edu reaches IOVAs below 256 MiB only (28-bit mask).\n"
+		 "The unit is taken down again when iommuctl exits.\n",
 	.run = run_walk,
 };

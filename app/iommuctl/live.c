@@ -384,6 +384,10 @@ bool live_dma_check(struct ctl_live *l, struct ctl_plat *p, const struct walk *w
 	ctl_expect_faults(false);
 	out_bool(o, "done", rc == 0 && n >= 0);
 	out_i64(o, "rc", rc);
+	out_arr_begin(o, "written");
+	for (size_t i = 0; i < len && w->write; i++)
+		out_hex(o, NULL, pattern[i]);
+	out_arr_end(o);
 	out_arr_begin(o, "bytes");
 	for (size_t i = 0; i < len && !w->write && rc == 0 && n == 0; i++)
 		out_hex(o, NULL, data[i]);

@@ -48,6 +48,8 @@ struct sim_machine_opts {
 	uint64_t rmrr_base;           /* 4 KiB aligned */
 	uint64_t rmrr_last;           /* inclusive; rmrr_last + 1 4 KiB aligned */
 	bool bus_master;              /* start with bus mastering on (else off, as after reset) */
+	/* VT-d CAP / ECAP overrides, passed to the model (struct vtdm_opts) */
+	uint64_t cap_set, cap_clear, ecap_set, ecap_clear;
 };
 
 struct sim_machine_dev {

@@ -546,6 +546,14 @@ int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uin
 			rc = vtd_unit_inv_iotlb_range(&hu->u, d->did, iova, *mapped, false,
 						      VTD_PSI_MAX_PAGES);
 		pthread_mutex_unlock(&hu->lock);
+	} else if (*mapped && hu->u.caps.rwbf) {
+		/* CM=0: no invalidation follows that would drain the write
+		 * buffer, so flush it, or the walker may not see the new
+		 * entries (6.8). */
+		pthread_mutex_lock(&hu->lock);
+		rc = vtd_gcmd(hu->u.mmio, VTD_GCMD_WBF, true, VTD_GSTS_WBFS, false,
+			      hu->u.timeout_ns);
+		pthread_mutex_unlock(&hu->lock);
 	}
 	if (map_rc)
 		return map_rc == -ERANGE || map_rc == -EEXIST ? -EINVAL : map_rc;

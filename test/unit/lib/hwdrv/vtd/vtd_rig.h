@@ -65,6 +65,8 @@ struct rig_opts {
 	bool rmrr;
 	uint64_t rmrr_base, rmrr_last;
 	struct iopt_env *env;   /* use this env (already created) */
+	/* CAP / ECAP overrides of the model (sim_machine_opts) */
+	uint64_t cap_set, cap_clear, ecap_set, ecap_clear;
 };
 
 RIG_FN int rig_up(struct rig *r, const struct rig_opts *ro)
@@ -87,6 +89,12 @@ RIG_FN int rig_up(struct rig *r, const struct rig_opts *ro)
 		mo.rmrr = true;
 		mo.rmrr_base = ro->rmrr_base;
 		mo.rmrr_last = ro->rmrr_last;
+	}
+	if (ro) {
+		mo.cap_set = ro->cap_set;
+		mo.cap_clear = ro->cap_clear;
+		mo.ecap_set = ro->ecap_set;
+		mo.ecap_clear = ro->ecap_clear;
 	}
 	rc = sim_machine_create(r->env, &mo, &r->m);
 	if (rc)

@@ -139,8 +139,10 @@ static void cm_check(bool scalable)
 	CU_ASSERT(c1.np_cached > c0.np_cached);
 	CU_ASSERT(c1.np_hits > c0.np_hits); /* the second one came from the cache */
 	d = probe(&r, 0);
-	if (scalable) /* context entry present now, the PASID entry not yet: cached too */
+	if (scalable) { /* context entry present now, the PASID entry not yet: cached too */
 		CU_ASSERT_EQUAL(rd1(&r, 0, 0x10000, &v, &reason), -EFAULT);
+		CU_ASSERT(reason == FR_SM_PDE_NP_CODE || reason == FR_SM_PE_NP_CODE);
+	}
 	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
 	map(dom, 0x10000, b.pa, SZ_4K, 1);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, dom), 0);
@@ -378,7 +380,7 @@ static void rwbf_check(bool scalable)
 	struct iopt_hw_dev *d;
 	struct iopt_dma_buf b;
 	struct rig r;
-	uint8_t v = 0;
+	uint8_t v = 0, reason = 0;
 
 	CU_ASSERT_EQUAL_FATAL(quirk_up(&r, scalable ? "qemu-q35-scalable" : "qemu-q35",
 				       VTDM_COHERENCY_PROFILE, scalable, true, &ro), 0);
@@ -386,8 +388,10 @@ static void rwbf_check(bool scalable)
 	buf_fill(&r, &b, 0x2b);
 	CU_ASSERT_EQUAL(rd1(&r, 0, 0x10000, &v, NULL), -EFAULT); /* context entry read */
 	d = probe(&r, 0);
-	if (scalable)
-		CU_ASSERT_EQUAL(rd1(&r, 0, 0x10000, &v, NULL), -EFAULT); /* PASID entry read */
+	if (scalable) { /* the context entry is seen, the PASID entry read */
+		CU_ASSERT_EQUAL(rd1(&r, 0, 0x10000, &v, &reason), -EFAULT);
+		CU_ASSERT(reason == FR_SM_PDE_NP_CODE || reason == FR_SM_PE_NP_CODE);
+	}
 	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, dom), 0);
 	counters(&r, &c0);

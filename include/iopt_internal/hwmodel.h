@@ -22,9 +22,13 @@
  *   dmadev_write(dev, iova, buf, len, &fault);      // DMA through the unit
  *
  * The models are strict where hardware is: caches serve stale entries until
- * the right invalidation, non-coherent units (ECAP.C=0) read only flushed
- * lines, register-based invalidation is refused with QI on or in scalable
- * mode, and every failure is reported with the architecture's fault reason.
+ * the right invalidation (with caching mode, CAP.CM=1, not-present results
+ * too), non-coherent units (ECAP.C=0) read only flushed lines, units with
+ * CAP.RWBF=1 keep structure writes in a write buffer until GCMD.WBF or an
+ * invalidation, register-based invalidation is refused with QI on or in
+ * scalable mode, and every failure is reported with the architecture's
+ * fault reason. vtdm_opts can switch CAP/ECAP features of a profile on or
+ * off (a unit no profile describes: PT=0, QI=0, CM=1, SC, RWBF, ...).
  *
  * Threads: each model has one mutex; MMIO accesses and DMA calls take it.
  * Lock order: model lock, then a device's ATC lock, then the env lock

@@ -69,7 +69,8 @@ struct sim_machine {
 /**
  * Build the machine on env (see the file comment).
  * @return 0; -EINVAL (not a sim env, bad counts, a misaligned RMRR, a
- *         profile that does not choose coherency given one); -ENOENT
+ *         profile that does not choose coherency given one, CAP/ECAP
+ *         overrides the model refuses, see vtdm_create); -ENOENT
  *         (unknown profile); -EEXIST (env already has a block at the base or
  *         a device at those addresses); -ENOMEM. Nothing is left on env on
  *         error.

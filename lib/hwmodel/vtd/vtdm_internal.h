@@ -42,7 +42,8 @@ enum vtdm_xtype {
  * an invalidation naming their PASID (the not-present entry had none);
  * negative IOTLB entries cover the region of the entry found not present
  * (np_level 1: a leaf; above 1 a table entry, which as a paging-structure
- * entry survives page-selective invalidation with IH=1).
+ * entry survives page-selective invalidation with IH=1); nested walks
+ * leave 4 KiB ones (np_level 1), whichever stage was not present.
  */
 struct vtdm_ctx_entry {
 	bool valid;

@@ -529,9 +529,13 @@ static bool fs_rsvd(const struct vtdm *m, const struct xcfg *cfg, uint64_t pte, 
 	return (pte & rsvd) != 0;
 }
 
-/* GPA of a first-stage structure or output → PA, through the second stage when nested. */
+/*
+ * GPA of a first-stage structure or output → PA, through the second stage
+ * when nested. A second-stage entry found not present sets *np_level to 1:
+ * nested results are cached as 4 KiB combined entries (CM=1 included).
+ */
 static int fs_gpa(struct vtdm *m, const struct xcfg *cfg, uint64_t gpa, bool is_write,
-		  uint64_t *pa, uint8_t *reason)
+		  uint64_t *pa, unsigned int *np_level, uint8_t *reason)
 {
 	struct ss_walk sw = { .cfg = cfg, .tag = XT_NESTED, .sm = true, .ad = cfg->ssade };
 	struct wres r;
@@ -543,6 +547,8 @@ static int fs_gpa(struct vtdm *m, const struct xcfg *cfg, uint64_t gpa, bool is_
 	}
 	rc = ss_translate(m, &sw, gpa, is_write, &r, reason);
 	*pa = r.pa;
+	if (rc != 0 && r.np_level != 0)
+		*np_level = 1;
 	return rc;
 }
 
@@ -576,7 +582,7 @@ static int fs_leaf(struct vtdm *m, const struct xcfg *cfg, uint64_t iova, uint64
 	out->w = w;
 	/* Nested: combined entries re-walk on writes. */
 	out->dirty = cfg->xt != XT_NESTED && (pte & FSPTE_D);
-	return fs_gpa(m, cfg, gpa, is_write, &out->pa, reason);
+	return fs_gpa(m, cfg, gpa, is_write, &out->pa, &out->np_level, reason);
 }
 
 static int fs_translate(struct vtdm *m, const struct xcfg *cfg, uint64_t iova, bool is_write,
@@ -598,7 +604,7 @@ restart:
 	fs_start(m, cfg, iova, &table, &level, &w);
 	for (;; level--) {
 		if (fs_gpa(m, cfg, table + ((iova >> lvl_shift(level)) & 0x1ff) * 8, false, &pte_pa,
-			   reason) != 0)
+			   &out->np_level, reason) != 0)
 			return -EFAULT;
 		if (rd(m, pte_pa, &pte, sizeof(pte)) != 0) {
 			*reason = FR_SM_FS_ACCESS;
@@ -608,9 +614,10 @@ restart:
 			/* Requests are user-privileged (no PRIV requests in this model). */
 			*reason = !(pte & FSPTE_P) ? FR_SM_FS_NP
 				  : fs_rsvd(m, cfg, pte, level) ? FR_SM_FS_RSVD : FR_SM_FS_US;
-			/* Nested walks cache no first-stage structures (see fs_start). */
-			if (!(pte & FSPTE_P) && cfg->xt == XT_FS)
-				out->np_level = level;
+			/* Nested walks cache no first-stage structures (see fs_start):
+			 * their not-present results are 4 KiB combined entries. */
+			if (!(pte & FSPTE_P))
+				out->np_level = cfg->xt == XT_FS ? level : 1;
 			return -EFAULT;
 		}
 		w = w && (pte & FSPTE_RW);

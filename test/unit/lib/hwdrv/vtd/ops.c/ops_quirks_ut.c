@@ -110,6 +110,24 @@ static void test_pt0_scalable_identity(void)
 	pt0_check(true);
 }
 
+/* PT=0 without large pages: no identity map of that size; refused, unless unbound devices are blocked. */
+static void test_pt0_no_large_pages(void)
+{
+	struct rig_opts ro = { .ecap_clear = VTD_ECAP_PT, .cap_clear = VTD_CAP_SLLPS };
+	struct rig r;
+	uint8_t v = 0;
+
+	CU_ASSERT_EQUAL(quirk_up(&r, "qemu-q35", VTDM_COHERENCY_PROFILE, false, false, &ro),
+			-ENOTSUP);
+	CU_ASSERT_PTR_NULL(r.inst);
+	rig_down(&r);
+	CU_ASSERT_EQUAL_FATAL(quirk_up(&r, "qemu-q35", VTDM_COHERENCY_PROFILE, false, true, &ro),
+			      0);
+	CU_ASSERT_PTR_NULL(r.hu->identity);
+	CU_ASSERT_EQUAL(rd1(&r, 1, 0x1000, &v, NULL), -EFAULT); /* blocked */
+	rig_down(&r);
+}
+
 /* ---- CAP.CM=1 ---------------------------------------------------------------- */
 
 /*
@@ -460,6 +478,7 @@ int main(int argc, char **argv)
 	static const struct ut_test tests[] = {
 		UT_TEST(test_pt0_legacy_identity),
 		UT_TEST(test_pt0_scalable_identity),
+		UT_TEST(test_pt0_no_large_pages),
 		UT_TEST(test_cm_legacy),
 		UT_TEST(test_cm_scalable),
 		UT_TEST(test_cm_first_stage),

@@ -48,6 +48,8 @@ struct sim_machine_opts {
 	uint64_t rmrr_base;           /* 4 KiB aligned */
 	uint64_t rmrr_last;           /* inclusive; rmrr_last + 1 4 KiB aligned */
 	bool bus_master;              /* start with bus mastering on (else off, as after reset) */
+	/* VT-d CAP / ECAP overrides, passed to the model (struct vtdm_opts) */
+	uint64_t cap_set, cap_clear, ecap_set, ecap_clear;
 };
 
 struct sim_machine_dev {
@@ -67,7 +69,8 @@ struct sim_machine {
 /**
  * Build the machine on env (see the file comment).
  * @return 0; -EINVAL (not a sim env, bad counts, a misaligned RMRR, a
- *         profile that does not choose coherency given one); -ENOENT
+ *         profile that does not choose coherency given one, CAP/ECAP
+ *         overrides the model refuses, see vtdm_create); -ENOENT
  *         (unknown profile); -EEXIST (env already has a block at the base or
  *         a device at those addresses); -ENOMEM. Nothing is left on env on
  *         error.

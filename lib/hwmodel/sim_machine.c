@@ -195,6 +195,10 @@ int sim_machine_create(struct iopt_env *env, const struct sim_machine_opts *opts
 	m->nr_devs = o.nr_devs;
 	vo.coherency = o.coherency;
 	vo.reg_base = SIM_MACHINE_VTD_BASE;
+	vo.cap_set = o.cap_set;
+	vo.cap_clear = o.cap_clear;
+	vo.ecap_set = o.ecap_set;
+	vo.ecap_clear = o.ecap_clear;
 	rc = vtdm_create(env, o.profile ? o.profile : "qemu-q35", &vo, &m->vtd);
 	if (rc) {
 		free(m);

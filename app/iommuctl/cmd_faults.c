@@ -1,24 +1,16 @@
 /*
- * iommuctl faults and selftest: both drive the unit through the object
- * model's public API (iopt/iopt.h) on the chosen backend.
+ * iommuctl faults (and the context helpers selftest and --setup share):
+ * drives the unit through the object model's public API (iopt/iopt.h) on
+ * the chosen backend.
  *
  * faults: create a context, optionally (sim, --provoke) make a test device
  * DMA where nothing is mapped, then iopt_poll() and print every record
  * iopt_dma_fault_read() returns, decoded: kind, requester, PASID, access,
- * address, reason code and text.
- *
- * selftest: bind, attach, map, DMA both ways and check the bytes, unmap,
- * and check that the same DMA now faults (and that the fault is recorded
- * as that device's, at that address). DMA needs a device iommuctl can make
- * do DMA: the sim test devices (iopt_sim_dma) or, on the real backends,
- * QEMU's edu (edu.c) with memory from a hugetlbfs environment; for any other
- * device that step reports "not available" and the exit is CTL_EXIT_NOT_YET.
+ * address, reason code and text. With --setup demo the context is the live
+ * one (live.c) and --provoke works on every backend.
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "iopt/env.h"
@@ -28,8 +20,6 @@
 
 #define FAULTS_MAX 64                 /* records read per call */
 #define PROVOKE_IOVA 0x7000000ULL     /* never mapped by these commands */
-#define SELFTEST_IOVA 0x100000ULL
-#define SELFTEST_LEN (2 * 4096)
 
 /*
  * While a command provokes a fault on purpose, the library's "DMA fault"
@@ -49,8 +39,12 @@ static void ctl_log(enum iopt_log_level level, const char *module, const char *m
 		(unsigned int)level < 5 ? names[level] : "debug", msg);
 }
 
-/* Open a context on o's backend (on env, or its own when NULL). @return 0 or an exit code (message printed). */
-static int ctx_open(const struct ctl_opts *o, const char *cmd, struct iopt_env *env,
+void ctl_expect_faults(bool on)
+{
+	g_expect_faults = on;
+}
+
+int ctl_ctx_open(const struct ctl_opts *o, const char *cmd, struct iopt_env *env,
 		    struct iopt_ctx **ctx)
 {
 	struct iopt_ctx_opts co = { .backend = o->backend, .log_level = -1, .env = env };
@@ -65,7 +59,7 @@ static int ctx_open(const struct ctl_opts *o, const char *cmd, struct iopt_env *
 	return (rc == -EIO || rc == -ENOMEM) ? CTL_EXIT_FAIL : CTL_EXIT_NO_BACKEND;
 }
 
-static void ctx_close(struct iopt_ctx *ctx)
+void ctl_ctx_close(struct iopt_ctx *ctx)
 {
 	iopt_ctx_destroy(ctx);
 	iopt_log_set_handler(NULL, NULL);
@@ -161,10 +155,46 @@ static int provoke(struct iopt_ctx *ctx, const char *dev_name, struct out *o)
 	return 0;
 }
 
+/* faults on the live unit of --setup demo: its context, its device. */
+static int run_faults_live(const struct ctl_opts *o, bool do_provoke)
+{
+	struct ctl_plat p;
+	struct out out;
+	uint32_t count;
+	int rc = ctl_plat_open(o, "faults", &p);
+
+	if (rc)
+		return rc;
+	out_init(&out, stdout, o->json);
+	out_obj_begin(&out, NULL);
+	out_str(&out, "backend", o->backend);
+	live_emit(&out, p.live);
+	g_expect_faults = do_provoke;
+	rc = do_provoke ? live_provoke(p.live, &out) : 0;
+	if (rc == 0)
+		rc = drain_emit(live_ctx(p.live), &out, &count);
+	g_expect_faults = false;
+	if (rc == 0)
+		out_u64(&out, "count", count);
+	out_obj_end(&out);
+	out_finish(&out);
+	ctl_plat_close(&p);
+	if (rc == -ENOTSUP) {
+		ctl_err("faults", "--provoke: the --setup device is not an edu: iommuctl cannot "
+			"make it do DMA");
+		return CTL_EXIT_NOT_YET;
+	}
+	if (rc) {
+		ctl_err("faults", "failed: %s", strerror(-rc));
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+}
+
 static int run_faults(const struct ctl_opts *o, int argc, char **argv)
 {
 	const char *dev_name = "edu0";
-	bool do_provoke = false;
+	bool do_provoke = false, have_dev = false;
 	struct iopt_ctx *ctx;
 	struct out out;
 	uint32_t count;
@@ -175,16 +205,25 @@ static int run_faults(const struct ctl_opts *o, int argc, char **argv)
 			do_provoke = true;
 		} else if (strcmp(argv[i], "--dev") == 0 && i + 1 < argc) {
 			dev_name = argv[++i];
+			have_dev = true;
 		} else {
 			ctl_err("faults", "usage: faults [--provoke [--dev NAME]]");
 			return CTL_EXIT_USAGE;
 		}
 	}
+	if (o->setup) {
+		if (have_dev) {
+			ctl_err("faults", "with --setup the device is --setup-dev's, not --dev");
+			return CTL_EXIT_USAGE;
+		}
+		return run_faults_live(o, do_provoke);
+	}
 	if (do_provoke && strncmp(o->backend, "sim:", 4) != 0) {
-		ctl_err("faults", "--provoke needs a sim backend (its test devices do the DMA)");
+		ctl_err("faults", "--provoke needs a sim backend (its test devices do the DMA) "
+			"or --setup demo");
 		return CTL_EXIT_USAGE;
 	}
-	rc = ctx_open(o, "faults", NULL, &ctx);
+	rc = ctl_ctx_open(o, "faults", NULL, &ctx);
 	if (rc)
 		return rc;
 	out_init(&out, stdout, o->json);
@@ -199,312 +238,12 @@ static int run_faults(const struct ctl_opts *o, int argc, char **argv)
 		out_u64(&out, "count", count);
 	out_obj_end(&out);
 	out_finish(&out);
-	ctx_close(ctx);
+	ctl_ctx_close(ctx);
 	if (rc) {
 		ctl_err("faults", "failed: %s", strerror(-rc));
 		return CTL_EXIT_FAIL;
 	}
 	return CTL_EXIT_OK;
-}
-
-/* ---- selftest ------------------------------------------------------------------ */
-
-struct selftest {
-	struct iopt_ctx *ctx;
-	struct out *o;
-	const char *dev_name;
-	bool real;              /* uio / vfio-noiommu: DMA through edu, memory from env */
-	struct iopt_env *env;   /* real: the hugetlbfs environment the context runs on */
-	struct iopt_dma_buf dbuf; /* real: the buffer, from env */
-	struct edu edu;         /* real: the bound edu's BAR0 */
-	struct edu_found found; /* real: the edu found when no --dev was given */
-	uint32_t ioas, dev, hwpt;
-	uint8_t *buf;           /* SELFTEST_LEN bytes mapped at SELFTEST_IOVA */
-	bool mapped;
-	int failed;       /* steps that failed */
-	bool no_dma;      /* iommuctl cannot make this device do DMA */
-};
-
-/* Emit one step; @return ok ? 0 : -1. */
-static int step(struct selftest *t, const char *name, bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int step(struct selftest *t, const char *name, bool ok, const char *fmt, ...)
-{
-	char detail[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	out_obj_begin(t->o, NULL);
-	out_str(t->o, "step", name);
-	out_bool(t->o, "ok", ok);
-	out_str(t->o, "detail", detail);
-	out_obj_end(t->o);
-	if (!ok)
-		t->failed++;
-	return ok ? 0 : -1;
-}
-
-/* Bind and, on a real backend, reach the device's DMA engine (edu only). */
-static int st_bind(struct selftest *t)
-{
-	int rc = iopt_device_bind(t->ctx, t->dev_name, &t->dev);
-
-	if (rc)
-		return step(t, "bind", false, "%s: %s", t->dev_name, strerror(-rc));
-	if (!t->real)
-		return step(t, "bind", true, "%s bound as device %u", t->dev_name, t->dev);
-	rc = edu_open(t->ctx, t->dev, &t->edu);
-	if (rc == -ENOTSUP)
-		t->no_dma = true;
-	return step(t, "bind", rc == 0, "%s bound as device %u; %s%s", t->dev_name, t->dev,
-		    rc == 0 ? "QEMU edu, BAR0 mapped" :
-		    rc == -ENOTSUP ? "not available: not a QEMU edu (1234:11e8), the one "
-				     "device iommuctl can make do DMA" : "edu BAR0: ",
-		    rc == 0 || rc == -ENOTSUP ? "" : strerror(-rc));
-}
-
-static int st_setup(struct selftest *t)
-{
-	uint64_t iova = SELFTEST_IOVA;
-	int rc;
-
-	if (st_bind(t))
-		return -1;
-	rc = iopt_ioas_alloc(t->ctx, &t->ioas);
-	t->hwpt = t->ioas;
-	if (rc == 0)
-		rc = iopt_device_attach(t->ctx, t->dev, &t->hwpt);
-	if (step(t, "attach", rc == 0, "to IOAS %u via HWPT %u%s%s", t->ioas, rc ? 0 : t->hwpt,
-		 rc ? ": " : "", rc ? strerror(-rc) : ""))
-		return -1;
-	if (t->real) {
-		/* Real DMA needs pinned memory with known physical addresses. */
-		rc = iopt_dma_alloc(t->env, SELFTEST_LEN, 4096, IOPT_NUMA_ANY, &t->dbuf);
-		t->buf = rc ? NULL : t->dbuf.va;
-	} else {
-		t->buf = aligned_alloc(4096, SELFTEST_LEN);
-		rc = t->buf ? 0 : -ENOMEM;
-	}
-	if (rc == 0) {
-		memset(t->buf, 0, SELFTEST_LEN);
-		rc = iopt_ioas_map(t->ctx, t->ioas, t->buf, SELFTEST_LEN, &iova,
-				   IOPT_IOAS_MAP_FIXED_IOVA | IOPT_IOAS_MAP_READABLE |
-					   IOPT_IOAS_MAP_WRITEABLE);
-	}
-	t->mapped = rc == 0;
-	return step(t, "map", rc == 0, "%u bytes read/write at IOVA 0x%llx%s%s", SELFTEST_LEN,
-		    SELFTEST_IOVA, rc ? ": " : "", rc ? strerror(-rc) : "");
-}
-
-/* Poll and read up to max fault records. @return the count or -errno. */
-static int st_faults(struct selftest *t, struct iopt_dma_fault *f, uint32_t max)
-{
-	uint32_t n = 0;
-	int rc = iopt_poll(t->ctx);
-
-	if (rc >= 0)
-		rc = iopt_dma_fault_read(t->ctx, f, max, &n, NULL);
-	return rc < 0 ? rc : (int)n;
-}
-
-static void st_pattern(uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)(0x3c ^ (i * 7));
-}
-
-/* sim: the model's test device writes and reads memory directly. */
-static int st_dma_sim(struct selftest *t)
-{
-	uint8_t pattern[64], back[64];
-	int rc;
-
-	st_pattern(pattern, sizeof(pattern));
-	rc = iopt_sim_dma(t->ctx, t->dev, UINT32_MAX, SELFTEST_IOVA + 4096 + 8, pattern,
-			  sizeof(pattern), IOPT_DMA_FROM_DEVICE);
-	if (rc == -ENOTSUP) {
-		t->no_dma = true;
-		return step(t, "dma_write", false, "not available: this device cannot be made "
-			    "to do DMA");
-	}
-	if (step(t, "dma_write", rc == 0 && !memcmp(t->buf + 4096 + 8, pattern, sizeof(pattern)),
-		 "device wrote %zu bytes at IOVA 0x%llx: %s", sizeof(pattern),
-		 SELFTEST_IOVA + 4096 + 8, rc ? strerror(-rc) : "the bytes are in memory"))
-		return -1;
-	memset(t->buf + 100, 0xe7, 16);
-	memset(back, 0, sizeof(back));
-	rc = iopt_sim_dma(t->ctx, t->dev, UINT32_MAX, SELFTEST_IOVA + 100, back, 16,
-			  IOPT_DMA_TO_DEVICE);
-	return step(t, "dma_read", rc == 0 && back[0] == 0xe7 && back[15] == 0xe7,
-		    "device read 16 bytes at IOVA 0x%llx: %s", SELFTEST_IOVA + 100,
-		    rc ? strerror(-rc) : back[0] == 0xe7 ? "they match memory" : "they differ");
-}
-
-/*
- * edu: it reads a pattern from one page into its buffer, then writes the
- * buffer to the other page; the bytes arriving there check both directions
- * (edu's buffer cannot be read otherwise). Neither may fault.
- */
-static int st_dma_edu(struct selftest *t)
-{
-	struct iopt_dma_fault f;
-	uint8_t pattern[64];
-	int rc, n;
-
-	st_pattern(pattern, sizeof(pattern));
-	memcpy(t->buf + 100, pattern, sizeof(pattern));
-	rc = edu_dma(&t->edu, true, SELFTEST_IOVA + 100, sizeof(pattern));
-	n = rc ? 0 : st_faults(t, &f, 1);
-	if (step(t, "dma_read", rc == 0 && n == 0, "device read %zu bytes at IOVA 0x%llx: %s%s",
-		 sizeof(pattern), SELFTEST_IOVA + 100, rc ? strerror(-rc) : n < 0 ?
-		 "poll failed: " : n ? "FAULTED" : "done, no fault", n < 0 ? strerror(-n) : ""))
-		return -1;
-	rc = edu_dma(&t->edu, false, SELFTEST_IOVA + 4096 + 8, sizeof(pattern));
-	n = rc ? 0 : st_faults(t, &f, 1);
-	return step(t, "dma_write", rc == 0 && n == 0 &&
-		    !memcmp(t->buf + 4096 + 8, pattern, sizeof(pattern)),
-		    "device wrote them back at IOVA 0x%llx: %s%s", SELFTEST_IOVA + 4096 + 8,
-		    rc ? strerror(-rc) : n < 0 ? "poll failed: " : n ? "FAULTED" :
-		    memcmp(t->buf + 4096 + 8, pattern, sizeof(pattern)) ? "the bytes differ" :
-		    "the bytes are in memory", n < 0 ? strerror(-n) : "");
-}
-
-/*
- * Let the device write 1 byte (sim) or 64 (edu) at the unmapped
- * SELFTEST_IOVA + 4096. @return true when the write was blocked: sim says
- * so (-EFAULT); edu's transfer completes either way, so the memory behind
- * the old mapping must still hold the sentinel.
- */
-static bool st_blocked_write(struct selftest *t, int *rc)
-{
-	uint8_t v = 0;
-
-	if (!t->real) {
-		*rc = iopt_sim_dma(t->ctx, t->dev, UINT32_MAX, SELFTEST_IOVA + 4096, &v, 1,
-				   IOPT_DMA_FROM_DEVICE);
-		return *rc == -EFAULT;
-	}
-	memset(t->buf + 4096, 0xa5, 64);
-	*rc = edu_dma(&t->edu, false, SELFTEST_IOVA + 4096, 64);
-	for (unsigned int i = 0; i < 64; i++)
-		if (t->buf[4096 + i] != 0xa5)
-			return false;
-	return *rc == 0;
-}
-
-static int st_unmap_fault(struct selftest *t)
-{
-	struct iopt_dma_fault f[8] = { 0 };
-	uint64_t unmapped = 0;
-	bool blocked, mine;
-	int rc = iopt_ioas_unmap(t->ctx, t->ioas, SELFTEST_IOVA, SELFTEST_LEN, &unmapped), n;
-
-	t->mapped = rc != 0;
-	if (step(t, "unmap", rc == 0 && unmapped == SELFTEST_LEN, "%" PRIu64 " bytes%s%s",
-		 unmapped, rc ? ": " : "", rc ? strerror(-rc) : ""))
-		return -1;
-	g_expect_faults = true;
-	blocked = st_blocked_write(t, &rc);
-	n = st_faults(t, f, 8);
-	g_expect_faults = false;
-	/* QEMU may record one transfer more than once: every record must be ours. */
-	mine = n > 0;
-	for (int i = 0; i < n; i++)
-		mine = mine && f[i].dev_id == t->dev && f[i].addr == SELFTEST_IOVA + 4096;
-	return step(t, "dma_faults", blocked && mine,
-		    "DMA to the unmapped IOVA 0x%llx: %s; recorded: %d, %s at 0x%" PRIx64
-		    " by device %u, reason 0x%02x (%s)", SELFTEST_IOVA + 4096,
-		    blocked ? "blocked" : rc && rc != -EFAULT ? strerror(-rc) : "NOT blocked",
-		    n, mine ? "yes" : "no", f[0].addr, f[0].dev_id, f[0].reason,
-		    n > 0 ? f[0].reason_text : "-");
-}
-
-/*
- * Real backends: the hugetlbfs environment the context will run on (anonymous
- * MAP_HUGETLB pages). Without it the backend is as unavailable as without a
- * DMAR. @return 0 or an exit code (message printed).
- */
-static int st_real_env(struct selftest *t, const char *backend, struct iopt_env **env)
-{
-	const struct iopt_env_opts eo = { .mem = IOPT_ENV_MEM_HUGETLBFS };
-	int rc = iopt_env_create(&eo, env);
-
-	if (rc) {
-		ctl_err("selftest", "cannot open backend %s: hugetlbfs environment: %s (huge "
-			"pages reserved? see scripts/setup.sh)", backend, strerror(-rc));
-		return CTL_EXIT_NO_BACKEND;
-	}
-	t->env = *env;
-	return 0;
-}
-
-static void st_teardown(struct selftest *t)
-{
-	if (t->mapped)
-		iopt_ioas_unmap(t->ctx, t->ioas, SELFTEST_IOVA, SELFTEST_LEN, NULL);
-	edu_close(&t->edu);   /* BAR0 before the device goes with the context */
-	ctx_close(t->ctx);
-	if (t->real) {
-		if (t->dbuf.va)
-			iopt_dma_free(t->env, &t->dbuf);
-		iopt_env_destroy(t->env);
-	} else {
-		free(t->buf);
-	}
-}
-
-static int run_selftest(const struct ctl_opts *o, int argc, char **argv)
-{
-	struct selftest t = { .dev_name = "edu0" };
-	struct iopt_env *env = NULL;
-	struct out out;
-	int rc;
-
-	if (argc == 3 && strcmp(argv[1], "--dev") == 0) {
-		t.dev_name = argv[2];
-	} else if (argc != 1) {
-		ctl_err("selftest", "usage: selftest [--dev BDF|NAME]");
-		return CTL_EXIT_USAGE;
-	}
-	t.real = strncmp(o->backend, "sim:", 4) != 0;
-	if (t.real) {
-		rc = st_real_env(&t, o->backend, &env);
-		if (rc)
-			return rc;
-	}
-	rc = ctx_open(o, "selftest", env, &t.ctx);
-	if (rc) {
-		iopt_env_destroy(env);
-		return rc;
-	}
-	if (t.real && argc == 1) {
-		rc = edu_find(&t.found);
-		if (rc) {
-			ctl_err("selftest", "no --dev and no QEMU edu (1234:11e8) found: %s",
-				strerror(-rc));
-			st_teardown(&t);
-			return CTL_EXIT_NOT_YET;
-		}
-		t.dev_name = t.found.bdf;
-	}
-	out_init(&out, stdout, o->json);
-	t.o = &out;
-	out_obj_begin(&out, NULL);
-	out_str(&out, "backend", o->backend);
-	out_str(&out, "device", t.dev_name);
-	out_arr_begin(&out, "steps");
-	if (st_setup(&t) == 0 && (t.real ? st_dma_edu(&t) : st_dma_sim(&t)) == 0)
-		st_unmap_fault(&t);
-	out_arr_end(&out);
-	out_str(&out, "verdict", t.failed ? (t.no_dma ? "incomplete" : "fail") : "pass");
-	out_obj_end(&out);
-	out_finish(&out);
-	st_teardown(&t);
-	if (t.no_dma)
-		return CTL_EXIT_NOT_YET;
-	return t.failed ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }
 
 const struct ctl_cmd ctl_cmd_faults = {
@@ -517,25 +256,12 @@ const struct ctl_cmd ctl_cmd_faults = {
 		 "PASID, access, address, reason code and reason text. Nothing is provoked\n"
 		 "by default, so a fresh sim unit has none.\n"
 		 "  --provoke    sim: first make a test device (--dev, default edu0) write\n"
-		 "               to IOVA 0x7000000 of an empty IOAS, which must fault\n"
+		 "               to IOVA 0x7000000 of an empty IOAS, which must fault;\n"
+		 "               with --setup demo (any backend): the setup's device (edu\n"
+		 "               on uio/vfio-noiommu) writes 8 bytes to the unmapped IOVA\n"
+		 "               0x800000 of the live unit\n"
 		 "Exit 0 when the poll worked (with or without faults), 1 when it or the\n"
-		 "provoked DMA failed, 2 usage, 3 backend unavailable.\n",
+		 "provoked DMA failed, 2 usage, 3 backend unavailable, 4 (--setup) the\n"
+		 "device cannot be made to do DMA.\n",
 	.run = run_faults,
-};
-
-const struct ctl_cmd ctl_cmd_selftest = {
-	.name = "selftest",
-	.summary = "bind, attach, map, DMA, verify, unmap, verify the fault",
-	.usage = "usage: iommuctl selftest [--dev BDF|NAME]\n"
-		 "Through the public API: bind the device (default: sim edu0; on uio and\n"
-		 "vfio-noiommu the first QEMU edu, 1234:11e8, the one real device iommuctl\n"
-		 "can make do DMA, with memory from hugetlbfs: reserve huge pages),\n"
-		 "attach it to a new IOAS, map 8 KiB at IOVA 0x100000, let the device write\n"
-		 "and read it and check the bytes, unmap, and check that the same DMA now\n"
-		 "faults and is recorded as that device's fault at that address. Prints each\n"
-		 "step and a verdict (pass, fail, or incomplete when iommuctl cannot make\n"
-		 "the device do DMA).\n"
-		 "Exit 0 pass, 1 a step failed, 2 usage, 3 backend unavailable,\n"
-		 "4 incomplete (no DMA with this device).\n",
-	.run = run_selftest,
 };

@@ -176,6 +176,8 @@ static int run_info(const struct ctl_opts *opts, int argc, char **argv)
 	out_str(&o, "backend", p.backend);
 	if (p.sim)
 		out_str(&o, "model_profile", p.profile);
+	if (p.live)
+		live_emit(&o, p.live);
 	out_arr_begin(&o, "units");
 	for (uint32_t i = 0; i < p.n_units; i++)
 		emit_unit(&o, &p, &p.units[i], i);

@@ -276,6 +276,8 @@ static int run_regs(const struct ctl_opts *opts, int argc, char **argv)
 	out_init(&o, stdout, opts->json);
 	out_obj_begin(&o, NULL);
 	out_str(&o, "backend", p.backend);
+	if (p.live)
+		live_emit(&o, p.live);
 	out_arr_begin(&o, "units");
 	for (uint32_t i = 0; i < p.n_units; i++) {
 		const struct ctl_unit *u = &p.units[i];

@@ -72,6 +72,8 @@ struct ctl_opts {
 	bool json;
 	const char *dmar_file;  /* sim: DMAR to publish instead of the synthesized one */
 	const char *sim_setup;  /* sim: "demo" builds translation tables before the command */
+	const char *setup;      /* any backend: "demo" brings the unit up through the library */
+	const char *setup_dev;  /* --setup: the device to bind (NULL: the first edu) */
 	bool verbose;
 };
 
@@ -119,6 +121,7 @@ struct iopt_env;
 struct iopt_mmio;
 struct vtdm;
 struct sim_setup;
+struct ctl_live;
 
 /* One remapping unit of the DMAR. */
 struct ctl_unit {
@@ -142,6 +145,8 @@ struct ctl_plat {
 	struct ctl_unit *units;
 	int mem_fd;               /* real: /dev/mem for table reads, or -1 */
 	struct sim_setup *setup;  /* sim: what --sim-setup built, or NULL */
+	bool env_borrowed;        /* env belongs to a live context (not closed here) */
+	struct ctl_live *live;    /* what --setup built (owned), or NULL */
 };
 
 /*
@@ -151,6 +156,16 @@ struct ctl_plat {
  * translations. @return 0 or an exit code (message printed).
  */
 int ctl_plat_open(const struct ctl_opts *o, const char *cmd, struct ctl_plat *p);
+/*
+ * The platform of a live context running on env (selftest --walk, --setup):
+ * sim: the DMAR and the unit the context's sim machine published on env;
+ * real: as ctl_plat_open, and memory that is one of env's allocations (the
+ * driver's tables, the mapped buffers) is read there, the rest through
+ * /dev/mem. env stays the caller's. @return 0 or an exit code (message
+ * printed).
+ */
+int ctl_plat_open_env(const struct ctl_opts *o, const char *cmd, struct iopt_env *env,
+		      struct ctl_plat *p);
 void ctl_plat_close(struct ctl_plat *p);
 /*
  * Read physical memory as the unit's table walker would see it (sim: the
@@ -192,6 +207,72 @@ struct walk {
  *         negative errno when memory could not be read at all.
  */
 int walk_run(struct walk *w);
+
+/*
+ * Walk one request on unit idx of p, writing "request", "unit", "reg_base",
+ * the "steps" and the "result" into the open object of o (cmd_walk.c).
+ * @return walk_run()'s value.
+ */
+int ctl_walk_emit(struct ctl_plat *p, uint32_t idx, struct walk *w, uint16_t seg,
+		  struct out *o);
+/*
+ * Does the hardware's fault reason hw agree with the walk's (the spec's)
+ * reason? Equal codes agree; on a real unit in scalable mode so do the
+ * legacy codes QEMU reports instead (QEMU.md): 4 for beyond the address
+ * width, 5/6 for a write/read the second stage does not permit.
+ */
+bool ctl_reason_agrees(uint8_t walk_reason, uint8_t hw, bool write, bool real);
+
+/* ---- contexts shared by faults, selftest and --setup (cmd_faults.c) ---- */
+
+struct iopt_ctx;
+/* Open a context on o's backend (on env, or its own when NULL), with
+ * iommuctl's log handler. @return 0 or an exit code (message printed). */
+int ctl_ctx_open(const struct ctl_opts *o, const char *cmd, struct iopt_env *env,
+		 struct iopt_ctx **ctx);
+void ctl_ctx_close(struct iopt_ctx *ctx);
+/* While on, the library's "DMA fault" log lines (expected) are dropped. */
+void ctl_expect_faults(bool on);
+
+/* ---- a live unit: --setup demo on any backend (live.c) ------------------ */
+
+/* The demo translations: IOVA, size, permissions, fill byte (see --help). */
+#define LIVE_IOVA_RW 0x100000ULL
+#define LIVE_IOVA_RO 0x101000ULL
+#define LIVE_IOVA_SCRATCH 0x102000ULL  /* rw: where edu writes what it read */
+#define LIVE_IOVA_2M 0x200000ULL
+#define LIVE_IOVA_UNMAPPED 0x800000ULL /* never mapped */
+
+/*
+ * Bring the unit up through the public API: a context on o's backend (real:
+ * on a hugetlbfs environment), the device bound (--setup-dev, default the
+ * first edu; sim 0000:00:02.0) and attached to a new IOAS, the demo buffers
+ * mapped. @return 0 or an exit code (message printed): 3 no backend or no
+ * huge pages, 4 no edu to bind, 1 a failed step.
+ */
+int live_open(const struct ctl_opts *o, const char *cmd, struct ctl_live **out);
+void live_close(struct ctl_live *l);
+struct iopt_env *live_env(const struct ctl_live *l);
+struct iopt_ctx *live_ctx(const struct ctl_live *l);
+/* The live device writes 8 bytes at LIVE_IOVA_UNMAPPED; writes "provoked" to o.
+ * @return 0 (sim: the DMA was blocked); -ENOTSUP no DMA with this device;
+ *         -EIO (sim) not blocked; edu_dma() errors. */
+int live_provoke(struct ctl_live *l, struct out *o);
+/* The setup as an object "setup" (device, ids, mappings with their PAs). */
+void live_emit(struct out *o, const struct ctl_live *l);
+/*
+ * Let the live device do w's request (edu on real backends, the test device
+ * on sim) and compare with the walk: a translated read must bring the bytes
+ * at w->pa, a translated write must land there, a fault must be recorded
+ * with an agreeing reason at the request's page. Writes "dma_check" to o.
+ * @return false only when the DMA disagrees with the walk (a skipped check,
+ * e.g. another device than the live one, is not a disagreement).
+ */
+bool live_dma_check(struct ctl_live *l, struct ctl_plat *p, const struct walk *w,
+		    uint16_t seg, struct out *o);
+/* The physical address of va from /proc/self/pagemap (needs root).
+ * @return 0; -EPERM (no PFNs shown), -ENOENT (not present), read errors. */
+int ctl_pagemap_pa(const void *va, uint64_t *pa);
 
 /* ---- sim example translations (sim_setup.c) ---------------------------- */
 

@@ -28,7 +28,16 @@ static const char g_global_help[] =
 	"  --dmar FILE     sim: publish this DMAR (binary table) instead of the\n"
 	"                  synthesized q35 one (its first DRHD gets the model)\n"
 	"  --sim-setup demo  sim: before the command, bring the unit up with the\n"
-	"                  driver and build example translations (see walk --help)\n"
+	"                  driver and build example translations by hand: legacy,\n"
+	"                  scalable, PASID, nested (see walk --help)\n"
+	"  --setup demo    any backend (info, regs, walk, faults): before the command,\n"
+	"                  bring the unit up through the library (context, device\n"
+	"                  bound and attached, demo buffers mapped from hugetlbfs on\n"
+	"                  uio/vfio-noiommu), run the command on the live unit, then\n"
+	"                  take the unit down (see walk --help; exit 3 without huge\n"
+	"                  pages, 4 without an edu to bind)\n"
+	"  --setup-dev BDF  the device --setup binds (default: the first QEMU edu;\n"
+	"                  sim: 00:02.0)\n"
 	"  -v, --verbose   library log messages down to debug\n"
 	"  -h, --help      help (also: iommuctl CMD --help)\n"
 	"\n"
@@ -39,7 +48,8 @@ static const char g_global_help[] =
 	"     (walk: the request would fault; the fault is printed)\n"
 	"  2  usage error\n"
 	"  3  backend unavailable (no DMAR, /dev/mem refused, not root, no model)\n"
-	"  4  not available (selftest: iommuctl cannot make this device do DMA)\n";
+	"  4  not available (selftest: iommuctl cannot make this device do DMA;\n"
+	"     --setup: no device to bind)\n";
 
 static void usage_all(FILE *f)
 {
@@ -224,6 +234,10 @@ static int take_global_opts(int *argc, char **argv, struct ctl_opts *o, bool *he
 			dst = &o->dmar_file;
 		else if (strcmp(a, "--sim-setup") == 0)
 			dst = &o->sim_setup;
+		else if (strcmp(a, "--setup") == 0)
+			dst = &o->setup;
+		else if (strcmp(a, "--setup-dev") == 0)
+			dst = &o->setup_dev;
 		if (dst) {
 			if (i + 1 >= *argc) {
 				fprintf(stderr, "iommuctl: %s needs a value\n", a);
@@ -239,7 +253,7 @@ static int take_global_opts(int *argc, char **argv, struct ctl_opts *o, bool *he
 	return 0;
 }
 
-static int check_global_opts(const struct ctl_opts *o)
+static int check_global_opts(const struct ctl_opts *o, const char *cmd)
 {
 	static const char *const backends[] = {
 		"sim:vtd", "sim:vtd-scalable", "sim:vtd-full", "uio", "vfio-noiommu",
@@ -258,6 +272,24 @@ static int check_global_opts(const struct ctl_opts *o)
 	}
 	if ((o->sim_setup || o->dmar_file) && strncmp(o->backend, "sim:", 4) != 0) {
 		fprintf(stderr, "iommuctl: --sim-setup and --dmar are for sim backends\n");
+		return CTL_EXIT_USAGE;
+	}
+	if (o->setup && strcmp(o->setup, "demo") != 0) {
+		fprintf(stderr, "iommuctl: --setup takes 'demo'\n");
+		return CTL_EXIT_USAGE;
+	}
+	if (o->setup && (o->sim_setup || o->dmar_file)) {
+		fprintf(stderr, "iommuctl: --setup runs on the backend's own platform: not with "
+			"--sim-setup or --dmar\n");
+		return CTL_EXIT_USAGE;
+	}
+	if (o->setup_dev && !o->setup) {
+		fprintf(stderr, "iommuctl: --setup-dev needs --setup demo\n");
+		return CTL_EXIT_USAGE;
+	}
+	if (o->setup && strcmp(cmd, "info") != 0 && strcmp(cmd, "regs") != 0 &&
+	    strcmp(cmd, "walk") != 0 && strcmp(cmd, "faults") != 0) {
+		fprintf(stderr, "iommuctl: --setup is for info, regs, walk and faults\n");
 		return CTL_EXIT_USAGE;
 	}
 	return 0;
@@ -284,7 +316,7 @@ int main(int argc, char **argv)
 			usage_cmd(stdout, g_cmds[i]);
 			return CTL_EXIT_OK;
 		}
-		rc = check_global_opts(&o);
+		rc = check_global_opts(&o, argv[1]);
 		if (rc)
 			return rc;
 		return g_cmds[i]->run(&o, argc - 1, argv + 1);

@@ -7,7 +7,8 @@
  *
  * Real backends are used read-only here: iommuctl never writes a register
  * of a unit it did not bring up itself, so it can look at a unit another
- * process owns. uio and vfio-noiommu differ only in how devices are bound,
+ * process owns. A unit it did bring up (--setup demo, selftest --walk) is
+ * the library's: these mappings only read it, beside the driver's own. uio and vfio-noiommu differ only in how devices are bound,
  * which the inspection commands do not need.
  */
 #include <errno.h>
@@ -178,39 +179,88 @@ static int map_units(const char *cmd, struct ctl_plat *p)
 	return mapped ? 0 : CTL_EXIT_NO_BACKEND;
 }
 
-int ctl_plat_open(const struct ctl_opts *o, const char *cmd, struct ctl_plat *p)
+/*
+ * Read the DMAR and map the units: sim from p->env (sim_open's or a live
+ * context's), real from /sys and /dev/mem. @return 0 or an exit code.
+ */
+static int plat_find_units(const char *cmd, struct ctl_plat *p)
 {
 	int rc;
 
-	memset(p, 0, sizeof(*p));
-	p->mem_fd = -1;
-	p->backend = o->backend;
-	p->sim = strncmp(o->backend, "sim:", 4) == 0;
-	if (p->sim) {
-		rc = sim_open(o, cmd, p);
-		if (rc)
-			goto fail;
+	if (p->sim)
 		rc = iopt_env_fw_table(p->env, "DMAR", &p->dmar_buf, &p->dmar_len);
-	} else {
+	else
 		rc = iopt_acpi_table_read("DMAR", &p->dmar_buf, &p->dmar_len);
-	}
 	if (rc) {
 		ctl_err(cmd, "no DMAR table on this platform: %s%s", strerror(-rc),
 			rc == -EACCES ? " (needs root)" : "");
-		rc = CTL_EXIT_NO_BACKEND;
-		goto fail;
+		return CTL_EXIT_NO_BACKEND;
 	}
 	rc = iopt_dmar_parse(p->dmar_buf, p->dmar_len, 0, &p->dmar);
 	if (rc) {
 		ctl_err(cmd, "the platform's DMAR is not valid: %s", strerror(-rc));
-		rc = CTL_EXIT_FAIL;
-		goto fail;
+		return CTL_EXIT_FAIL;
 	}
 	rc = map_units(cmd, p);
 	if (rc)
-		goto fail;
+		return rc;
 	if (!p->sim)
 		p->mem_fd = open("/dev/mem", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+static void plat_init(const struct ctl_opts *o, struct ctl_plat *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->mem_fd = -1;
+	p->backend = o->backend;
+	p->sim = strncmp(o->backend, "sim:", 4) == 0;
+	for (size_t i = 0; i < sizeof(g_sim_backends) / sizeof(g_sim_backends[0]); i++)
+		if (strcmp(o->backend, g_sim_backends[i].backend) == 0)
+			p->profile = g_sim_backends[i].profile;
+}
+
+int ctl_plat_open_env(const struct ctl_opts *o, const char *cmd, struct iopt_env *env,
+		      struct ctl_plat *p)
+{
+	int rc;
+
+	plat_init(o, p);
+	p->env = env;
+	p->env_borrowed = true;
+	rc = plat_find_units(cmd, p);
+	if (rc)
+		ctl_plat_close(p);
+	return rc;
+}
+
+int ctl_plat_open(const struct ctl_opts *o, const char *cmd, struct ctl_plat *p)
+{
+	struct ctl_live *live = NULL;
+	int rc;
+
+	if (o->setup) {
+		/* The unit is live: the context's platform, not a second model. */
+		rc = live_open(o, cmd, &live);
+		if (rc)
+			return rc;
+		rc = ctl_plat_open_env(o, cmd, live_env(live), p);
+		if (rc) {
+			live_close(live);
+			return rc;
+		}
+		p->live = live;
+		return 0;
+	}
+	plat_init(o, p);
+	if (p->sim) {
+		rc = sim_open(o, cmd, p);
+		if (rc)
+			goto fail;
+	}
+	rc = plat_find_units(cmd, p);
+	if (rc)
+		goto fail;
 	if (o->sim_setup) {
 		rc = sim_setup_demo(p, &p->setup);
 		if (rc) {
@@ -241,7 +291,9 @@ void ctl_plat_close(struct ctl_plat *p)
 		sim_platform_remove_mmio(p->env, vtdm_reg_base(p->model));
 		vtdm_destroy(p->model);
 	}
-	iopt_env_destroy(p->env);
+	if (!p->env_borrowed)
+		iopt_env_destroy(p->env);
+	live_close(p->live);  /* after the mappings of its unit's registers */
 	if (p->mem_fd >= 0)
 		close(p->mem_fd);
 	memset(p, 0, sizeof(*p));
@@ -256,6 +308,16 @@ int ctl_phys_read(struct ctl_plat *p, const struct ctl_unit *u, uint64_t pa, voi
 	if (p->sim)
 		return sim_phys_read(p->env, pa, buf, len,
 				     u->coherent_walks ? 0 : SIM_PHYS_NONCOHERENT);
+	if (p->env && len) {
+		/* Our own DMA memory (a live context's tables and buffers): QEMU's
+		 * walker reads guest RAM directly, so the CPU's view is the unit's. */
+		uint8_t *va = iopt_dma_phys_to_virt(p->env, pa);
+
+		if (va && iopt_dma_phys_to_virt(p->env, pa + len - 1) == va + len - 1) {
+			memcpy(buf, va, len);
+			return 0;
+		}
+	}
 	if (p->mem_fd < 0)
 		return -EACCES;
 	r = pread(p->mem_fd, buf, len, (off_t)pa);

@@ -72,6 +72,8 @@ struct iopt_ctx_opts {
 	/**
 	 * Backend: "sim:vtd" (model of a QEMU q35 intel-iommu, legacy mode),
 	 * "sim:vtd-scalable" (scalable mode), "sim:vtd-full" (every feature),
+	 * "sim:vtd-quirks" (legacy q35 without pass-through and queued
+	 * invalidation, with caching mode and write-buffer flushing),
 	 * "uio", "vfio-noiommu" (the machine's VT-d units from its DMAR in
 	 * /sys/firmware/acpi/tables, registers through /dev/mem, memory from
 	 * hugetlbfs: iopt_ioas_map() takes only hugetlbfs memory there, see

@@ -22,9 +22,13 @@
  *   dmadev_write(dev, iova, buf, len, &fault);      // DMA through the unit
  *
  * The models are strict where hardware is: caches serve stale entries until
- * the right invalidation, non-coherent units (ECAP.C=0) read only flushed
- * lines, register-based invalidation is refused with QI on or in scalable
- * mode, and every failure is reported with the architecture's fault reason.
+ * the right invalidation (with caching mode, CAP.CM=1, not-present results
+ * too), non-coherent units (ECAP.C=0) read only flushed lines, units with
+ * CAP.RWBF=1 keep structure writes in a write buffer until GCMD.WBF or an
+ * invalidation, register-based invalidation is refused with QI on or in
+ * scalable mode, and every failure is reported with the architecture's
+ * fault reason. vtdm_opts can switch CAP/ECAP features of a profile on or
+ * off (a unit no profile describes: PT=0, QI=0, CM=1, SC, RWBF, ...).
  *
  * Threads: each model has one mutex; MMIO accesses and DMA calls take it.
  * Lock order: model lock, then a device's ATC lock, then the env lock
@@ -69,6 +73,7 @@ struct hwmodel_xlate {
 	uint64_t pa;        /* page-aligned output */
 	unsigned int page_shift;
 	bool r, w;
+	bool snoop;         /* the translation forces a snooped access (ECAP.SC: SNP / PGSNP) */
 };
 
 /* A page request a PRI-capable device sends. */
@@ -118,6 +123,14 @@ struct vtdm_opts {
 	unsigned int ctx_entries;
 	unsigned int pasid_entries;
 	unsigned int pwc_entries;
+	/*
+	 * Feature overrides applied to the profile's CAP / ECAP (after
+	 * coherency): reg = (reg & ~clear) | set. Only features the model
+	 * honours may be changed (see vtdm_create); set and clear must not
+	 * overlap. ECAP.C is chosen with 'coherency', not here.
+	 */
+	uint64_t cap_set, cap_clear;
+	uint64_t ecap_set, ecap_clear;
 };
 
 /* Counters; all monotonically increasing. */
@@ -144,6 +157,11 @@ struct vtdm_counters {
 	uint64_t reg_writes;
 	uint64_t unimpl_accesses;   /* writes to unimplemented registers */
 	uint64_t gcmd_rejected;     /* GCMD writes refused: several commands, unsupported, QIE without IQA */
+	uint64_t wbf;               /* write-buffer flushes (GCMD.WBF) */
+	uint64_t np_cached;         /* not-present results cached (CAP.CM=1) */
+	uint64_t np_hits;           /* requests failed by a cached not-present result */
+	uint64_t wb_stale;          /* structure reads served from before a pending write (RWBF) */
+	uint64_t snoop_pages;       /* DMA pages done snooped by the translation (SNP / PGSNP) */
 };
 
 enum vtdm_trace_kind {
@@ -168,8 +186,10 @@ typedef void (*vtdm_trace_fn)(void *arg, const struct vtdm_trace_event *ev);
  * @param opts     NULL for defaults
  * @param out      receives the model
  * @return 0; -EINVAL (NULL argument, not a sim env, coherency chosen on a
- *         fixed profile, a cache size above 65536); -ENOENT (unknown
- *         profile); -ENOMEM.
+ *         fixed profile, a cache size above 65536, feature overrides the
+ *         model cannot honour or that contradict each other, e.g. scalable
+ *         mode, device-TLB or page requests without QI, no SAGAW width
+ *         left); -ENOENT (unknown profile); -ENOMEM.
  */
 int vtdm_create(struct iopt_env *env, const char *profile, const struct vtdm_opts *opts,
 		struct vtdm **out);

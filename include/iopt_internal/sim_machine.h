@@ -73,6 +73,9 @@ struct sim_machine_opts {
 	uint64_t rmrr_base;           /* 4 KiB aligned */
 	uint64_t rmrr_last;           /* inclusive; rmrr_last + 1 4 KiB aligned */
 	bool bus_master;              /* start with bus mastering on (else off, as after reset) */
+	/* VT-d CAP / ECAP overrides, passed to the model (struct vtdm_opts) of
+	 * every unit of the machine's profile (not to a unit with its own) */
+	uint64_t cap_set, cap_clear, ecap_set, ecap_clear;
 	unsigned int nr_units;        /* VT-d units, 1..SIM_MACHINE_MAX_UNITS; 0: 1 */
 	/* Per unit: a profile of its own (NULL: the machine's profile and
 	 * coherency) and, with it, its coherency (as 'coherency' above). */
@@ -113,7 +116,8 @@ struct sim_machine {
  * Build the machine on env (see the file comment).
  * @return 0; -EINVAL (not a sim env, bad counts, a device on a unit
  *         beyond nr_units, a misaligned RMRR, a profile that does not
- *         choose coherency given one); -ENOENT
+ *         choose coherency given one, CAP/ECAP overrides the model
+ *         refuses, see vtdm_create); -ENOENT
  *         (unknown profile); -EEXIST (env already has a block at the base or
  *         a device at those addresses); -ENOMEM. Nothing is left on env on
  *         error.

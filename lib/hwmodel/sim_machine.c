@@ -277,6 +277,12 @@ static int add_unit(struct sim_machine *m, const struct sim_machine_opts *o, uns
 
 	vo.coherency = o->units[u].profile ? o->units[u].coherency : o->coherency;
 	vo.reg_base = SIM_MACHINE_VTD_BASE + u * SIM_MACHINE_VTD_STRIDE;
+	if (!o->units[u].profile) { /* the overrides go with the machine's profile */
+		vo.cap_set = o->cap_set;
+		vo.cap_clear = o->cap_clear;
+		vo.ecap_set = o->ecap_set;
+		vo.ecap_clear = o->ecap_clear;
+	}
 	rc = vtdm_create(m->env, profile ? profile : "qemu-q35", &vo, &m->units[u]);
 	if (rc)
 		return rc;

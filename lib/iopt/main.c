@@ -206,12 +206,20 @@ struct iom_backend {
 	const char *profile;        /* sim: the VT-d model profile */
 	const struct iopt_hw_ops *ops;
 	enum iopt_pci_backend pci;  /* real backends: how iopt_device_bind() opens a device */
+	uint64_t cap_set, ecap_clear; /* sim: VT-d CAP/ECAP overrides (sim_machine_opts) */
 };
+
+/* "sim:vtd-quirks": q35 with CAP.RWBF (bit 4) and CAP.CM (bit 7) set, ECAP.QI
+ * (bit 1) and ECAP.PT (bit 6) clear (VT-d 11.4.2, 11.4.3). */
+#define IOM_QUIRKS_CAP_SET ((1ULL << 4) | (1ULL << 7))
+#define IOM_QUIRKS_ECAP_CLEAR ((1ULL << 1) | (1ULL << 6))
 
 static const struct iom_backend g_backends[] = {
 	{ "sim:vtd", "legacy", true, "qemu-q35", &vtd_hw_ops },
 	{ "sim:vtd-scalable", "scalable", true, "qemu-q35-scalable", &vtd_hw_ops },
 	{ "sim:vtd-full", "full", true, "full", &vtd_hw_ops },
+	{ "sim:vtd-quirks", "legacy", true, "qemu-q35", &vtd_hw_ops, IOPT_PCI_SYSFS /* unused */,
+	  IOM_QUIRKS_CAP_SET, IOM_QUIRKS_ECAP_CLEAR },
 	{ "uio", "uio", false, NULL, &vtd_hw_ops, IOPT_PCI_UIO },
 	{ "vfio-noiommu", "vfio-noiommu", false, NULL, &vtd_hw_ops, IOPT_PCI_VFIO_NOIOMMU },
 };
@@ -244,7 +252,8 @@ static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom
 	rc = 0;
 	if (be->sim) {
 		struct sim_machine_opts mo = { .profile = be->profile, .nr_devs = IOM_SIM_DEVS,
-					       .bus_master = true };
+					       .bus_master = true, .cap_set = be->cap_set,
+					       .ecap_clear = be->ecap_clear };
 
 		rc = sim_machine_create(env, &mo, &sim);
 		if (rc)

@@ -8,6 +8,12 @@
 # the public API on uio (uio_pci_generic) and, when the harness built its
 # no-IOMMU vfio.ko (build/qemu-guest/vfio/status "ok"), on vfio-noiommu:
 # bind, attach, map, DMA both ways, unmap, and the DMA must now fault.
+# With --walk it also walks the live tables: the PA must be the one
+# /proc/self/pagemap gives, and after the unmap the walk's fault reason the
+# one the unit recorded. --setup demo brings the unit up through the library
+# and walks it (every level, PA against pagemap, edu's DMA against the walk,
+# faults with the unit's own records), reads GSTS.TES=1, provokes a fault;
+# afterwards the unit is down again. All in the one guest boot.
 #
 # Reuses what test/qemu/harness.sh prepares (kernel, busybox, a static
 # libiopt.a in build/qemu-guest); on a clean tree it runs the harness's
@@ -78,7 +84,13 @@ run() {
 for m in uio uio_pci_generic; do insmod /lib/modules/$m.ko || echo "CTL-STDERR insmod $m failed"; done
 run "dmar DMAR" "--backend uio info" "--backend uio regs" \
 	"--backend uio walk --dev 00:02.0 0x1000" "--backend vfio-noiommu info" \
-	"--backend uio selftest --dev 0000:00:02.0" "--backend uio selftest"
+	"--backend uio selftest --dev 0000:00:02.0" "--backend uio selftest --walk" \
+	"--backend uio --setup demo walk --dev 00:02.0 0x100008" \
+	"--backend uio --setup demo walk --dev 00:02.0 0x3ffff8" \
+	"--backend uio --setup demo walk --dev 00:02.0 --write 0x101000" \
+	"--backend uio --setup demo walk --dev 00:02.0 --write 0x800000" \
+	"--backend uio --setup demo regs" "--backend uio --setup demo faults --provoke" \
+	"--backend uio regs --unit 0"
 # VFIO no-IOMMU as test/qemu/init.sh sets it up (edu is unbound again: iopt
 # released it from uio_pci_generic): the rebuilt vfio.ko, then vfio-pci by new_id.
 if [ -f /lib/modules/vfio/order ]; then
@@ -90,7 +102,7 @@ if [ -f /lib/modules/vfio/order ]; then
 		fi || echo "CTL-STDERR insmod $m failed"
 	done < /lib/modules/vfio/order
 	echo "1234 11e8" > /sys/bus/pci/drivers/vfio-pci/new_id || echo "CTL-STDERR new_id failed"
-	run "--backend vfio-noiommu selftest --dev 0000:00:02.0"
+	run "--backend vfio-noiommu selftest --walk --dev 0000:00:02.0"
 fi
 echo CTL-DONE
 poweroff -f
@@ -153,20 +165,92 @@ try:
     rc, d = js("--backend_vfio-noiommu_info")
     check("vfio-noiommu backend reads the same unit", rc == 0 and
           d["units"][0]["cap"] == 0x00d2008c22260206, str(d)[:200])
-    def selftest(be):
-        rc, d = js("--backend_%s_selftest_--dev_0000:00:02.0" % be)
+    base_steps = ["bind", "attach", "map", "dma_read", "dma_write", "unmap", "dma_faults"]
+    walk_steps = ["bind", "attach", "map", "walk_mapped", "dma_read", "dma_write", "walk_dma",
+                  "unmap", "dma_faults", "walk_unmapped"]
+    legacy_levels = ["root entry", "context entry", "SS-PDPE", "SS-PDE", "SS-PTE"]
+    def selftest(be, args, steps_want, dev_given=True):
+        rc, d = js("--backend_%s_selftest_%s" % (be, args.replace(" ", "_")))
         steps = [s["step"] for s in d["steps"]]
-        check("selftest on %s: edu DMA both ways through the mapping, unmapped DMA faults" % be,
-              rc == 0 and d["verdict"] == "pass" and d["device"] == "0000:00:02.0"
-              and steps == ["bind", "attach", "map", "dma_read", "dma_write", "unmap",
-                            "dma_faults"] and all(s["ok"] for s in d["steps"]),
+        check("selftest %s on %s: edu DMA both ways through the mapping, unmapped DMA faults"
+              % (args, be), rc == 0 and d["verdict"] == "pass" and d["device"] == "0000:00:02.0"
+              and steps == steps_want and all(s["ok"] for s in d["steps"]),
               "exit %d: %s" % (rc, str(d)[:600]))
-    selftest("uio")
-    rc, d = js("--backend_uio_selftest")
+        if "walk_mapped" not in steps:
+            return
+        st = {s["step"]: s for s in d["steps"]}
+        m, u = st["walk_mapped"], st["walk_unmapped"]
+        r = m["walk"]["result"]
+        check("selftest --walk on %s: the live walk goes root, context, 3 levels to the PA "
+              "/proc/self/pagemap gives for the buffer, writable" % be,
+              [x["structure"] for x in m["walk"]["steps"]] == legacy_levels
+              and r["translated"] and r["w"] and not r["passthrough"]
+              and m["pagemap_pa"] is not None and r["pa"] == m["pagemap_pa"] == m["env_pa"]
+              and r["page_size"] == 4096 and m["walk"]["request"]["iova"] == 0x101008,
+              str(m)[:600])
+        fr = u["walk"]["result"]
+        check("selftest --walk on %s: after unmap the walk faults (reason 5, write) as the "
+              "hardware recorded" % be, not fr["translated"] and fr["fault"]["reason"] == 5
+              and u["hw_recorded"] and u["hw_reason"] == 5
+              and u["walk"]["steps"][-1]["structure"] == "SS-PTE"
+              and u["walk"]["steps"][-1]["raw"] == [0], str(u)[:600])
+    selftest("uio", "--dev 0000:00:02.0", base_steps)
+    selftest("uio", "--walk", walk_steps)
+    # --setup demo: the library brings the unit up, maps the demo buffers, walk on it.
+    def demo(args):
+        rc, d = js("--backend_uio_--setup_demo_walk_--dev_00:02.0_" + args.replace(" ", "_"))
+        maps = {m["iova"]: m for m in d["setup"]["mappings"]}
+        return rc, d, maps
+    rc, d, maps = demo("0x100008")
+    r, c = d["result"], d["dma_check"]
+    check("--setup demo walk 0x100008: root, context, 3 levels, PA = pagemap PA of the "
+          "0xa1 buffer + 8, edu's DMA read brought the bytes at that PA",
+          rc == 0 and [x["structure"] for x in d["steps"]] == legacy_levels
+          and d["setup"]["device"] == "0000:00:02.0" and d["setup"]["dma"] == "edu"
+          and r["translated"] and r["pa"] == maps[0x100000]["pagemap_pa"] + 8
+          and maps[0x100000]["pagemap_pa"] == maps[0x100000]["pa"] and r["r"] and r["w"]
+          and c["done"] and c["agrees"] and c["bytes"] == [0xa1] * 8 and c["faults"] == [],
+          "exit %d: %s" % (rc, str(d)[:800]))
+    rc, d, maps = demo("0x3ffff8")
+    r, c = d["result"], d["dma_check"]
+    huge = r.get("page_size") == 0x200000
+    check("--setup demo walk 0x3ffff8: the 2 MiB buffer (%s), PA = pagemap PA + 0x1ffff8, "
+          "edu agrees" % ("a 2 MiB page" if huge else "4 KiB pages"),
+          rc == 0 and r["translated"] and r["pa"] == maps[0x200000]["pagemap_pa"] + 0x1ffff8
+          and len(d["steps"]) == (4 if huge else 5) and c["agrees"] and c["bytes"] == [0xc3] * 8,
+          "exit %d: %s" % (rc, str(d)[:800]))
+    rc, d, maps = demo("--write 0x101000")
+    r, c = d["result"], d["dma_check"]
+    check("--setup demo walk --write 0x101000 (read-only): fault reason 5, and edu's write "
+          "was recorded by the unit with reason 5 at 0x101000",
+          rc == 1 and not r["translated"] and r["fault"]["reason"] == 5 and c["agrees"]
+          and c["faults"] and all(f["reason"] == 5 and f["addr"] == 0x101000
+                                  for f in c["faults"]), "exit %d: %s" % (rc, str(d)[:800]))
+    rc, d, maps = demo("--write 0x800000")
+    r, c = d["result"], d["dma_check"]
+    check("--setup demo walk --write 0x800000 (unmapped): the last entry read is empty, fault reason 5, "
+          "the hardware agrees", rc == 1 and not r["translated"] and r["fault"]["reason"] == 5
+          and d["steps"][-1]["raw"] == [0] and c["agrees"] and c["faults"]
+          and c["faults"][0]["addr"] == 0x800000, "exit %d: %s" % (rc, str(d)[:800]))
+    rc, d = js("--backend_uio_--setup_demo_regs")
+    g = d["units"][0]["registers"]["GSTS"]["fields"]
+    check("--setup demo regs: the live unit translates (GSTS.TES=1, RTPS=1)",
+          rc == 0 and g["TES"] == 1 and g["RTPS"] == 1, str(g))
+    rc, d = js("--backend_uio_--setup_demo_faults_--provoke")
+    recs = d["records"]
+    check("--setup demo faults --provoke: edu's write to 0x800000 recorded, decoded: "
+          "00:02.0, write, reason 5", rc == 0 and d["count"] >= 1 and all(
+              f["requester"] == "00:02.0" and f["access"] == "write" and f["addr"] == 0x800000
+              and f["reason"] == 5 for f in recs), "exit %d: %s" % (rc, str(d)[:600]))
+    rc, d = js("--backend_uio_regs_--unit_0")
+    g = d["units"][0]["registers"]["GSTS"]["fields"]
+    check("after the --setup runs the unit is down again (GSTS.TES=0)", rc == 0 and
+          g["TES"] == 0, str(g))
+    rc, d = js("--backend_uio_selftest_--walk")
     check("selftest on uio without --dev finds edu at 0000:00:02.0 and passes",
           rc == 0 and d["device"] == "0000:00:02.0" and d["verdict"] == "pass", str(d)[:300])
     if sys.argv[4] == "yes":
-        selftest("vfio-noiommu")
+        selftest("vfio-noiommu", "--walk --dev 0000:00:02.0", walk_steps)
     else:
         print("  SKIP selftest on vfio-noiommu: the harness built no no-IOMMU vfio.ko")
         skipped += 1

@@ -6,7 +6,9 @@
  * Backends: "mock" is a sim environment and the mock driver
  * (test/common/mock_hw.h); "sim:vtd", "sim:vtd-scalable" and "sim:vtd-full"
  * are the VT-d driver on the sim machine (qemu-q35, qemu-q35-scalable and
- * full profiles), with DMA test devices edu0..edu3, one unit. A program runs
+ * full profiles), with DMA test devices edu0..edu3, one unit; "sim:vtd-quirks"
+ * is qemu-q35 without pass-through and queued invalidation, with caching
+ * mode and write-buffer flushing (ECAP.PT=0, QI=0, CAP.CM=1, RWBF=1). A program runs
  * the same test functions once per backend: FX_SUITES() makes one CUnit
  * suite per backend from one test table; tests that need the mock's
  * facilities (injected failures, the call log, settable dirty bits, custom
@@ -53,6 +55,7 @@ static const struct fx_backend g_fx_backends[] = {
 	{ "sim:vtd", "sim:vtd" },
 	{ "sim:vtd-scalable", "sim:vtd-scalable" },
 	{ "sim:vtd-full", "sim:vtd-full" },
+	{ "sim:vtd-quirks", "sim:vtd-quirks" },
 };
 
 static const struct fx_backend *g_fx_be = &g_fx_backends[0];
@@ -61,13 +64,15 @@ static inline int fx_init_mock(void) { g_fx_be = &g_fx_backends[0]; return 0; }
 static inline int fx_init_vtd(void) { g_fx_be = &g_fx_backends[1]; return 0; }
 static inline int fx_init_vtd_scalable(void) { g_fx_be = &g_fx_backends[2]; return 0; }
 static inline int fx_init_vtd_full(void) { g_fx_be = &g_fx_backends[3]; return 0; }
+static inline int fx_init_vtd_quirks(void) { g_fx_be = &g_fx_backends[4]; return 0; }
 
 /* One suite per backend running tests, named "<name>@<backend>". */
 #define FX_SUITES(name, tests)                                           \
 	{ name "@mock", fx_init_mock, NULL, tests },                     \
 	{ name "@sim:vtd", fx_init_vtd, NULL, tests },                   \
 	{ name "@sim:vtd-scalable", fx_init_vtd_scalable, NULL, tests }, \
-	{ name "@sim:vtd-full", fx_init_vtd_full, NULL, tests }
+	{ name "@sim:vtd-full", fx_init_vtd_full, NULL, tests },         \
+	{ name "@sim:vtd-quirks", fx_init_vtd_quirks, NULL, tests }
 
 /* Does the current suite run on the VT-d driver and the sim machine? */
 static inline bool fx_sim(void)

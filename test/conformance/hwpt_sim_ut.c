@@ -513,6 +513,7 @@ static const struct ut_suite g_suites[] = {
 	{ "iommufd_hwpt_sim@sim:vtd", fx_init_vtd, NULL, g_sim_tests },
 	{ "iommufd_hwpt_sim@sim:vtd-scalable", fx_init_vtd_scalable, NULL, g_sim_tests },
 	{ "iommufd_hwpt_sim@sim:vtd-full", fx_init_vtd_full, NULL, g_sim_tests },
+	{ "iommufd_hwpt_sim@sim:vtd-quirks", fx_init_vtd_quirks, NULL, g_sim_tests },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -843,6 +843,7 @@ static const struct ut_suite g_suites[] = {
 	{ "iommufd_ioas_sim@sim:vtd", fx_init_vtd, NULL, g_sim_tests },
 	{ "iommufd_ioas_sim@sim:vtd-scalable", fx_init_vtd_scalable, NULL, g_sim_tests },
 	{ "iommufd_ioas_sim@sim:vtd-full", fx_init_vtd_full, NULL, g_sim_tests },
+	{ "iommufd_ioas_sim@sim:vtd-quirks", fx_init_vtd_quirks, NULL, g_sim_tests },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -510,11 +510,54 @@ static int fs_inv_range(struct vtd_domain *d, uint64_t iova, uint64_t size, bool
 	return vtd_inv_end(&iv);
 }
 
+/*
+ * Make not-present -> present changes in [iova, iova + size) visible. With
+ * CAP.CM=1 the unit may hold the old not-present entries, leaves and tables
+ * alike (so no IH), in d's own translations and in those of the nested
+ * domains that walk d as their second stage (tagged with their own DIDs;
+ * device-TLBs never hold not-present results). With CM=0 nothing is
+ * cached, but with CAP.RWBF the new entries may still sit in the write
+ * buffer, and no invalidation follows that would drain it (6.8). Lock not
+ * held.
+ */
+static int publish_map(struct vtd_domain *d, uint64_t iova, uint64_t size)
+{
+	struct vtd_hw_unit *hu = d->hu;
+	struct vtd_inv_plan p = { .domain = true };
+	struct vtd_inv iv;
+	int rc = 0;
+
+	if (!hu->u.inv_on_present && !hu->u.caps.rwbf)
+		return 0;
+	if (hu->u.inv_on_present && !d->first_stage) {
+		rc = vtd_inv_plan_range(&hu->u.caps, iova, size, VTD_PSI_MAX_PAGES, &p);
+		if (rc)
+			return rc;
+	}
+	pthread_mutex_lock(&hu->lock);
+	if (!hu->u.inv_on_present) {
+		rc = vtd_gcmd(hu->u.mmio, VTD_GCMD_WBF, true, VTD_GSTS_WBFS, false,
+			      hu->u.timeout_ns);
+	} else if (d->first_stage) {
+		rc = fs_inv_range(d, iova, size, false);
+	} else {
+		vtd_inv_begin(&iv, hu);
+		if (p.domain)
+			vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, d->did, 0, 0, false);
+		else
+			vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_PAGE, d->did, p.addr, p.am, false);
+		for (const struct vtd_domain *c = d->children; c; c = c->sibling)
+			vtd_inv_iotlb(&iv, VTD_IOTLB_GRAN_DOMAIN, c->did, 0, 0, false);
+		rc = vtd_inv_end(&iv);
+	}
+	pthread_mutex_unlock(&hu->lock);
+	return rc;
+}
+
 int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uint64_t pgsize,
 		     uint64_t pgcount, uint32_t prot, uint64_t *mapped)
 {
 	struct vtd_domain *d = to_vdom(dom);
-	struct vtd_hw_unit *hu = d->hu;
 	uint64_t size;
 	int rc, map_rc = 0;
 
@@ -536,17 +579,8 @@ int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uin
 			break;
 		*mapped += pgsize;
 	}
-	if (*mapped && hu->u.inv_on_present) {
-		/* CM=1: the unit may have cached the not-present entries, leaves
-		 * and tables alike (no IH). */
-		pthread_mutex_lock(&hu->lock);
-		if (d->first_stage)
-			rc = fs_inv_range(d, iova, *mapped, false);
-		else
-			rc = vtd_unit_inv_iotlb_range(&hu->u, d->did, iova, *mapped, false,
-						      VTD_PSI_MAX_PAGES);
-		pthread_mutex_unlock(&hu->lock);
-	}
+	if (*mapped)
+		rc = publish_map(d, iova, *mapped);
 	if (map_rc)
 		return map_rc == -ERANGE || map_rc == -EEXIST ? -EINVAL : map_rc;
 	return rc;

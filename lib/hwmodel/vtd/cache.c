@@ -117,6 +117,7 @@ void vtdm_ctx_invalidate(struct vtdm *m, unsigned int gran, uint16_t did, uint16
 {
 	struct vtdm_cache *c = &m->c;
 
+	vtdm_wb_flush(m);
 	switch (gran) {
 	case CC_GRAN_GLOBAL: m->cnt.inv_cc_global++; break;
 	case CC_GRAN_DOMAIN: m->cnt.inv_cc_domain++; break;
@@ -171,14 +172,16 @@ void vtdm_pe_invalidate(struct vtdm *m, unsigned int gran, uint16_t did, uint32_
 {
 	struct vtdm_cache *c = &m->c;
 
+	vtdm_wb_flush(m);
 	m->cnt.inv_pc++;
 	for (unsigned int i = 0; i < c->n_pe; i++) {
 		struct vtdm_pasid_entry *e = &c->pe[i];
+		bool did_ok = e->fault != 0 || e->did == did; /* negative: no DID */
 
 		if (!e->valid)
 			continue;
-		if (gran == PC_GRAN_GLOBAL || (gran == PC_GRAN_DOMAIN && e->did == did) ||
-		    (gran == PC_GRAN_PASID && e->did == did && e->pasid == pasid))
+		if (gran == PC_GRAN_GLOBAL || (gran == PC_GRAN_DOMAIN && did_ok) ||
+		    (gran == PC_GRAN_PASID && did_ok && e->pasid == pasid))
 			e->valid = false;
 	}
 }
@@ -303,6 +306,7 @@ void vtdm_tlb_invalidate(struct vtdm *m, bool pasid_based, unsigned int gran, ui
 		am = 0;
 	ash = 12 + MIN(am, 52U);
 
+	vtdm_wb_flush(m);
 	if (pasid_based)
 		m->cnt.inv_piotlb++;
 	else if (gran == IOTLB_GRAN_GLOBAL)
@@ -322,6 +326,9 @@ void vtdm_tlb_invalidate(struct vtdm *m, bool pasid_based, unsigned int gran, ui
 		if (pasid_based && e->pasid != pasid)
 			continue;
 		if (gran == IOTLB_GRAN_PAGE && !ranges_overlap(e->iova, e->shift, addr, ash))
+			continue;
+		/* A cached not-present table entry is a paging-structure entry. */
+		if (gran == IOTLB_GRAN_PAGE && ih && e->fault && e->np_level > 1)
 			continue;
 		e->valid = false;
 	}

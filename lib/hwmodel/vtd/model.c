@@ -18,16 +18,23 @@
  * structure caches that stay stale until invalidated; register-based and
  * queued invalidation (context, IOTLB, PASID cache, PASID-based IOTLB,
  * device-TLB, PASID-based device-TLB, wait, page group response) with IQE /
- * ITE; page requests; ATS translation and translated requests.
+ * ITE; page requests; ATS translation and translated requests. CAP/ECAP
+ * overrides on top of a profile (struct vtdm_opts), checked for what the
+ * model can honour; caching mode (CM=1: not-present context, PASID and
+ * IOTLB results are cached until invalidated, vtdm_internal.h); the write
+ * buffer (RWBF=1: structure writes the walker already read stay invisible
+ * until WBF or an invalidation, walk.c); snoop control (SNP in
+ * second-stage leaves and PGSNP in PASID entries are reserved without
+ * ECAP.SC and counted as snooped DMA with it).
  *
  * What it does not cover (requests are then refused, logged, or simply not
  * modelled): interrupt remapping (IRTA, IEC, IRE/SIRTP: no profile has IR),
  * posted interrupts; advanced fault logging (AFL, SFL/EAFL); protected memory
- * regions (PMEN/PLMR/PHMR); caching mode (CM=1: not-present caching); write
- * buffer flushing beyond a no-op; abort-DMA mode (TTM=11); supervisor,
+ * regions (PMEN/PLMR/PHMR); caching of erroneous (reserved-bit, invalid)
+ * entries under CM=1; abort-DMA mode (TTM=11); supervisor,
  * execute and privileged requests (ERS/SRS/SMEP/WPE are not checked: every
- * request is an untranslated user read or write); memory types and snoop
- * (EMT/PAT/PWSNP/PGSNP/SNP are stored, not interpreted); ECMD/VCMD, perfmon,
+ * request is an untranslated user read or write); memory types
+ * (EMT/PAT/PWSNP are stored, not interpreted); ECMD/VCMD, perfmon,
  * MTRRs; invalidation completion errors (ICE); page-request drain (PDS) and
  * private data; the interrupt messages themselves (polled: only IP bits);
  * walk caches for the first stage of nested translations (nested results are
@@ -82,6 +89,72 @@ static const struct vtdm_profile g_profiles[] = {
 	{ "qemu-q35-scalable", 0x10, 0x00d2008c22260206ULL, 0x480080000f42ULL, 39, false },
 	{ "full", 0x40, FULL_CAP, FULL_ECAP, 46, true },
 };
+
+/* ---- Feature overrides (struct vtdm_opts cap_set/cap_clear/...) --------------- */
+
+/*
+ * What an override may change: features whose behaviour the model
+ * implements either way. Everything else (fields such as ND, MGAW, FRO,
+ * NFR, MAMV, IRO, PSS; AFL, PLMR/PHMR, PI, IR, ERS, PDS, ...) would claim
+ * behaviour the model does not have.
+ */
+#define OVR_CAP                                                                            \
+	(CAP_RWBF | CAP_CM | CAP_SAGAW | CAP_ZLR | CAP_SLLPS | CAP_PSI | CAP_DWD | CAP_DRD | \
+	 CAP_FL1GP | CAP_FL5LP)
+#define OVR_ECAP                                                                           \
+	(ECAP_QI | ECAP_DT | ECAP_PT | ECAP_SC | ECAP_NEST | ECAP_PRS | ECAP_SRS |          \
+	 ECAP_PASID | ECAP_SMTS | ECAP_SLADS | ECAP_SLTS | ECAP_FLTS)
+
+static int check_overrides(const struct vtdm_opts *o)
+{
+	if ((o->cap_set | o->cap_clear) & ~OVR_CAP) {
+		IOPT_ERRLOG("CAP override 0x%016" PRIx64 " touches fields the model does not model",
+			    (uint64_t)((o->cap_set | o->cap_clear) & ~OVR_CAP));
+		return -EINVAL;
+	}
+	if ((o->ecap_set | o->ecap_clear) & ~OVR_ECAP) {
+		IOPT_ERRLOG("ECAP override 0x%016" PRIx64 " touches fields the model does not model"
+			    " (ECAP.C: use the coherency option)",
+			    (uint64_t)((o->ecap_set | o->ecap_clear) & ~OVR_ECAP));
+		return -EINVAL;
+	}
+	if ((o->cap_set & o->cap_clear) || (o->ecap_set & o->ecap_clear)) {
+		IOPT_ERRLOG("CAP/ECAP overrides set and clear the same bits");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The result must be a unit the model can honour: a second-stage width;
+ * scalable mode, device-TLB and page requests only with queued
+ * invalidation (they have no register interface: §6.5.1 is legacy only,
+ * device-TLB invalidation and page responses are descriptors); page
+ * requests and PASIDs only in scalable mode; 1 GiB second-stage pages
+ * only with 2 MiB ones (§11.4.2 SLLPS).
+ */
+static int check_consistent(uint64_t cap, uint64_t ecap)
+{
+	const char *why = NULL;
+
+	if (FIELD_GET(CAP_SAGAW, cap) == 0)
+		why = "no SAGAW width";
+	else if ((ecap & ECAP_SMTS) && !(ecap & ECAP_QI))
+		why = "SMTS without QI (scalable mode has no register invalidation)";
+	else if ((ecap & (ECAP_DT | ECAP_PRS)) && !(ecap & ECAP_QI))
+		why = "DT/PRS without QI (device-TLB invalidation and page responses are descriptors)";
+	else if ((ecap & (ECAP_PRS | ECAP_PASID | ECAP_NEST | ECAP_FLTS | ECAP_SLADS)) &&
+		 !(ecap & ECAP_SMTS))
+		why = "PRS/PASID/NEST/FLTS/SLADS without SMTS";
+	else if ((ecap & ECAP_SMTS) && !(ecap & (ECAP_SLTS | ECAP_FLTS | ECAP_PT)))
+		why = "SMTS with no scalable-mode translation type";
+	else if ((FIELD_GET(CAP_SLLPS, cap) & 2) && !(FIELD_GET(CAP_SLLPS, cap) & 1))
+		why = "SLLPS 1 GiB without 2 MiB";
+	if (why == NULL)
+		return 0;
+	IOPT_ERRLOG("CAP 0x%016" PRIx64 " ECAP 0x%016" PRIx64 ": %s: refused", cap, ecap, why);
+	return -EINVAL;
+}
 
 /* ---- Device table ---------------------------------------------------------- */
 
@@ -243,6 +316,8 @@ static void gcmd_write(struct vtdm *m, uint32_t val)
 		if (!(m->cap & CAP_RWBF))
 			IOPT_INFOLOG("WBF on a unit without CAP.RWBF: no-op");
 		/* Synchronous: WBFS is already clear again when GSTS is read. */
+		m->cnt.wbf++;
+		vtdm_wb_flush(m);
 		break;
 	default:
 		IOPT_ERRLOG("GCMD command 0x%08x not supported by this unit: ignored", cmd);
@@ -671,6 +746,12 @@ int vtdm_create(struct iopt_env *env, const char *profile, const struct vtdm_opt
 		IOPT_ERRLOG("profile '%s' has fixed coherency", profile);
 		return -EINVAL;
 	}
+	rc = check_overrides(opts);
+	if (rc == 0)
+		rc = check_consistent((p->cap & ~opts->cap_clear) | opts->cap_set,
+				      (p->ecap & ~opts->ecap_clear) | opts->ecap_set);
+	if (rc != 0)
+		return rc;
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return -ENOMEM;
@@ -678,8 +759,8 @@ int vtdm_create(struct iopt_env *env, const char *profile, const struct vtdm_opt
 	m->env = env;
 	m->profile = p->name;
 	m->ver = p->ver;
-	m->cap = p->cap;
-	m->ecap = p->ecap;
+	m->cap = (p->cap & ~opts->cap_clear) | opts->cap_set;
+	m->ecap = (p->ecap & ~opts->ecap_clear) | opts->ecap_set;
 	m->haw = p->haw;
 	if (opts->coherency == VTDM_COHERENT)
 		m->ecap |= ECAP_C;

@@ -278,6 +278,8 @@
 #define PE_0_RSVD GENMASK_ULL(11, 10)
 #define PE_1_DID GENMASK_ULL(15, 0)
 #define PE_1_RSVD GENMASK_ULL(22, 16)
+#define PE_1_PWSNP BIT_ULL(23)      /* page-walk snoop (bit 87) */
+#define PE_1_PGSNP BIT_ULL(24)      /* page snoop (bit 88): reserved without ECAP.SC */
 #define PE_2_SRE BIT_ULL(0)
 #define PE_2_ERE BIT_ULL(1)
 #define PE_2_FSPM GENMASK_ULL(3, 2) /* 0: 4-level, 1: 5-level */

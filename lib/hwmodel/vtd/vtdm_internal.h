@@ -34,9 +34,21 @@ enum vtdm_xtype {
 	XT_PT,          /* pass-through (legacy TT=10 or PGTT=100) */
 };
 
+/*
+ * Caching mode (CAP.CM=1): a not-present result is cached too, as an entry
+ * whose 'fault' is the reason it failed with (0 in entries that translate).
+ * Negative context entries carry DID 0 (software invalidates them
+ * device-selectively with DID 0); negative PASID entries match any DID of
+ * an invalidation naming their PASID (the not-present entry had none);
+ * negative IOTLB entries cover the region of the entry found not present
+ * (np_level 1: a leaf; above 1 a table entry, which as a paging-structure
+ * entry survives page-selective invalidation with IH=1); nested walks
+ * leave 4 KiB ones (np_level 1), whichever stage was not present.
+ */
 struct vtdm_ctx_entry {
 	bool valid;
 	bool scalable;
+	uint8_t fault;      /* CM=1: cached not-present result */
 	uint16_t sid;
 	uint16_t did;       /* legacy only */
 	uint64_t q[4];      /* the entry as fetched */
@@ -45,6 +57,7 @@ struct vtdm_ctx_entry {
 
 struct vtdm_pasid_entry {
 	bool valid;
+	uint8_t fault;      /* CM=1: cached not-present result (any DID) */
 	uint16_t sid;       /* lookup key; tagged for invalidation by did + pasid */
 	uint16_t did;
 	uint32_t pasid;
@@ -61,7 +74,10 @@ struct vtdm_iotlb_entry {
 	unsigned int shift; /* page size log2 */
 	uint64_t pa;
 	bool r, w;
+	bool snp;           /* leaf SNP (ECAP.SC) */
 	bool dirty_ok;      /* D already set (or not tracked): writes need no update */
+	uint8_t fault;      /* CM=1: cached not-present result */
+	unsigned int np_level; /* level of the not-present entry (fault != 0) */
 	uint64_t lru;
 };
 
@@ -88,6 +104,26 @@ struct vtdm_cache {
 	struct vtdm_pwc_entry *pwc;
 	unsigned int n_pwc;
 	uint64_t clock;
+};
+
+/*
+ * Write buffer (CAP.RWBF=1): CPU writes to remapping structures may sit in
+ * a chipset write buffer until software flushes it (GCMD.WBF) or an
+ * invalidation drains it (§6.8). The model keeps what the walker read of
+ * each structure entry since the last such flush point; a later read that
+ * finds different bytes is served the recorded ones (the write is still
+ * buffered). An entry not read since the flush point is seen as memory
+ * holds it: the model cannot know when it was written, so it is more
+ * forgiving there than a write buffer would be. Device writes (A/D) update
+ * the record.
+ */
+#define VTDM_WB_RECS 64
+#define VTDM_WB_MAX 64
+struct vtdm_wb_rec {
+	bool valid;
+	uint64_t pa;
+	unsigned int len;
+	uint8_t bytes[VTDM_WB_MAX];
 };
 
 struct vtdm_dev {
@@ -125,6 +161,8 @@ struct vtdm {
 	uint32_t prs, pectl, pedata, peaddr, peuaddr;
 
 	struct vtdm_cache c;
+	struct vtdm_wb_rec wb[VTDM_WB_RECS];
+	unsigned int wb_next;   /* next record to (re)use, round robin */
 	struct vtdm_dev devs[VTDM_MAX_DEVS];
 	unsigned int n_devs;
 
@@ -136,6 +174,12 @@ struct vtdm {
 static inline bool vtdm_scalable(const struct vtdm *m)
 {
 	return m->ttm == TTM_SCALABLE;
+}
+
+/* CAP.CM=1: not-present results are cached. */
+static inline bool vtdm_caching_mode(const struct vtdm *m)
+{
+	return (m->cap & CAP_CM) != 0;
 }
 
 static inline unsigned int vtdm_rd_flags(const struct vtdm *m)
@@ -181,6 +225,8 @@ int vtdm_page_req_check(struct vtdm *m, const struct hwmodel_page_req *pr,
 			struct hwmodel_fault *f, bool *fpd);
 int vtdm_do_dma(struct vtdm *m, const struct hwmodel_req *req, void *buf,
 		struct hwmodel_fault *f);
+/* A write-buffer flush point (WBF, any invalidation): pending writes become visible. */
+void vtdm_wb_flush(struct vtdm *m);
 
 /* qi.c */
 void vtdm_qi_run(struct vtdm *m);

@@ -35,6 +35,7 @@ struct xcfg {
 	unsigned int fs_levels;
 	uint64_t fs_root;
 	bool nxe;
+	bool pgsnp;             /* PASID entry PGSNP: every access snooped */
 };
 
 struct wres {
@@ -42,6 +43,8 @@ struct wres {
 	unsigned int shift;
 	bool r, w;
 	bool dirty;             /* leaf D bit set (or not tracked) */
+	bool snp;               /* leaf SNP */
+	unsigned int np_level;  /* on failure: level of a not-present entry, 0 otherwise */
 };
 
 static int fail(struct hwmodel_fault *f, const struct hwmodel_req *req, uint8_t reason)
@@ -56,9 +59,53 @@ static int fail(struct hwmodel_fault *f, const struct hwmodel_req *req, uint8_t 
 	return -EFAULT;
 }
 
+/* ---- Structure reads and the write buffer (CAP.RWBF) ------------------------ */
+
+void vtdm_wb_flush(struct vtdm *m)
+{
+	for (unsigned int i = 0; i < VTDM_WB_RECS; i++)
+		m->wb[i].valid = false;
+}
+
+static struct vtdm_wb_rec *wb_find(struct vtdm *m, uint64_t pa, size_t len)
+{
+	for (unsigned int i = 0; i < VTDM_WB_RECS; i++)
+		if (m->wb[i].valid && m->wb[i].pa == pa && m->wb[i].len == len)
+			return &m->wb[i];
+	return NULL;
+}
+
+/* The walker read (or wrote) buf at pa: remember it until the next flush point. */
+static void wb_note(struct vtdm *m, uint64_t pa, const void *buf, size_t len)
+{
+	struct vtdm_wb_rec *r = wb_find(m, pa, len);
+
+	if (r == NULL) {
+		r = &m->wb[m->wb_next];
+		m->wb_next = (m->wb_next + 1) % VTDM_WB_RECS;
+	}
+	r->valid = true;
+	r->pa = pa;
+	r->len = (unsigned int)len;
+	memcpy(r->bytes, buf, len);
+}
+
+/* Read a remapping structure entry as the walker sees it (see vtdm_internal.h). */
 static int rd(struct vtdm *m, uint64_t pa, void *buf, size_t len)
 {
-	return sim_phys_read(m->env, pa, buf, len, vtdm_rd_flags(m));
+	struct vtdm_wb_rec *r;
+	int rc = sim_phys_read(m->env, pa, buf, len, vtdm_rd_flags(m));
+
+	if (rc != 0 || !(m->cap & CAP_RWBF) || len > VTDM_WB_MAX)
+		return rc;
+	r = wb_find(m, pa, len);
+	if (r != NULL && memcmp(r->bytes, buf, len) != 0) {
+		memcpy(buf, r->bytes, len); /* the CPU's write is still buffered */
+		m->cnt.wb_stale++;
+		return 0;
+	}
+	wb_note(m, pa, buf, len);
+	return 0;
 }
 
 static uint64_t haw_rsvd(const struct vtdm *m)
@@ -146,12 +193,27 @@ static int get_ctx(struct vtdm *m, const struct hwmodel_req *req, struct vtdm_ct
 	if (ce != NULL) {
 		*out = *ce;
 		*fpd = (out->q[0] & CTX_0_FPD) != 0;
+		if (out->fault) {
+			m->cnt.np_hits++;
+			return fail(f, req, out->fault);
+		}
 		return 0;
 	}
 	rc = vtdm_scalable(m) ? fetch_sm_ctx(m, req, out, f, fpd)
 			      : fetch_legacy_ctx(m, req, out, f, fpd);
-	if (rc == 0)
+	if (rc == 0) {
 		vtdm_ctx_insert(m, out);
+	} else if (vtdm_caching_mode(m) &&
+		   (f->reason == FR_ROOT_NP || f->reason == FR_CTX_NP ||
+		    f->reason == FR_SM_ROOT_NP || f->reason == FR_SM_CTX_NP)) {
+		/* CM=1: the not-present entry is cached, tagged with DID 0. */
+		struct vtdm_ctx_entry neg = { .scalable = vtdm_scalable(m), .sid = req->rid,
+					      .did = 0, .fault = f->reason };
+
+		neg.q[0] = *fpd ? CTX_0_FPD : 0;
+		vtdm_ctx_insert(m, &neg);
+		m->cnt.np_cached++;
+	}
 	return rc;
 }
 
@@ -179,7 +241,8 @@ static int check_pasid_entry(struct vtdm *m, const struct hwmodel_req *req, cons
 	if ((pe[0] & PE_0_RSVD) || (pe[1] & PE_1_RSVD) || (pe[2] & PE_2_RSVD) || pe[3] || pe[4] ||
 	    pe[5] || pe[6] || pe[7] || (uses_ss && (pe[0] & haw_rsvd(m))) ||
 	    (uses_fs && (pe[2] & haw_rsvd(m))) ||
-	    ((pe[0] & PE_0_SSADE) && !(m->ecap & ECAP_SLADS)))
+	    ((pe[0] & PE_0_SSADE) && !(m->ecap & ECAP_SLADS)) ||
+	    ((pe[1] & PE_1_PGSNP) && !(m->ecap & ECAP_SC)))
 		return fail(f, req, FR_SM_PE_RSVD);
 	if (!pgtt_supported(m, pgtt) ||
 	    (uses_ss && (aw > 3 || !(FIELD_GET(CAP_SAGAW, m->cap) & (1U << aw)))) ||
@@ -232,6 +295,7 @@ static void decode_pasid_entry(const struct vtdm_pasid_entry *pe, struct xcfg *c
 	cfg->fs_levels = FIELD_GET(PE_2_FSPM, pe->q[2]) ? 5 : 4;
 	cfg->fs_root = pe->q[2] & PE_2_FSPTPTR;
 	cfg->nxe = (pe->q[2] & PE_2_NXE) != 0;
+	cfg->pgsnp = (pe->q[1] & PE_1_PGSNP) != 0;
 	cfg->xt = pgtt == PGTT_FS ? XT_FS : pgtt == PGTT_SS ? XT_SS : pgtt == PGTT_NESTED ? XT_NESTED
 											: XT_PT;
 }
@@ -255,8 +319,23 @@ static int sm_config(struct vtdm *m, const struct hwmodel_req *req, bool ats,
 		return fail(f, req, FR_SM_CTX_PASID_MAX);
 	cfg->pasid = pasid;
 	cached = vtdm_pe_lookup(m, req->rid, pasid);
+	if (cached != NULL && cached->fault) {
+		cfg->fpd = cfg->fpd || (cached->q[0] & PE_0_FPD);
+		m->cnt.np_hits++;
+		return fail(f, req, cached->fault);
+	}
 	if (cached == NULL) {
 		rc = fetch_pasid_entry(m, req, ce, pasid, &fresh, f, &cfg->fpd);
+		if (rc != 0 && vtdm_caching_mode(m) &&
+		    (f->reason == FR_SM_PDE_NP || f->reason == FR_SM_PE_NP)) {
+			/* CM=1: cache the not-present directory or table entry. */
+			struct vtdm_pasid_entry neg = { .sid = req->rid, .pasid = pasid,
+							.fault = f->reason };
+
+			neg.q[0] = cfg->fpd ? PE_0_FPD : 0;
+			vtdm_pe_insert(m, &neg);
+			m->cnt.np_cached++;
+		}
 		if (rc != 0)
 			return rc;
 		vtdm_pe_insert(m, &fresh);
@@ -317,6 +396,8 @@ static int set_bits(struct vtdm *m, uint64_t pa, uint64_t *pte, uint64_t bits)
 	if (rc == 1) {
 		*pte |= bits;
 		m->cnt.ad_updates++;
+		if ((m->cap & CAP_RWBF) && wb_find(m, pa, sizeof(*pte)) != NULL)
+			wb_note(m, pa, pte, sizeof(*pte));
 		return 0;
 	}
 	return -EAGAIN;
@@ -363,6 +444,8 @@ static int ss_translate(struct vtdm *m, const struct ss_walk *sw, uint64_t iova,
 	bool r, w;
 	int tries = 0;
 
+	out->np_level = 0;
+	out->snp = false;
 	if (iova >> MIN(aw, mgaw)) {
 		*reason = sw->sm ? FR_SM_ADDR_BEYOND_AW : FR_ADDR_BEYOND_AW;
 		return -EFAULT;
@@ -385,8 +468,10 @@ restart:
 			*reason = sw->sm ? FR_SM_SS_ACCESS : FR_PTE_ACCESS;
 			return -EFAULT;
 		}
-		if (!(pte & (SSPTE_R | SSPTE_W)))
+		if (!(pte & (SSPTE_R | SSPTE_W))) {
+			out->np_level = level;
 			goto perm;
+		}
 		if (ss_rsvd(m, pte, level)) {
 			*reason = sw->sm ? FR_SM_SS_RSVD : FR_PTE_RSVD;
 			return -EFAULT;
@@ -409,6 +494,7 @@ restart:
 			out->r = r;
 			out->w = w;
 			out->dirty = !sw->ad || (pte & SSPTE_D);
+			out->snp = (pte & SSPTE_SNP) != 0; /* reserved above unless ECAP.SC */
 			break;
 		}
 		struct vtdm_pwc_entry ne = { .xt = sw->tag, .did = cfg->did, .pasid = cfg->pasid,
@@ -443,9 +529,13 @@ static bool fs_rsvd(const struct vtdm *m, const struct xcfg *cfg, uint64_t pte, 
 	return (pte & rsvd) != 0;
 }
 
-/* GPA of a first-stage structure or output → PA, through the second stage when nested. */
+/*
+ * GPA of a first-stage structure or output → PA, through the second stage
+ * when nested. A second-stage entry found not present sets *np_level to 1:
+ * nested results are cached as 4 KiB combined entries (CM=1 included).
+ */
 static int fs_gpa(struct vtdm *m, const struct xcfg *cfg, uint64_t gpa, bool is_write,
-		  uint64_t *pa, uint8_t *reason)
+		  uint64_t *pa, unsigned int *np_level, uint8_t *reason)
 {
 	struct ss_walk sw = { .cfg = cfg, .tag = XT_NESTED, .sm = true, .ad = cfg->ssade };
 	struct wres r;
@@ -457,6 +547,8 @@ static int fs_gpa(struct vtdm *m, const struct xcfg *cfg, uint64_t gpa, bool is_
 	}
 	rc = ss_translate(m, &sw, gpa, is_write, &r, reason);
 	*pa = r.pa;
+	if (rc != 0 && r.np_level != 0)
+		*np_level = 1;
 	return rc;
 }
 
@@ -490,7 +582,7 @@ static int fs_leaf(struct vtdm *m, const struct xcfg *cfg, uint64_t iova, uint64
 	out->w = w;
 	/* Nested: combined entries re-walk on writes. */
 	out->dirty = cfg->xt != XT_NESTED && (pte & FSPTE_D);
-	return fs_gpa(m, cfg, gpa, is_write, &out->pa, reason);
+	return fs_gpa(m, cfg, gpa, is_write, &out->pa, &out->np_level, reason);
 }
 
 static int fs_translate(struct vtdm *m, const struct xcfg *cfg, uint64_t iova, bool is_write,
@@ -501,6 +593,8 @@ static int fs_translate(struct vtdm *m, const struct xcfg *cfg, uint64_t iova, b
 	bool w;
 	int tries = 0;
 
+	out->np_level = 0;
+	out->snp = false;
 	if (hi != 0 && hi != (~0ULL >> (vbits - 1))) {
 		*reason = FR_SM_FS_NONCANON;
 		return -EFAULT;
@@ -510,7 +604,7 @@ restart:
 	fs_start(m, cfg, iova, &table, &level, &w);
 	for (;; level--) {
 		if (fs_gpa(m, cfg, table + ((iova >> lvl_shift(level)) & 0x1ff) * 8, false, &pte_pa,
-			   reason) != 0)
+			   &out->np_level, reason) != 0)
 			return -EFAULT;
 		if (rd(m, pte_pa, &pte, sizeof(pte)) != 0) {
 			*reason = FR_SM_FS_ACCESS;
@@ -520,6 +614,10 @@ restart:
 			/* Requests are user-privileged (no PRIV requests in this model). */
 			*reason = !(pte & FSPTE_P) ? FR_SM_FS_NP
 				  : fs_rsvd(m, cfg, pte, level) ? FR_SM_FS_RSVD : FR_SM_FS_US;
+			/* Nested walks cache no first-stage structures (see fs_start):
+			 * their not-present results are 4 KiB combined entries. */
+			if (!(pte & FSPTE_P))
+				out->np_level = cfg->xt == XT_FS ? level : 1;
 			return -EFAULT;
 		}
 		w = w && (pte & FSPTE_RW);
@@ -561,6 +659,24 @@ static int walk(struct vtdm *m, const struct xcfg *cfg, uint64_t iova, bool is_w
 }
 
 /*
+ * CM=1: a walk that ended on a not-present entry leaves a negative IOTLB
+ * entry covering that entry's region (vtdm_internal.h).
+ */
+static void cache_not_present(struct vtdm *m, const struct xcfg *cfg, uint64_t iova,
+			      const struct wres *res, uint8_t reason)
+{
+	struct vtdm_iotlb_entry ne = { .xt = cfg->xt, .did = cfg->did, .pasid = cfg->pasid,
+				       .fault = reason, .np_level = res->np_level };
+
+	if (!vtdm_caching_mode(m) || res->np_level == 0)
+		return;
+	ne.shift = lvl_shift(res->np_level);
+	ne.iova = ALIGN_DOWN(iova, 1ULL << ne.shift);
+	vtdm_tlb_insert(m, &ne);
+	m->cnt.np_cached++;
+}
+
+/*
  * Translate the page holding req->addr. ats: an ATS translation request
  * (report permissions instead of faulting on them). *fpd receives whether
  * qualified faults are to be suppressed.
@@ -570,7 +686,7 @@ int vtdm_translate(struct vtdm *m, const struct hwmodel_req *req, bool ats,
 {
 	struct vtdm_iotlb_entry *e;
 	struct xcfg cfg;
-	struct wres res;
+	struct wres res = { 0 };
 	uint64_t page = ALIGN_DOWN(req->addr, 4096);
 	uint8_t reason;
 	bool set_d = req->is_write; /* writes, and ATS requests with write intent, need D */
@@ -600,23 +716,33 @@ int vtdm_translate(struct vtdm *m, const struct hwmodel_req *req, bool ats,
 	 * asks for write permission when the device wants to write.
 	 */
 	e = vtdm_tlb_lookup(m, cfg.xt, cfg.did, cfg.pasid, req->addr);
+	if (e != NULL && e->fault) {
+		m->cnt.np_hits++;
+		/* Legacy reasons name the access, not the entry. */
+		if (e->fault == FR_READ || e->fault == FR_WRITE)
+			return fail(f, req, req->is_write ? FR_WRITE : FR_READ);
+		return fail(f, req, e->fault);
+	}
 	if (e != NULL && (req->is_write ? e->w : e->r) && (!set_d || e->dirty_ok)) {
 		x->iova = e->iova;
 		x->pa = e->pa;
 		x->page_shift = e->shift;
 		x->r = e->r;
 		x->w = e->w;
+		x->snoop = e->snp || cfg.pgsnp;
 		return 0;
 	}
 	rc = walk(m, &cfg, req->addr, set_d, &res, &reason);
 	/* ATS reports missing write permission instead of faulting on it. */
 	if (rc != 0 && ats && req->is_write)
 		rc = walk(m, &cfg, req->addr, false, &res, &reason);
-	if (rc != 0)
+	if (rc != 0) {
+		cache_not_present(m, &cfg, req->addr, &res, reason);
 		return fail(f, req, reason);
+	}
 	struct vtdm_iotlb_entry ne = { .xt = cfg.xt, .did = cfg.did, .pasid = cfg.pasid,
 				       .shift = res.shift, .r = res.r, .w = res.w,
-				       .dirty_ok = res.dirty };
+				       .snp = res.snp, .dirty_ok = res.dirty };
 
 	ne.iova = ALIGN_DOWN(req->addr, 1ULL << res.shift);
 	ne.pa = ALIGN_DOWN(res.pa, 1ULL << res.shift);
@@ -626,6 +752,7 @@ int vtdm_translate(struct vtdm *m, const struct hwmodel_req *req, bool ats,
 	x->page_shift = ne.shift;
 	x->r = ne.r;
 	x->w = ne.w;
+	x->snoop = ne.snp || cfg.pgsnp;
 	return 0;
 }
 
@@ -686,6 +813,8 @@ int vtdm_do_dma(struct vtdm *m, const struct hwmodel_req *req, void *buf, struct
 		}
 		chunk = (size_t)MIN((uint64_t)left,
 				    (1ULL << x.page_shift) - (sub.addr - x.iova));
+		if (x.snoop)
+			m->cnt.snoop_pages++;
 		if (dma_chunk(m, req->is_write, x.pa + (sub.addr - x.iova), p, chunk) != 0) {
 			fail(f, &sub, 0);
 			return -EIO;

@@ -38,6 +38,7 @@ struct cfg {
 	bool scalable;      /* mode the driver must choose */
 	bool noncoherent;
 	unsigned int dev_caps; /* DMADEV_CAP_* of the test devices */
+	uint64_t cap_set, ecap_set, ecap_clear; /* model overrides (vtdm_opts) */
 };
 
 static const struct cfg g_cfgs[] = {
@@ -49,6 +50,13 @@ static const struct cfg g_cfgs[] = {
 	{ "full-noncoherent-ats", "full", VTDM_NONCOHERENT, NULL, true, true, DMADEV_CAP_ATS },
 	{ "full-legacy-ats", "full", VTDM_COHERENT, "legacy", false, false, DMADEV_CAP_ATS },
 	{ "full-pri", "full", VTDM_COHERENT, NULL, true, false, DMADEV_CAP_ATS | DMADEV_CAP_PRI },
+	/* q35 with caching mode and the write buffer (PT=0 and QI=0: ops_quirks_ut.c,
+	 * and the conformance suites on sim:vtd-quirks) */
+	{ "q35-cm-rwbf", "qemu-q35", VTDM_COHERENCY_PROFILE, NULL, false, true, 0,
+	  VTD_CAP_CM | VTD_CAP_RWBF, 0, 0 },
+	/* full with caching mode and snoop control, non-coherent, ATS devices */
+	{ "full-cm-sc", "full", VTDM_NONCOHERENT, NULL, true, true, DMADEV_CAP_ATS, VTD_CAP_CM,
+	  VTD_ECAP_SC, 0 },
 };
 
 static const struct cfg *g_cfg;
@@ -65,6 +73,8 @@ struct rig_opts {
 	bool rmrr;
 	uint64_t rmrr_base, rmrr_last;
 	struct iopt_env *env;   /* use this env (already created) */
+	/* CAP / ECAP overrides of the model (sim_machine_opts) */
+	uint64_t cap_set, cap_clear, ecap_set, ecap_clear;
 };
 
 RIG_FN int rig_up(struct rig *r, const struct rig_opts *ro)
@@ -87,6 +97,15 @@ RIG_FN int rig_up(struct rig *r, const struct rig_opts *ro)
 		mo.rmrr = true;
 		mo.rmrr_base = ro->rmrr_base;
 		mo.rmrr_last = ro->rmrr_last;
+	}
+	mo.cap_set = g_cfg->cap_set;
+	mo.ecap_set = g_cfg->ecap_set;
+	mo.ecap_clear = g_cfg->ecap_clear;
+	if (ro) {
+		mo.cap_set |= ro->cap_set;
+		mo.cap_clear = ro->cap_clear;
+		mo.ecap_set |= ro->ecap_set;
+		mo.ecap_clear |= ro->ecap_clear;
 	}
 	rc = sim_machine_create(r->env, &mo, &r->m);
 	if (rc)
@@ -204,6 +223,8 @@ CFG_INIT(4)
 CFG_INIT(5)
 CFG_INIT(6)
 CFG_INIT(7)
+CFG_INIT(8)
+CFG_INIT(9)
 
 /* Run tests on every configuration, pri_tests on the PRI one. */
 RIG_FN int rig_main(int argc, char **argv, const struct ut_test *tests,
@@ -218,6 +239,8 @@ RIG_FN int rig_main(int argc, char **argv, const struct ut_test *tests,
 		{ "full-noncoherent-ats", init_5, NULL, tests },
 		{ "full-legacy-ats", init_6, NULL, tests },
 		{ "full-pri", init_7, NULL, pri_tests },
+		{ "q35-cm-rwbf", init_8, NULL, tests },
+		{ "full-cm-sc", init_9, NULL, tests },
 		{ NULL, NULL, NULL, NULL },
 	};
 

@@ -92,6 +92,9 @@ static void test_qemu_q35_scalable(void)
 					0x1000, &c), 0);
 	CU_ASSERT_EQUAL(vtd_caps_choose_mode(&c, false, false, &mode), 0);
 	CU_ASSERT_EQUAL(mode, VTD_MODE_LEGACY);
+	/* and asking for it is refused, not half-done */
+	mode = VTD_MODE_LEGACY;
+	CU_ASSERT_EQUAL(vtd_caps_choose_mode(&c, false, true, &mode), -ENOTSUP);
 }
 
 static void test_full(void)

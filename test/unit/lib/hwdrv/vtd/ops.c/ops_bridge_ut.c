@@ -23,6 +23,9 @@ static int br_up(struct rig *r, bool block)
 		return -1;
 	mo.profile = g_cfg->profile;
 	mo.coherency = g_cfg->coh;
+	mo.cap_set = g_cfg->cap_set;
+	mo.ecap_set = g_cfg->ecap_set;
+	mo.ecap_clear = g_cfg->ecap_clear;
 	mo.behind_bridge[1] = mo.behind_bridge[2] = true;
 	rc = sim_machine_create(r->env, &mo, &r->m);
 	if (rc)

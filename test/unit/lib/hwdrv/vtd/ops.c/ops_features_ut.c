@@ -403,6 +403,10 @@ static void test_nested(void)
 	CU_ASSERT_EQUAL(unmap_sync(par, GPA_DATA + SZ_4K, SZ_4K, 1), 0);
 	CU_ASSERT_EQUAL(dma(&r, 0, 0x6000, &v, 1, false, NULL), -EFAULT);
 	drain(&r, &(struct evlog){ 0 });
+	/* and maps it again: visible at once (CM=1: the parent's map drops the
+	 * nested not-present result) */
+	map(par, GPA_DATA + SZ_4K, data.pa + SZ_4K, SZ_4K, 1);
+	CU_ASSERT_EQUAL(dma(&r, 0, 0x6000, &v, 1, false, NULL), 0);
 	/* replace nested -> plain paging domain and back */
 	map(plain, 0x5000, data.pa, SZ_4K, 1);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, plain), 0);

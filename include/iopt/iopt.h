@@ -74,6 +74,8 @@ struct iopt_ctx_opts {
 	 * "sim:vtd-scalable" (scalable mode), "sim:vtd-full" (every feature),
 	 * "sim:vtd-quirks" (legacy q35 without pass-through and queued
 	 * invalidation, with caching mode and write-buffer flushing),
+	 * "sim:vtd-2units" (two units: a legacy q35 unit for edu0 and edu1,
+	 * a non-coherent scalable "full" unit with INCLUDE_PCI_ALL for the rest),
 	 * "uio", "vfio-noiommu" (the machine's VT-d units from its DMAR in
 	 * /sys/firmware/acpi/tables, registers through /dev/mem, memory from
 	 * hugetlbfs: iopt_ioas_map() takes only hugetlbfs memory there, see

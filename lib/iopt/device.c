@@ -61,6 +61,27 @@ static int dev_pci_open(struct iopt_ctx *ctx, struct iom_device *dev)
 	return rc;
 }
 
+/*
+ * Sim backends: a PCI address must name a device of the sim bus. On
+ * hardware dev_pci_open() refuses an address with no device; on sim the
+ * driver alone would accept any address a unit's scope covers (all of
+ * them under an INCLUDE_PCI_ALL unit).
+ */
+static int sim_dev_exists(struct iopt_ctx *ctx, const char *name)
+{
+	struct iopt_pci_opts po = { .backend = IOPT_PCI_SIM, .env = ctx->env };
+	struct iopt_pci_dev *pd;
+	int rc;
+
+	rc = iopt_pci_open(&po, name, &pd);
+	if (rc) {
+		IOPT_ERRLOG("bind \"%s\": no such device on the sim PCI bus: %d", name, rc);
+		return -ENODEV;
+	}
+	iopt_pci_close(pd);
+	return 0;
+}
+
 /* Bus mastering off and the device given back (NULL handle: nothing). */
 static void dev_pci_close(struct iom_device *dev)
 {
@@ -94,6 +115,11 @@ int iopt_device_bind(struct iopt_ctx *ctx, const char *name, uint32_t *out_dev_i
 		IOPT_ERRLOG("bind: \"%s\": devices on backend %s are PCI addresses", name,
 			    iopt_pci_backend_name(ctx->pci_backend));
 		return -EINVAL;
+	}
+	if (ctx->sim && !id.name) {
+		rc = sim_dev_exists(ctx, name);
+		if (rc)
+			return rc;
 	}
 	dev = iom_calloc(1, sizeof(*dev));
 	if (!dev)

@@ -203,10 +203,11 @@ struct iom_backend {
 	const char *name;
 	const char *variant;        /* passed to the driver as iopt_hw_platform.variant */
 	bool sim;                   /* runs on a sim environment and a model */
-	const char *profile;        /* sim: the VT-d model profile */
 	const struct iopt_hw_ops *ops;
 	enum iopt_pci_backend pci;  /* real backends: how iopt_device_bind() opens a device */
-	uint64_t cap_set, ecap_clear; /* sim: VT-d CAP/ECAP overrides (sim_machine_opts) */
+	/* sim: the machine (profile, CAP/ECAP overrides, units); nr_devs and
+	 * bus_master are set by ctx_create_backend */
+	struct sim_machine_opts machine;
 };
 
 /* "sim:vtd-quirks": q35 with CAP.RWBF (bit 4) and CAP.CM (bit 7) set, ECAP.QI
@@ -214,18 +215,28 @@ struct iom_backend {
 #define IOM_QUIRKS_CAP_SET ((1ULL << 4) | (1ULL << 7))
 #define IOM_QUIRKS_ECAP_CLEAR ((1ULL << 1) | (1ULL << 6))
 
-static const struct iom_backend g_backends[] = {
-	{ "sim:vtd", "legacy", true, "qemu-q35", &vtd_hw_ops },
-	{ "sim:vtd-scalable", "scalable", true, "qemu-q35-scalable", &vtd_hw_ops },
-	{ "sim:vtd-full", "full", true, "full", &vtd_hw_ops },
-	{ "sim:vtd-quirks", "legacy", true, "qemu-q35", &vtd_hw_ops, IOPT_PCI_SYSFS /* unused */,
-	  IOM_QUIRKS_CAP_SET, IOM_QUIRKS_ECAP_CLEAR },
-	{ "uio", "uio", false, NULL, &vtd_hw_ops, IOPT_PCI_UIO },
-	{ "vfio-noiommu", "vfio-noiommu", false, NULL, &vtd_hw_ops, IOPT_PCI_VFIO_NOIOMMU },
-};
-
 /* DMA test devices on a sim machine: edu0 .. edu3 at 00:02.0 .. 00:05.0. */
 #define IOM_SIM_DEVS 4
+
+static const struct iom_backend g_backends[] = {
+	{ "sim:vtd", "legacy", true, &vtd_hw_ops, .machine = { .profile = "qemu-q35" } },
+	{ "sim:vtd-scalable", "scalable", true, &vtd_hw_ops,
+	  .machine = { .profile = "qemu-q35-scalable" } },
+	{ "sim:vtd-full", "full", true, &vtd_hw_ops, .machine = { .profile = "full" } },
+	{ "sim:vtd-quirks", "legacy", true, &vtd_hw_ops,
+	  .machine = { .profile = "qemu-q35", .cap_set = IOM_QUIRKS_CAP_SET,
+		       .ecap_clear = IOM_QUIRKS_ECAP_CLEAR } },
+	/* Two units, as on a server: unit 0 a q35-like legacy unit with an
+	 * explicit scope for edu0 and edu1, unit 1 the "full" model
+	 * (non-coherent, scalable) with INCLUDE_PCI_ALL for edu2, edu3 and
+	 * everything else. The driver chooses each unit's mode itself. */
+	{ "sim:vtd-2units", "full", true, &vtd_hw_ops,
+	  .machine = { .profile = "qemu-q35", .nr_units = 2,
+		       .units = { [1] = { "full", VTDM_NONCOHERENT } },
+		       .dev_unit = { 0, 0, 1, 1 } } },
+	{ "uio", "uio", false, &vtd_hw_ops, IOPT_PCI_UIO, { 0 } },
+	{ "vfio-noiommu", "vfio-noiommu", false, &vtd_hw_ops, IOPT_PCI_VFIO_NOIOMMU, { 0 } },
+};
 
 /* Create a context on a backend's driver, with its own environment unless given one. */
 static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom_backend *be,
@@ -251,9 +262,10 @@ static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom
 	plat.env = env;
 	rc = 0;
 	if (be->sim) {
-		struct sim_machine_opts mo = { .profile = be->profile, .nr_devs = IOM_SIM_DEVS,
-					       .bus_master = true, .cap_set = be->cap_set,
-					       .ecap_clear = be->ecap_clear };
+		struct sim_machine_opts mo = be->machine;
+
+		mo.nr_devs = IOM_SIM_DEVS;
+		mo.bus_master = true;
 
 		rc = sim_machine_create(env, &mo, &sim);
 		if (rc)

@@ -8,7 +8,10 @@
  * are the VT-d driver on the sim machine (qemu-q35, qemu-q35-scalable and
  * full profiles), with DMA test devices edu0..edu3, one unit; "sim:vtd-quirks"
  * is qemu-q35 without pass-through and queued invalidation, with caching
- * mode and write-buffer flushing (ECAP.PT=0, QI=0, CAP.CM=1, RWBF=1). A program runs
+ * mode and write-buffer flushing (ECAP.PT=0, QI=0, CAP.CM=1, RWBF=1);
+ * "sim:vtd-2units" has two units, edu0 and edu1 on a legacy q35 one, edu2
+ * and edu3 on a scalable full one (INCLUDE_PCI_ALL), so an IOAS a test
+ * attaches to edu0 and checks through edu3 spans both. A program runs
  * the same test functions once per backend: FX_SUITES() makes one CUnit
  * suite per backend from one test table; tests that need the mock's
  * facilities (injected failures, the call log, settable dirty bits, custom
@@ -56,6 +59,7 @@ static const struct fx_backend g_fx_backends[] = {
 	{ "sim:vtd-scalable", "sim:vtd-scalable" },
 	{ "sim:vtd-full", "sim:vtd-full" },
 	{ "sim:vtd-quirks", "sim:vtd-quirks" },
+	{ "sim:vtd-2units", "sim:vtd-2units" },
 };
 
 static const struct fx_backend *g_fx_be = &g_fx_backends[0];
@@ -65,6 +69,7 @@ static inline int fx_init_vtd(void) { g_fx_be = &g_fx_backends[1]; return 0; }
 static inline int fx_init_vtd_scalable(void) { g_fx_be = &g_fx_backends[2]; return 0; }
 static inline int fx_init_vtd_full(void) { g_fx_be = &g_fx_backends[3]; return 0; }
 static inline int fx_init_vtd_quirks(void) { g_fx_be = &g_fx_backends[4]; return 0; }
+static inline int fx_init_vtd_2units(void) { g_fx_be = &g_fx_backends[5]; return 0; }
 
 /* One suite per backend running tests, named "<name>@<backend>". */
 #define FX_SUITES(name, tests)                                           \
@@ -72,7 +77,8 @@ static inline int fx_init_vtd_quirks(void) { g_fx_be = &g_fx_backends[4]; return
 	{ name "@sim:vtd", fx_init_vtd, NULL, tests },                   \
 	{ name "@sim:vtd-scalable", fx_init_vtd_scalable, NULL, tests }, \
 	{ name "@sim:vtd-full", fx_init_vtd_full, NULL, tests },         \
-	{ name "@sim:vtd-quirks", fx_init_vtd_quirks, NULL, tests }
+	{ name "@sim:vtd-quirks", fx_init_vtd_quirks, NULL, tests },     \
+	{ name "@sim:vtd-2units", fx_init_vtd_2units, NULL, tests }
 
 /* Does the current suite run on the VT-d driver and the sim machine? */
 static inline bool fx_sim(void)

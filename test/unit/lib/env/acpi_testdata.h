@@ -47,9 +47,12 @@ static inline const char *td_dir(void)
 	return dir;
 }
 
+/* The path of data file name in buf; a path that does not fit is cut
+ * (the open then fails and the test says which file). */
 static inline void td_path(char *buf, size_t size, const char *name)
 {
-	snprintf(buf, size, "%s/%s", td_dir(), name);
+	if (snprintf(buf, size, "%s/%s", td_dir(), name) >= (int)size)
+		buf[size - 1] = '\0';
 }
 
 /* Log capture: counts lines at each level; keeps the last error. */

@@ -31,6 +31,7 @@
 #define SIM_PAGE 4096ULL
 #define SIM_DEFAULT_SIZE (1ULL << 30)
 #define SIM_MAX_ALLOC (1ULL << 30)
+#define SIM_REG_ALIGN (2ULL << 20)
 
 static int sim_init(struct iopt_env *env, const struct iopt_env_opts *opts)
 {
@@ -123,6 +124,22 @@ static void sim_free(struct iopt_env *env, struct env_seg *seg)
 	seg->va = NULL;
 }
 
+/*
+ * PA alignment of a registration: as the VA is aligned, up to SIM_REG_ALIGN
+ * and not beyond the length. Memory from 2M huge pages (or any 2 MiB-aligned
+ * buffer of 2 MiB or more) then gets 2 MiB-aligned PAs, as real huge pages
+ * have, so it can be mapped with 2M pages. No more than that: memory made of
+ * 2M huge pages must not look like a 1G page.
+ */
+static uint64_t sim_reg_align(const struct env_reg *reg)
+{
+	uint64_t va = (uint64_t)(uintptr_t)reg->va, align = SIM_REG_ALIGN;
+
+	while (align > SIM_PAGE && (!IS_ALIGNED(va, align) || align > reg->len))
+		align /= 2;
+	return align;
+}
+
 static int sim_register(struct iopt_env *env, struct env_reg *reg)
 {
 	struct env_seg *seg;
@@ -136,7 +153,7 @@ static int sim_register(struct iopt_env *env, struct env_reg *reg)
 	seg = env_seg_new();
 	if (seg == NULL)
 		return -ENOMEM;
-	rc = reserve_pa(env, reg->len, SIM_PAGE, &seg->pa);
+	rc = reserve_pa(env, reg->len, sim_reg_align(reg), &seg->pa);
 	if (rc != 0) {
 		free(seg);
 		return rc;

@@ -137,6 +137,59 @@ static void test_dma_4k_2m(void)
 	rig_down(&r);
 }
 
+/*
+ * map_pages maps a run in one call, in the page size asked: 1024 4K pages
+ * at 2M-aligned IOVA and PA stay 4K pages (one unmaps alone), DMA works
+ * through them (the non-coherent model sees the flushed tables), and a run
+ * that meets a mapped page maps nothing (*mapped 0, the pages before it
+ * still unmapped).
+ */
+static void test_map_run_page_size(void)
+{
+	struct rig r;
+	struct iopt_hw_dev *d;
+	struct iopt_hw_domain *dom;
+	struct iopt_dma_buf buf;
+	const uint64_t iova = 0x40000000, n = 1024;
+	uint64_t pa, pgsize, mapped = 7;
+	uint8_t v = 0x6b, in = 0;
+
+	CU_ASSERT_EQUAL_FATAL(rig_up(&r, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(r.env, n * SZ_4K, SZ_2M, IOPT_NUMA_ANY, &buf), 0);
+	d = probe(&r, 0);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
+	CU_ASSERT_EQUAL(map(dom, iova, buf.pa, SZ_4K, n), n * SZ_4K);
+	for (uint64_t off = 0; off < n * SZ_4K; off += 333 * SZ_4K + 8) {
+		CU_ASSERT_EQUAL(iopt_pgtbl_iova_to_phys(to_vdom(dom)->pt, iova + off, &pa, &pgsize),
+				0);
+		CU_ASSERT_EQUAL(pgsize, SZ_4K);
+		CU_ASSERT_EQUAL(pa, buf.pa + off);
+	}
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.attach_dev(d, dom), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, iova + 700 * SZ_4K + 5, &v, 1, true, NULL), 0);
+	CU_ASSERT_EQUAL(((uint8_t *)buf.va)[700 * SZ_4K + 5], 0x6b);
+	/* One page of the run unmaps alone. */
+	CU_ASSERT_EQUAL(unmap_sync(dom, iova + 600 * SZ_4K, SZ_4K, 1), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, iova + 600 * SZ_4K, &in, 1, false, NULL), -EFAULT);
+	CU_ASSERT_EQUAL(dma(&r, 0, iova + 599 * SZ_4K, &in, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, iova + 601 * SZ_4K, &in, 1, false, NULL), 0);
+	drain(&r, &(struct evlog){ 0 });
+	/* A run over a mapped page: nothing mapped, -EINVAL. */
+	CU_ASSERT_EQUAL(unmap_sync(dom, iova, SZ_4K, 16), 0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.map_pages(dom, iova, buf.pa, SZ_4K, 17, RW, &mapped), -EINVAL);
+	CU_ASSERT_EQUAL(mapped, 0);
+	CU_ASSERT_EQUAL(iopt_pgtbl_iova_to_phys(to_vdom(dom)->pt, iova, &pa, NULL), -ENOENT);
+	CU_ASSERT_EQUAL(iopt_pgtbl_iova_to_phys(to_vdom(dom)->pt, iova + 15 * SZ_4K, &pa, NULL),
+			-ENOENT);
+	CU_ASSERT_EQUAL(unmap_sync(dom, iova + 16 * SZ_4K, SZ_4K, 584), 0);
+	CU_ASSERT_EQUAL(unmap_sync(dom, iova + 601 * SZ_4K, SZ_4K, n - 601), 0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, NULL), 0);
+	vtd_hw_ops.domain_free(dom);
+	vtd_hw_ops.release_device(d);
+	iopt_dma_free(r.env, &buf);
+	rig_down(&r);
+}
+
 /* After unmap + iotlb_sync the translation is gone, though the model cached it. */
 static void test_unmap_then_fault(void)
 {
@@ -542,6 +595,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_discovery_errors),
 	UT_TEST(test_probe_errors),
 	UT_TEST(test_dma_4k_2m),
+	UT_TEST(test_map_run_page_size),
 	UT_TEST(test_unmap_then_fault),
 	UT_TEST(test_invalidation_paths),
 	UT_TEST(test_replace),

@@ -23,10 +23,13 @@
  * allocations that others make in lib/env do not affect it: the pool's
  * chunks are its own allocations, freed only by ptmem_fini().
  *
- * Sim: a freed page is overwritten with SIM_POISON_BYTE in both of the sim
- * memory's views, so a model that walks a table after its release reads
- * garbage (and faults) instead of the old entries, as it would read unbacked
- * memory when each table was its own allocation.
+ * Sim, debug builds (CONFIG_DEBUG, as make test builds): a freed page is
+ * overwritten with SIM_POISON_BYTE in both of the sim memory's views, so a
+ * model that walks a table after its release reads garbage (and faults)
+ * instead of the old entries, as it would read unbacked memory when each
+ * table was its own allocation. Release builds skip it (two page writes per
+ * page freed, more than a large unmap costs otherwise) and leave freed
+ * pages as hardware would, holding their old entries.
  *
  * Locking: alloc and free take the pool's mutex (the innermost lock, then
  * lib/env's); phys_to_virt takes none. Every call may come from any thread.
@@ -67,7 +70,7 @@ struct ptmem {
 	struct iopt_env *env;
 	int node;
 	size_t page_size;            /* bytes per page, a power of two, <= PTMEM_CHUNK_MIN */
-	bool sim;                    /* poison freed pages (sim memory) */
+	bool poison;                 /* poison freed pages (sim memory, debug builds) */
 	pthread_mutex_t lock;        /* everything below, and publication of index */
 	struct ptmem_index *index;   /* current index (atomic pointer, release/acquire) */
 	uint64_t next_chunk;         /* bytes of the next chunk to allocate */

@@ -67,8 +67,11 @@ static int pt_alloc(void *arg, size_t size, size_t align, int node, void **va, u
 	int rc;
 
 	(void)node; /* the pool is on the unit's node */
-	if (size != d->ptm.page_size || align > d->ptm.page_size)
+	if (size != d->ptm.page_size || align > d->ptm.page_size) {
+		IOPT_ERRLOG("domain %u: table of 0x%zx bytes (align 0x%zx) asked; the pool has 0x%zx",
+			    d->did, size, align, d->ptm.page_size);
 		return -EINVAL;
+	}
 	rc = ptmem_alloc(&d->ptm, va, pa);
 	if (rc)
 		return rc;

@@ -5,6 +5,7 @@
 #                     build/test, run every test, print one summary line
 #   make test-qemu    only the guest tests (test/qemu: QEMU, both VT-d modes)
 #   make bench        the page-table benchmark (release build)
+#   make perf         iopt_perf (PERF_ARGS=...) with 2M huge pages reserved for the run
 #   make run          the main job: build, run app/iopt_demo, then a short benchmark table
 #   make fuzz         the firmware-table fuzzers (clang, libFuzzer)
 #   make install      PREFIX=/usr/local DESTDIR=  headers, libraries, iopt.pc
@@ -53,6 +54,11 @@ fuzz:
 bench: apps
 	$(Q)$(BIN_DIR)/pgtbl_bench
 
+# iopt_perf with the 2M huge pages its 1 GiB case needs, reserved for the run
+# and given back afterwards (scripts/perf.sh). make perf PERF_ARGS="--layer api"
+perf: apps
+	$(Q)scripts/perf.sh $(PERF_ARGS)
+
 PREFIX ?= $(CONFIG_PREFIX)
 
 install: libs
@@ -70,7 +76,7 @@ install: libs
 clean:
 	rm -rf build
 
-.PHONY: all libs apps unittests deps test test-qemu fuzz bench install clean
+.PHONY: all libs apps unittests deps test test-qemu fuzz bench perf install clean
 
 # The main job: the demo (app/iopt_demo), then a short iopt_perf table (the
 # page-table benchmark where iopt_perf is not built).

@@ -3,6 +3,8 @@
 # hugetlbfs, load uio_pci_generic or vfio in no-IOMMU mode, bind devices.
 #
 #   scripts/setup.sh [config]   reserve, mount, load, bind (the default)
+#   scripts/setup.sh hugepages  reserve hugepages and mount hugetlbfs only (no driver,
+#                               no device); undone by reset like config
 #   scripts/setup.sh status     what is reserved, mounted, loaded and bound
 #   scripts/setup.sh reset      undo everything config did (from the state file)
 #   scripts/setup.sh help
@@ -370,6 +372,12 @@ cmd_config() {
 	exit $failed
 }
 
+cmd_hugepages() {
+	need_root hugepages
+	reserve_hugepages
+	exit $failed
+}
+
 cmd_status() {
 	local d f sz nr fr
 	echo "Hugepages:"
@@ -470,8 +478,9 @@ cmd_reset() {
 
 case "${1:-config}" in
 config) cmd_config ;;
+hugepages) cmd_hugepages ;;
 status) cmd_status ;;
 reset) cmd_reset ;;
 help|-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-*) echo "usage: $0 [config|status|reset|help]" >&2; exit 1 ;;
+*) echo "usage: $0 [config|hugepages|status|reset|help]" >&2; exit 1 ;;
 esac

@@ -278,6 +278,28 @@ int iopt_pgtbl_map_gather(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint
 			  uint32_t prot, struct iopt_pgtbl_gather *gather);
 
 /**
+ * Like iopt_pgtbl_map() (gather NULL) or iopt_pgtbl_map_gather() (gather
+ * given), but with no page larger than max_pgsize: a physically contiguous
+ * run mapped in one call in the page size its caller chose. A driver that
+ * is asked for pgcount pages of one size uses this, so that a later unmap of
+ * the same pages (or of any one of them) never has to cut a larger page that
+ * the library would otherwise have merged them into. Smaller pages than
+ * max_pgsize are still used where iova, pa or size are not aligned to it.
+ * The same two passes and guarantees as iopt_pgtbl_map(): on error nothing
+ * was changed.
+ * @param max_pgsize  largest page size to use: a power of two, at least the
+ *                    granule (it need not be one of the table's sizes: the
+ *                    largest allowed size not above it is the bound)
+ * @param gather      NULL, or as for iopt_pgtbl_map_gather()
+ * @return 0; -EINVAL for a max_pgsize that is 0, not a power of two or below
+ *         the granule, a gather of another table, or as iopt_pgtbl_map();
+ *         -ERANGE, -EEXIST, -ENOMEM as iopt_pgtbl_map() (and -ENOMEM when the
+ *         gather cannot grow).
+ */
+int iopt_pgtbl_map_max(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
+		       uint32_t prot, uint64_t max_pgsize, struct iopt_pgtbl_gather *gather);
+
+/**
  * Unmap whatever is mapped in [iova, iova + size). Holes are skipped.
  * Tables whose whole span lies inside the range are unlinked and handed to
  * the gather (if the gather cannot grow its list, the table is instead

@@ -31,6 +31,7 @@
 #define SIM_PAGE 4096ULL
 #define SIM_DEFAULT_SIZE (1ULL << 30)
 #define SIM_MAX_ALLOC (1ULL << 30)
+#define SIM_REG_ALIGN (2ULL << 20)
 
 static int sim_init(struct iopt_env *env, const struct iopt_env_opts *opts)
 {
@@ -123,9 +124,26 @@ static void sim_free(struct iopt_env *env, struct env_seg *seg)
 	seg->va = NULL;
 }
 
+/*
+ * PA alignment of a registration: as the VA is aligned, up to SIM_REG_ALIGN
+ * and not beyond the length. Memory from 2M huge pages (or any 2 MiB-aligned
+ * buffer of 2 MiB or more) then gets 2 MiB-aligned PAs, as real huge pages
+ * have, so it can be mapped with 2M pages. No more than that: memory made of
+ * 2M huge pages must not look like a 1G page (see sim_register()).
+ */
+static uint64_t sim_reg_align(const struct env_reg *reg)
+{
+	uint64_t va = (uint64_t)(uintptr_t)reg->va, align = SIM_REG_ALIGN;
+
+	while (align > SIM_PAGE && (!IS_ALIGNED(va, align) || align > reg->len))
+		align /= 2;
+	return align;
+}
+
 static int sim_register(struct iopt_env *env, struct env_reg *reg)
 {
 	struct env_seg *seg;
+	uint64_t align;
 	int rc;
 
 	/* Any memory will do on sim, but pages keep the PA layout honest. */
@@ -136,11 +154,17 @@ static int sim_register(struct iopt_env *env, struct env_reg *reg)
 	seg = env_seg_new();
 	if (seg == NULL)
 		return -ENOMEM;
-	rc = reserve_pa(env, reg->len, SIM_PAGE, &seg->pa);
+	align = sim_reg_align(reg);
+	/* Room for one extra step of align: a PA aligned to twice SIM_REG_ALIGN
+	 * is moved up by SIM_REG_ALIGN, so huge-page memory is never aligned
+	 * (and mapped) beyond its pages, whatever the cursor. */
+	rc = reserve_pa(env, reg->len + (align == SIM_REG_ALIGN ? align : 0), align, &seg->pa);
 	if (rc != 0) {
 		free(seg);
 		return rc;
 	}
+	if (align == SIM_REG_ALIGN && IS_ALIGNED(seg->pa, 2 * SIM_REG_ALIGN))
+		seg->pa += SIM_REG_ALIGN;
 	seg->va = reg->va;
 	seg->len = reg->len;
 	seg->node = 0;

@@ -179,9 +179,22 @@ static int check_range(const struct iopt_pgtbl *t, const char *what, uint64_t io
 	return 0;
 }
 
-static int map_common(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
-		      uint32_t prot, struct iopt_pgtbl_gather *g)
+/* Leaf levels whose page size is at most max_pgsize (a checked power of two). */
+static uint32_t levels_upto(const struct iopt_pgtbl *t, uint64_t max_pgsize)
 {
+	uint32_t mask = 0;
+	unsigned int lvl;
+
+	for (lvl = 0; lvl < t->levels && (1ULL << pt_level_shift(t, lvl)) <= max_pgsize; lvl++)
+		mask |= 1U << lvl;
+	return mask;
+}
+
+/* max_pgsize: 0 for no bound, else a power of two >= the granule (checked here). */
+static int map_common(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
+		      uint32_t prot, uint64_t max_pgsize, struct iopt_pgtbl_gather *g)
+{
+	uint32_t level_mask = UINT32_MAX;
 	int rc;
 
 	rc = check_range(t, "map", iova, size);
@@ -201,7 +214,15 @@ static int map_common(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t
 			    t->ops->name, pa, size, t->oas);
 		return -ERANGE;
 	}
-	rc = t->ops->map(t, iova, iova + size - 1, pa, prot, g);
+	if (max_pgsize != 0) {
+		if (!is_pow2_u64(max_pgsize) || max_pgsize < (1ULL << t->granule_shift)) {
+			IOPT_ERRLOG("%s map: max_pgsize 0x%" PRIx64 " is not a power of two of at"
+				    " least the granule", t->ops->name, max_pgsize);
+			return -EINVAL;
+		}
+		level_mask = levels_upto(t, max_pgsize);
+	}
+	rc = t->ops->map(t, iova, iova + size - 1, pa, prot, level_mask, g);
 	if (rc == -EEXIST)
 		IOPT_ERRLOG("%s map: iova 0x%" PRIx64 " size 0x%" PRIx64 " overlaps a mapping",
 			    t->ops->name, iova, size);
@@ -216,7 +237,7 @@ int iopt_pgtbl_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t si
 		IOPT_ERRLOG("map: NULL table");
 		return -EINVAL;
 	}
-	return map_common(t, iova, pa, size, prot, NULL);
+	return map_common(t, iova, pa, size, prot, 0, NULL);
 }
 
 int iopt_pgtbl_map_gather(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
@@ -228,8 +249,27 @@ int iopt_pgtbl_map_gather(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint
 		IOPT_ERRLOG("map_gather: NULL table or gather, or a gather of another table");
 		return -EINVAL;
 	}
-	rc = map_common(t, iova, pa, size, prot, gather);
+	rc = map_common(t, iova, pa, size, prot, 0, gather);
 	if (rc == 0)
+		gather->owner = t;
+	return rc;
+}
+
+int iopt_pgtbl_map_max(struct iopt_pgtbl *t, uint64_t iova, uint64_t pa, uint64_t size,
+		       uint32_t prot, uint64_t max_pgsize, struct iopt_pgtbl_gather *gather)
+{
+	int rc;
+
+	if (t == NULL || (gather != NULL && gather->owner != NULL && gather->owner != t)) {
+		IOPT_ERRLOG("map_max: NULL table, or a gather of another table");
+		return -EINVAL;
+	}
+	if (max_pgsize == 0) {
+		IOPT_ERRLOG("%s map_max: max_pgsize 0", t->ops->name);
+		return -EINVAL;
+	}
+	rc = map_common(t, iova, pa, size, prot, max_pgsize, gather);
+	if (rc == 0 && gather != NULL)
 		gather->owner = t;
 	return rc;
 }

@@ -70,9 +70,11 @@ struct pgtbl_fmt_ops {
 	/* Check prot for the format: 0 or -EINVAL. */
 	int (*check_prot)(const struct iopt_pgtbl *t, uint32_t prot);
 	/* Arguments are validated by pgtbl.c; last is inclusive. */
-	/* g: NULL, or the gather that takes empty tables replaced by blocks. */
+	/* g: NULL, or the gather that takes empty tables replaced by blocks.
+	 * level_mask: the levels the caller allows leaves at (bit n: level n;
+	 * always includes level 0), ANDed with what the format and pa allow. */
 	int (*map)(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t pa, uint32_t prot,
-		   struct iopt_pgtbl_gather *g);
+		   uint32_t level_mask, struct iopt_pgtbl_gather *g);
 	int (*unmap)(struct iopt_pgtbl *t, uint64_t iova, uint64_t last,
 		     struct iopt_pgtbl_gather *g, uint64_t *unmapped);
 	/* The entry that maps iova (a leaf) or NULL; *level gets its level. */

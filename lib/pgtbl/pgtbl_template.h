@@ -477,7 +477,7 @@ static int pt_map_fast(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint6
 }
 
 static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t pa, uint32_t prot,
-		  struct iopt_pgtbl_gather *g)
+		  uint32_t level_mask, struct iopt_pgtbl_gather *g)
 {
 	struct pt_map m; /* set field by field: a zeroing initialiser costs a rep stos */
 	unsigned int lvl;
@@ -486,7 +486,7 @@ static int pt_map(struct iopt_pgtbl *t, uint64_t iova, uint64_t last, uint64_t p
 
 	m.t = t;
 	m.delta = pa - iova;
-	m.leaf_levels = pt_leaf_levels_for(t, m.delta);
+	m.leaf_levels = pt_leaf_levels_for(t, m.delta) & level_mask;
 	if (pt_map_fast(t, iova, last, m.delta, m.leaf_levels, prot) == 0)
 		return 0;
 	m.oa_key = pt_oa_key(t);

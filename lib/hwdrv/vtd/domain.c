@@ -55,16 +55,26 @@ void vtd_did_free(struct vtd_hw_unit *hu, uint16_t did)
 
 /* ---- table memory -------------------------------------------------------- */
 
+/*
+ * Table pages come from the domain's own chunk pool (iopt_internal/ptmem.h):
+ * the walker's PA -> VA step is then arithmetic over the pool's few chunks,
+ * without lib/env's lock, and a map that needs hundreds of tables does not
+ * allocate each from lib/env.
+ */
 static int pt_alloc(void *arg, size_t size, size_t align, int node, void **va, uint64_t *pa)
 {
 	struct vtd_domain *d = arg;
-	struct iopt_dma_buf b;
-	int rc = iopt_dma_alloc(d->hu->inst->env, size, align, node, &b);
+	int rc;
 
+	(void)node; /* the pool is on the unit's node */
+	if (size != d->ptm.page_size || align > d->ptm.page_size) {
+		IOPT_ERRLOG("domain %u: table of 0x%zx bytes (align 0x%zx) asked; the pool has 0x%zx",
+			    d->did, size, align, d->ptm.page_size);
+		return -EINVAL;
+	}
+	rc = ptmem_alloc(&d->ptm, va, pa);
 	if (rc)
 		return rc;
-	*va = b.va;
-	*pa = b.pa;
 	__atomic_add_fetch(&d->hu->pt_pages, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -72,9 +82,9 @@ static int pt_alloc(void *arg, size_t size, size_t align, int node, void **va, u
 static void pt_free(void *arg, void *va, uint64_t pa, size_t size)
 {
 	struct vtd_domain *d = arg;
-	struct iopt_dma_buf b = { .va = va, .pa = pa, .size = size, .node = IOPT_NUMA_ANY };
 
-	iopt_dma_free(d->hu->inst->env, &b);
+	(void)size;
+	ptmem_free(&d->ptm, va, pa);
 	__atomic_sub_fetch(&d->hu->pt_pages, 1, __ATOMIC_RELAXED);
 }
 
@@ -82,7 +92,7 @@ static void *pt_phys_to_virt(void *arg, uint64_t pa)
 {
 	struct vtd_domain *d = arg;
 
-	return iopt_dma_phys_to_virt(d->hu->inst->env, pa);
+	return ptmem_phys_to_virt(&d->ptm, pa);
 }
 
 static void pt_flush(void *arg, void *va, size_t len)
@@ -166,9 +176,12 @@ int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal, boo
 		d->fs_levels = hu->u.caps.fl_5lvl && hu->levels == 5 ? 5 : 4;
 	iopt_pgtbl_gather_init(&d->gather);
 	domain_pgtbl_cfg(d, flags, &cfg);
-	rc = iopt_pgtbl_create(&cfg, &d->pt);
+	rc = ptmem_init(&d->ptm, hu->inst->env, 4096, hu->node);
+	if (rc == 0)
+		rc = iopt_pgtbl_create(&cfg, &d->pt);
 	if (rc) {
 		IOPT_ERRLOG("page table creation failed: %d", rc);
+		ptmem_fini(&d->ptm);
 		free(d);
 		return rc;
 	}
@@ -179,6 +192,7 @@ int vtd_domain_create(struct vtd_hw_unit *hu, uint32_t flags, bool internal, boo
 	pthread_mutex_unlock(&hu->lock);
 	if (rc) {
 		iopt_pgtbl_destroy(d->pt);
+		ptmem_fini(&d->ptm);
 		free(d);
 		return rc;
 	}
@@ -216,6 +230,7 @@ void vtd_domain_destroy(struct vtd_domain *d)
 		iopt_pgtbl_gather_release(d->pt, &d->gather);
 		iopt_pgtbl_destroy(d->pt);
 	}
+	ptmem_fini(&d->ptm); /* nested domains: never initialised, a no-op */
 	pthread_mutex_lock(&hu->lock);
 	if (d->parent) {
 		for (struct vtd_domain **pp = &d->parent->children; *pp; pp = &(*pp)->sibling) {
@@ -569,18 +584,14 @@ int vtd_op_map_pages(struct iopt_hw_domain *dom, uint64_t iova, uint64_t pa, uin
 		IOPT_ERRLOG("domain %u: bad pa 0x%" PRIx64 " or prot 0x%x", d->did, pa, prot);
 		return -EINVAL;
 	}
-	/* One page size per call, as asked: lib/pgtbl would otherwise merge
-	 * aligned runs into larger pages that a later unmap of the same shape
-	 * could not split. */
-	for (uint64_t i = 0; i < pgcount; i++) {
-		map_rc = iopt_pgtbl_map(d->pt, iova + i * pgsize, pa + i * pgsize, pgsize,
-					pgtbl_prot(prot));
-		if (map_rc)
-			break;
-		*mapped += pgsize;
+	/* The whole run in one call, in pages of pgsize and never larger: a
+	 * later unmap of the same shape must not have to split a page that
+	 * lib/pgtbl merged. All or nothing: on error nothing was mapped. */
+	map_rc = iopt_pgtbl_map_max(d->pt, iova, pa, size, pgtbl_prot(prot), pgsize, NULL);
+	if (map_rc == 0) {
+		*mapped = size;
+		rc = publish_map(d, iova, size);
 	}
-	if (*mapped)
-		rc = publish_map(d, iova, *mapped);
 	if (map_rc)
 		return map_rc == -ERANGE || map_rc == -EEXIST ? -EINVAL : map_rc;
 	return rc;

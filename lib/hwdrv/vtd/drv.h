@@ -44,6 +44,7 @@
 #include "iopt/firmware.h"
 #include "iopt/pgtbl.h"
 #include "iopt_internal/hw_ops.h"
+#include "iopt_internal/ptmem.h"
 #include "hwdrv/vtd/vtd.h"
 
 /* x86 interrupt window (VT-d 3.13): DMA writes there are interrupt requests. */
@@ -102,6 +103,7 @@ struct vtd_domain {
 	uint16_t did;
 	unsigned int levels;         /* second-stage levels (AW = levels - 2) */
 	struct iopt_pgtbl *pt;
+	struct ptmem ptm;            /* pt's table pages (paging domains; unused when nested) */
 	struct iopt_pgtbl_gather gather; /* pages unlinked by unmap, freed after iotlb_sync */
 	uint32_t users;              /* RID and PASID attachments */
 	struct vtd_dom_att *atts;    /* the same, listed (device-TLB invalidation); unit lock */

@@ -154,6 +154,44 @@ static void test_register(void)
 	free(mem);
 }
 
+/*
+ * Registration PAs are aligned as the VA is, up to 2 MiB and not beyond the
+ * length, and never to 4 MiB when 2 MiB-aligned (2M huge pages must not look
+ * like a larger page, whatever the PA cursor).
+ */
+static void test_register_alignment(void)
+{
+	struct iopt_env_opts o = { .mem = IOPT_ENV_MEM_SIM };
+	struct iopt_env *env;
+	uint8_t *mem = NULL;
+	uint64_t pa;
+	size_t contig;
+
+	CU_ASSERT_EQUAL_FATAL(iopt_env_create(&o, &env), 0);
+	CU_ASSERT_EQUAL_FATAL(posix_memalign((void **)&mem, 4 << 20, 16 << 20), 0);
+	for (unsigned int i = 0; i < 8; i++) {
+		/* 2 MiB-aligned, 2 MiB or more: 2 MiB-aligned PA, not 4 MiB-aligned. */
+		CU_ASSERT_EQUAL(iopt_mem_register(env, mem, 4 << 20), 0);
+		CU_ASSERT_EQUAL(iopt_vtophys(env, mem + 0x1234, &pa, &contig), 0);
+		CU_ASSERT_EQUAL((pa - 0x1234) % (2 << 20), 0);
+		CU_ASSERT_NOT_EQUAL((pa - 0x1234) % (4 << 20), 0);
+		CU_ASSERT_EQUAL(contig, (4 << 20) - 0x1234);
+		/* 64 KiB-aligned VA: a 64 KiB-aligned PA. */
+		CU_ASSERT_EQUAL(iopt_mem_register(env, mem + (8 << 20) + 0x10000, 0x30000), 0);
+		CU_ASSERT_EQUAL(iopt_vtophys(env, mem + (8 << 20) + 0x10000, &pa, NULL), 0);
+		CU_ASSERT_EQUAL(pa % 0x10000, 0);
+		/* Shorter than its VA alignment: aligned to its length's power of two only. */
+		CU_ASSERT_EQUAL(iopt_mem_register(env, mem + (12 << 20), 0x3000), 0);
+		CU_ASSERT_EQUAL(iopt_vtophys(env, mem + (12 << 20), &pa, NULL), 0);
+		CU_ASSERT_EQUAL(pa % 0x2000, 0);
+		CU_ASSERT_EQUAL(iopt_mem_unregister(env, mem, 4 << 20), 0);
+		CU_ASSERT_EQUAL(iopt_mem_unregister(env, mem + (8 << 20) + 0x10000, 0x30000), 0);
+		CU_ASSERT_EQUAL(iopt_mem_unregister(env, mem + (12 << 20), 0x3000), 0);
+	}
+	free(mem);
+	iopt_env_destroy(env);
+}
+
 static void test_noncoherent_view(void)
 {
 	struct iopt_env *env = new_env(0);
@@ -293,6 +331,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_freed_pa_not_reused),
 	UT_TEST(test_pa_wraps_to_gaps),
 	UT_TEST(test_register),
+	UT_TEST(test_register_alignment),
 	UT_TEST(test_noncoherent_view),
 	UT_TEST(test_cmpxchg),
 	UT_TEST(test_not_sim),

@@ -7,7 +7,8 @@
  * and -EINVAL change nothing and log one line), that leftover empty tables
  * and map_gather still behave as documented, that non-coherent flushes
  * cover exactly what they wrote, and a randomized comparison with a shadow
- * model of every page.
+ * model of every page. Also iopt_pgtbl_map_max(), the bounded map drivers
+ * use for a run of pages of one size (fast and two-pass paths alike).
  */
 #include "ut.h"
 
@@ -415,6 +416,154 @@ static void test_random_vs_shadow(void)
 		random_ops(cfg_named(names[k]), 1500);
 }
 
+/* A PA for pages of size s that fits every configuration's output size. */
+static uint64_t max_pa_base(const struct tcfg *c, uint64_t s)
+{
+	return 5 * s + (c->oas > 48 ? 1ULL << 50 : 0);
+}
+
+/*
+ * map_max: a run of pages of one size stays in that size (no merging into
+ * larger pages), so any one page unmaps alone; a bound between two sizes
+ * means the smaller; a bound above every size is plain map; bad bounds and
+ * overlaps change nothing; with a gather, a leftover table is replaced only
+ * when the bound allows the block.
+ */
+static void map_max_sizes(struct tctx *x, const uint64_t *sizes, unsigned int i)
+{
+	uint64_t s = sizes[i], big = sizes[i + 1], iova = big, pa = max_pa_base(x->c, big);
+	uint64_t bytes = 0, pm, k;
+	struct iopt_pgtbl_gather gat;
+
+	/* Two whole big pages' worth, aligned for big pages, bounded to s. */
+	CU_ASSERT_EQUAL_FATAL(iopt_pgtbl_map_max(x->t, iova, pa, 2 * big, RW, s, NULL), 0);
+	pm = tpages(x);
+	for (k = 0; k < 2 * big; k += big / 2 + s)
+		CHECK_MAPPED(x->t, iova + k, pa + k, s);
+	CHECK_MAPPED(x->t, iova + 2 * big - 1, pa + 2 * big - 1, s);
+	/* One page in the middle unmaps alone: nothing was merged around it. */
+	iopt_pgtbl_gather_init(&gat);
+	CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, iova + big + s, s, &gat, &bytes), 0);
+	CU_ASSERT_EQUAL(bytes, s);
+	CU_ASSERT_EQUAL(gat.max_pgsize, s);
+	CHECK_UNMAPPED(x->t, iova + big + s);
+	CHECK_MAPPED(x->t, iova + big, pa + big, s);
+	CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, iova, 2 * big, &gat, &bytes), 0);
+	CU_ASSERT_EQUAL(bytes, 2 * big - s);
+	iopt_pgtbl_gather_release(x->t, &gat);
+	CU_ASSERT(tpages(x) < pm); /* the tables of the two spans went */
+	/* A bound between s and big (twice s, when that is below big) means s. */
+	if (2 * s < big) {
+		CU_ASSERT_EQUAL(iopt_pgtbl_map_max(x->t, iova, pa, big, RW, 2 * s, NULL), 0);
+		CHECK_MAPPED(x->t, iova + big - s, pa + big - s, s);
+		CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, iova, big, &gat, &bytes), 0);
+		CU_ASSERT_EQUAL(bytes, big);
+		iopt_pgtbl_gather_release(x->t, &gat);
+	}
+	/* A bound of big (or above every size) lets the big pages be used. */
+	CU_ASSERT_EQUAL(iopt_pgtbl_map_max(x->t, iova, pa, 2 * big, RW, big, NULL), 0);
+	CHECK_MAPPED(x->t, iova + big + s, pa + big + s, big);
+	CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, iova, 2 * big, &gat, &bytes), 0);
+	iopt_pgtbl_gather_release(x->t, &gat);
+	CU_ASSERT_EQUAL(iopt_pgtbl_map_max(x->t, iova, pa, big, RW, 1ULL << 62, NULL), 0);
+	CHECK_MAPPED(x->t, iova, pa, big);
+	CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, iova, big, &gat, &bytes), 0);
+	iopt_pgtbl_gather_release(x->t, &gat);
+}
+
+/* With a gather: a leftover empty table under [big, 2 big) is replaced only if allowed. */
+static void map_max_gather(struct tctx *x, uint64_t g, uint64_t big)
+{
+	struct iopt_pgtbl_gather gat;
+	uint64_t bytes;
+
+	iopt_pgtbl_gather_init(&gat);
+	CU_ASSERT_EQUAL(iopt_pgtbl_map(x->t, big, 0, g, RW), 0);
+	CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, big, g, &gat, &bytes), 0);
+	iopt_pgtbl_gather_release(x->t, &gat);
+	/* Bound below big: small pages in the leftover table; the gather stays empty. */
+	CU_ASSERT_EQUAL(iopt_pgtbl_map_max(x->t, big, 4 * big, big, RW, g, &gat), 0);
+	CHECK_MAPPED(x->t, big + g, 4 * big + g, g);
+	CU_ASSERT_EQUAL(gat.nr_table_pages, 0);
+	CU_ASSERT(gat.start > gat.last);
+	CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, big, big, &gat, &bytes), 0);
+	CU_ASSERT_EQUAL(bytes, big);
+	iopt_pgtbl_gather_release(x->t, &gat);
+	/* The unmap above covered the table's span and freed it: make a new leftover. */
+	CU_ASSERT_EQUAL(iopt_pgtbl_map(x->t, big, 0, g, RW), 0);
+	CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, big, g, &gat, &bytes), 0);
+	iopt_pgtbl_gather_release(x->t, &gat);
+	/* Bound of big: the block replaces the table, which the gather holds. */
+	CU_ASSERT_EQUAL(iopt_pgtbl_map_max(x->t, big, 4 * big, big, RW, big, &gat), 0);
+	CHECK_MAPPED(x->t, big + g, 4 * big + g, big);
+	CU_ASSERT_EQUAL(gat.nr_table_pages, 1);
+	CU_ASSERT_EQUAL(gat.table_levels, 1U << 1);
+	iopt_pgtbl_gather_release(x->t, &gat);
+	CU_ASSERT_EQUAL(iopt_pgtbl_unmap(x->t, big, big, &gat, &bytes), 0);
+	CU_ASSERT_EQUAL(bytes, big);
+	iopt_pgtbl_gather_release(x->t, &gat);
+}
+
+static void test_map_max(void)
+{
+	FOR_EACH_CFG(c) {
+		uint64_t sizes[6], g, p0;
+		unsigned int n = tsizes(c, sizes), i;
+		struct iopt_pgtbl_gather other;
+		struct tctx x, y;
+
+		g = sizes[0];
+		for (i = 0; i + 1 < n; i++) {
+			CU_ASSERT_EQUAL_FATAL(tctx_open(&x, c, 0), 0);
+			map_max_sizes(&x, sizes, i);
+			tctx_close(&x);
+		}
+		if (n >= 2) {
+			CU_ASSERT_EQUAL_FATAL(tctx_open(&x, c, 0), 0);
+			map_max_gather(&x, g, sizes[1]);
+			tctx_close(&x);
+		}
+		/* Errors: each logged once, nothing changed. */
+		CU_ASSERT_EQUAL_FATAL(tctx_open(&x, c, 0), 0);
+		CU_ASSERT_EQUAL_FATAL(tctx_open(&y, c, 0), 0);
+		CU_ASSERT_EQUAL_FATAL(iopt_pgtbl_map(x.t, 4 * g, 0, g, RW), 0);
+		iopt_pgtbl_gather_init(&other);
+		CU_ASSERT_EQUAL(iopt_pgtbl_map_gather(y.t, 0, 0, g, RW, &other), 0); /* owner: y */
+		p0 = tpages(&x);
+		log_capture();
+		const struct { uint64_t iova, size, max; struct iopt_pgtbl_gather *gat; int rc; }
+		cases[] = {
+			{ 0, g, 0, NULL, -EINVAL },              /* no bound */
+			{ 0, g, 3 * g, NULL, -EINVAL },          /* not a power of two */
+			{ 0, g, g / 2, NULL, -EINVAL },          /* below the granule */
+			{ 0, g, g, &other, -EINVAL },            /* a gather of another table */
+			{ 0, 8 * g, g, NULL, -EEXIST },          /* runs into the page at 4 g */
+			{ g / 2, g, g, NULL, -EINVAL },          /* misaligned, as map */
+			{ tcfg_top(c), g, g, NULL, -ERANGE },    /* beyond the input, as map */
+		};
+		for (i = 0; i < ARRAY_SIZE(cases); i++) {
+			int e0 = g_log_errors;
+
+			CU_ASSERT_EQUAL(iopt_pgtbl_map_max(x.t, cases[i].iova, 0, cases[i].size, RW,
+							   cases[i].max, cases[i].gat), cases[i].rc);
+			CU_ASSERT_EQUAL(g_log_errors - e0, 1);
+			CU_ASSERT_EQUAL(tpages(&x), p0);
+			CHECK_UNMAPPED(x.t, 0);
+			CHECK_UNMAPPED(x.t, 3 * g);
+			CHECK_MAPPED(x.t, 4 * g, 0, g);
+		}
+		CU_ASSERT_EQUAL(iopt_pgtbl_map_max(NULL, 0, 0, g, RW, g, NULL), -EINVAL);
+		tctx_close(&x);
+		{
+			uint64_t b;
+
+			CU_ASSERT_EQUAL(iopt_pgtbl_unmap(y.t, 0, g, &other, &b), 0);
+			iopt_pgtbl_gather_release(y.t, &other);
+		}
+		tctx_close(&y);
+	}
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_one_walk),
 	UT_TEST(test_exists_changes_nothing),
@@ -423,6 +572,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_exact_table_count),
 	UT_TEST(test_release_block_tables),
 	UT_TEST(test_random_vs_shadow),
+	UT_TEST(test_map_max),
 	UT_END,
 };
 

@@ -137,6 +137,148 @@ static void test_dma_4k_2m(void)
 	rig_down(&r);
 }
 
+/*
+ * map_pages maps a run in one call, in the page size asked: 1024 4K pages
+ * at 2M-aligned IOVA and PA stay 4K pages (one unmaps alone), DMA works
+ * through them (the non-coherent model sees the flushed tables), and a run
+ * that meets a mapped page maps nothing (*mapped 0, the pages before it
+ * still unmapped).
+ */
+static void test_map_run_page_size(void)
+{
+	struct rig r;
+	struct iopt_hw_dev *d;
+	struct iopt_hw_domain *dom;
+	struct iopt_dma_buf buf;
+	const uint64_t iova = 0x40000000, n = 1024;
+	uint64_t pa, pgsize, mapped = 7;
+	uint8_t v = 0x6b, in = 0;
+
+	CU_ASSERT_EQUAL_FATAL(rig_up(&r, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(iopt_dma_alloc(r.env, n * SZ_4K, SZ_2M, IOPT_NUMA_ANY, &buf), 0);
+	d = probe(&r, 0);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
+	CU_ASSERT_EQUAL(map(dom, iova, buf.pa, SZ_4K, n), n * SZ_4K);
+	for (uint64_t off = 0; off < n * SZ_4K; off += 333 * SZ_4K + 8) {
+		CU_ASSERT_EQUAL(iopt_pgtbl_iova_to_phys(to_vdom(dom)->pt, iova + off, &pa, &pgsize),
+				0);
+		CU_ASSERT_EQUAL(pgsize, SZ_4K);
+		CU_ASSERT_EQUAL(pa, buf.pa + off);
+	}
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.attach_dev(d, dom), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, iova + 700 * SZ_4K + 5, &v, 1, true, NULL), 0);
+	CU_ASSERT_EQUAL(((uint8_t *)buf.va)[700 * SZ_4K + 5], 0x6b);
+	/* One page of the run unmaps alone. */
+	CU_ASSERT_EQUAL(unmap_sync(dom, iova + 600 * SZ_4K, SZ_4K, 1), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, iova + 600 * SZ_4K, &in, 1, false, NULL), -EFAULT);
+	CU_ASSERT_EQUAL(dma(&r, 0, iova + 599 * SZ_4K, &in, 1, false, NULL), 0);
+	CU_ASSERT_EQUAL(dma(&r, 0, iova + 601 * SZ_4K, &in, 1, false, NULL), 0);
+	drain(&r, &(struct evlog){ 0 });
+	/* A run over a mapped page: nothing mapped, -EINVAL. */
+	CU_ASSERT_EQUAL(unmap_sync(dom, iova, SZ_4K, 16), 0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.map_pages(dom, iova, buf.pa, SZ_4K, 17, RW, &mapped), -EINVAL);
+	CU_ASSERT_EQUAL(mapped, 0);
+	CU_ASSERT_EQUAL(iopt_pgtbl_iova_to_phys(to_vdom(dom)->pt, iova, &pa, NULL), -ENOENT);
+	CU_ASSERT_EQUAL(iopt_pgtbl_iova_to_phys(to_vdom(dom)->pt, iova + 15 * SZ_4K, &pa, NULL),
+			-ENOENT);
+	CU_ASSERT_EQUAL(unmap_sync(dom, iova + 16 * SZ_4K, SZ_4K, 584), 0);
+	CU_ASSERT_EQUAL(unmap_sync(dom, iova + 601 * SZ_4K, SZ_4K, n - 601), 0);
+	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, NULL), 0);
+	vtd_hw_ops.domain_free(dom);
+	vtd_hw_ops.release_device(d);
+	iopt_dma_free(r.env, &buf);
+	rig_down(&r);
+}
+
+/*
+ * A domain's table memory under lib/pgtbl's concurrency rule: two threads
+ * map and unmap disjoint 4 MiB runs of one domain's table (each with its own
+ * gather, so tables are allocated, looked up by PA and freed concurrently)
+ * while a third changes lib/env's segments (registrations and allocations
+ * come and go). Every mapping reads back right, and no table page is lost.
+ */
+struct conc_arg {
+	struct rig *r;
+	struct iopt_pgtbl *pt;
+	uint64_t iova, pa;
+	int bad;
+	bool stop;
+};
+
+static void *conc_mapper(void *arg)
+{
+	struct conc_arg *c = arg;
+
+	for (unsigned int i = 0; i < 60 && c->bad == 0; i++) {
+		struct iopt_pgtbl_gather g;
+		uint64_t got, bytes;
+
+		if (iopt_pgtbl_map_max(c->pt, c->iova, c->pa, 1024 * SZ_4K, IOPT_PGTBL_PROT_READ,
+				       SZ_4K, NULL) != 0)
+			c->bad++;
+		for (uint64_t k = 0; k < 1024; k += 97)
+			if (iopt_pgtbl_iova_to_phys(c->pt, c->iova + k * SZ_4K, &got, NULL) != 0 ||
+			    got != c->pa + k * SZ_4K)
+				c->bad++;
+		iopt_pgtbl_gather_init(&g);
+		if (iopt_pgtbl_unmap(c->pt, c->iova, 1024 * SZ_4K, &g, &bytes) != 0 ||
+		    bytes != 1024 * SZ_4K)
+			c->bad++;
+		iopt_pgtbl_gather_release(c->pt, &g);
+	}
+	return NULL;
+}
+
+static void *conc_env_churn(void *arg)
+{
+	struct conc_arg *c = arg;
+	static uint8_t mem[16 * 4096] __attribute__((aligned(4096)));
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		struct iopt_dma_buf b;
+
+		if (iopt_mem_register(c->r->env, mem, sizeof(mem)) == 0)
+			iopt_mem_unregister(c->r->env, mem, sizeof(mem));
+		if (iopt_dma_alloc(c->r->env, 3 * SZ_4K, SZ_4K, IOPT_NUMA_ANY, &b) == 0)
+			iopt_dma_free(c->r->env, &b);
+	}
+	return NULL;
+}
+
+static void test_concurrent_tables(void)
+{
+	struct rig r;
+	struct iopt_hw_dev *d;
+	struct iopt_hw_domain *dom;
+	struct conc_arg a[3];
+	struct vtd_drv_stats st0, st;
+	pthread_t tid[3];
+
+	CU_ASSERT_EQUAL_FATAL(rig_up(&r, NULL), 0);
+	d = probe(&r, 0);
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
+	vtd_drv_get_stats(r.inst, &st0);
+	for (unsigned int i = 0; i < 3; i++)
+		a[i] = (struct conc_arg){ .r = &r, .pt = to_vdom(dom)->pt,
+					  .iova = 0x40000000ULL * (i + 1) + SZ_2M * i,
+					  .pa = 0x100000000ULL * (i + 1) };
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&tid[2], NULL, conc_env_churn, &a[2]), 0);
+	for (unsigned int i = 0; i < 2; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&tid[i], NULL, conc_mapper, &a[i]), 0);
+	for (unsigned int i = 0; i < 2; i++)
+		pthread_join(tid[i], NULL);
+	__atomic_store_n(&a[2].stop, true, __ATOMIC_RELEASE);
+	pthread_join(tid[2], NULL);
+	CU_ASSERT_EQUAL(a[0].bad, 0);
+	CU_ASSERT_EQUAL(a[1].bad, 0);
+	vtd_drv_get_stats(r.inst, &st);
+	/* Both runs' tables went; what stays linked is what stayed before. */
+	CU_ASSERT(st.table_pages <= st0.table_pages + 4);
+	vtd_hw_ops.domain_free(dom);
+	vtd_hw_ops.release_device(d);
+	rig_down(&r);
+}
+
 /* After unmap + iotlb_sync the translation is gone, though the model cached it. */
 static void test_unmap_then_fault(void)
 {
@@ -542,6 +684,8 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_discovery_errors),
 	UT_TEST(test_probe_errors),
 	UT_TEST(test_dma_4k_2m),
+	UT_TEST(test_map_run_page_size),
+	UT_TEST(test_concurrent_tables),
 	UT_TEST(test_unmap_then_fault),
 	UT_TEST(test_invalidation_paths),
 	UT_TEST(test_replace),

@@ -237,29 +237,29 @@ static bool unbound_ok(struct live *l, uint16_t rid, char *out, size_t len)
 	bool pt = l->ecap & LIVE_ECAP_PT;
 	uint64_t top = (1ULL << l->haw) - 4096;
 	const uint64_t probe[] = { 0, l->small.pa + 0x2000, 0xfee00000ULL, top };
-	bool ok = true;
 	size_t used = 0;
 	struct walk w;
 
 	for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
 		live_walk(l, rid, probe[i], &w);
-		if (i == 0)
-			used += (size_t)snprintf(out + used, len - used, "%02x:%02x.%x %s",
-						 rid >> 8, (rid >> 3) & 0x1f, rid & 7, w.kind);
+		if (i == 0) {
+			snprintf(out, len, "%02x:%02x.%x %s", rid >> 8, (rid >> 3) & 0x1f, rid & 7,
+				 w.kind);
+			used = strlen(out);
+		}
 		if (pt ? !w.passthrough : (w.passthrough || !w.translated || w.out != probe[i] ||
 					    !w.r || !w.w)) {
-			ok = false;
-			used += (size_t)snprintf(out + used, len - used, ", 0x%" PRIx64 ": %s -> 0x%"
-						 PRIx64 " r%d w%d", probe[i], w.why, w.out, w.r, w.w);
+			/* The first wrong probe says enough. */
+			snprintf(out + used, len - used, ", at 0x%" PRIx64 ": %s -> 0x%" PRIx64
+				 " r%d w%d; want %s", probe[i], w.why, w.out, w.r, w.w,
+				 pt ? "pass-through" : "identity, read/write");
+			return false;
 		}
-		if (used >= len)
-			break;
 	}
-	if (ok && used < len)
-		snprintf(out + used, len - used, pt ? " entry (%s)" :
+	snprintf(out + used, len - used, pt ? " entry (%s)" :
 			 " (%s): identity at 0, 0x%" PRIx64 ", 0xfee00000, 0x%" PRIx64 ", DID %u",
 			 w.why, probe[1], top, w.did);
-	return ok;
+	return true;
 }
 
 static void scenario_unbound(struct live *l)

@@ -5,10 +5,12 @@
 #   test/qemu/harness.sh prepare          fetch the guest kernel and busybox (cached),
 #                                         build vfio.ko with no-IOMMU support (cached),
 #                                         the guest programs and the initramfs
-#   test/qemu/harness.sh run RUN [LOG]    boot one guest; RUN is legacy or scalable (edu
-#                                         through uio), vfio-legacy or vfio-scalable
-#                                         (edu through VFIO no-IOMMU); console (and
-#                                         QEMU's stderr) go to LOG
+#   test/qemu/harness.sh run RUN [LOG]    boot one guest; RUN is legacy, scalable, cm or
+#                                         cm-legacy (edu through uio), or one of them
+#                                         prefixed vfio- (edu through VFIO no-IOMMU);
+#                                         cm = scalable with caching-mode=on, pt=off,
+#                                         snoop-control=on, cm-legacy the same in legacy
+#                                         mode; console (and QEMU's stderr) go to LOG
 #   test/qemu/harness.sh RUN...           prepare, then run each RUN (by hand)
 #
 # Nothing is installed on the host: the kernel (linux-image-cloud-amd64's
@@ -416,19 +418,26 @@ cleanup() {
 # with interrupt remapping off so that the kernel does not take the unit
 # (intel_iommu=off keeps it off translation and releases the registers).
 #
-# MODE is the VT-d mode, legacy or scalable, for the guest programs that
-# reach edu through uio_pci_generic; vfio-legacy and vfio-scalable boot the
-# same way for the programs that reach it through VFIO no-IOMMU mode
-# (guest/<name>/backend says "vfio"; init.sh loads the vfio stack then).
+# MODE is the VT-d mode -- legacy, scalable, cm (scalable with CAP.CM=1,
+# ECAP.PT=0, ECAP.SC=1) or cm-legacy -- for the guest programs that reach
+# edu through uio_pci_generic; vfio-<mode> boots the same way for the
+# programs that reach it through VFIO no-IOMMU mode (guest/<name>/backend
+# says "vfio"; init.sh loads the vfio stack then). The guest programs get
+# the mode as --mode (iopt.mode= on the kernel command line).
 run() {
 	local mode=$1 logf=${2:-$out/logs/$1.console.log} iommu start rc secs path=uio
 	case "$mode" in
 	vfio-*) path=vfio ;;
 	esac
+	# cm: scalable mode with caching mode on, pass-through off and snoop
+	# control on (CAP.CM=1, ECAP.PT=0, ECAP.SC=1; QEMU 7.2's property
+	# names); cm-legacy: the same in legacy mode (by hand).
 	case "${mode#vfio-}" in
 	legacy) iommu=intel-iommu,intremap=off ;;
 	scalable) iommu=intel-iommu,intremap=off,x-scalable-mode=on ;;
-	*) echo "harness: unknown mode '$mode' ([vfio-]legacy or [vfio-]scalable)" >&2; exit 2 ;;
+	cm) iommu=intel-iommu,intremap=off,x-scalable-mode=on,caching-mode=on,pt=off,snoop-control=on ;;
+	cm-legacy) iommu=intel-iommu,intremap=off,caching-mode=on,pt=off,snoop-control=on ;;
+	*) echo "harness: unknown mode '$mode' ([vfio-]legacy, [vfio-]scalable, [vfio-]cm or [vfio-]cm-legacy)" >&2; exit 2 ;;
 	esac
 	if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/kernel/vmlinuz" ]; then
 		echo "harness: run 'prepare' first" >&2
@@ -460,7 +469,7 @@ run() {
 case "${1:-}" in
 prepare) prepare ;;
 run) shift; run "$@" ;;
-legacy|scalable|vfio-legacy|vfio-scalable)
+legacy|scalable|cm|cm-legacy|vfio-legacy|vfio-scalable|vfio-cm|vfio-cm-legacy)
 	prepare
 	for m in "$@"; do run "$m" || true; grep -a '^SCENARIO ' "$out/logs/$m.console.log" | tr -d '\r' || true; done
 	;;

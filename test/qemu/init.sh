@@ -64,8 +64,9 @@ vfio) load_vfio ;;
 	;;
 esac
 
-# Each program gets the VT-d mode QEMU was started in and reports its own
-# scenarios; one that dies leaves its scenarios without result lines.
+# Each program gets the VT-d mode QEMU was started in (legacy, scalable, cm,
+# cm-legacy: test/qemu/harness.sh run) and reports its own scenarios; one
+# that dies leaves its scenarios without result lines.
 while read -r prog backend; do
 	[ "$backend" = "$path" ] || continue
 	echo "GUEST-INFO running $prog"

@@ -35,6 +35,26 @@ void guest_info(const char *name, const char *fmt, ...) __attribute__((format(pr
 /* Seconds since an arbitrary start (CLOCK_MONOTONIC). */
 double guest_now(void);
 
+/* ---- the run's VT-d mode (mode.c) ----
+ * What QEMU was started with, from init.sh's --mode (the kernel command
+ * line's iopt.mode=): legacy, scalable; cm = scalable with
+ * caching-mode=on,pt=off,snoop-control=on; cm-legacy = legacy with the same
+ * three (by hand only). */
+struct guest_mode {
+	const char *name;
+	bool scalable;  /* x-scalable-mode=on */
+	bool cm_opts;   /* caching-mode=on, pt=off, snoop-control=on */
+};
+
+/* @return 0, or -1 for an unknown name (m untouched). */
+int guest_mode_parse(const char *arg, struct guest_mode *m);
+/* VER, CAP and ECAP as QEMU 7.2's intel-iommu builds them in mode m
+ * (mode.c says where each bit comes from). */
+uint32_t guest_mode_ver(const struct guest_mode *m);
+uint64_t guest_mode_cap(const struct guest_mode *m);
+uint64_t guest_mode_ecap(const struct guest_mode *m);
+#define GUEST_MODES "legacy|scalable|cm|cm-legacy"
+
 /* ---- edu (edu.c) ---- */
 #define EDU_VENDOR 0x1234
 #define EDU_DEVICE 0x11e8
@@ -115,7 +135,8 @@ void vtd_clear_faults(const struct vtd_unit *u);
  * One whose prerequisite failed reports FAIL ("not run: ..."). */
 struct guest_run {
 	const char *prefix;      /* "" for the uio program, "vfio_" for the vfio one */
-	bool scalable;           /* QEMU's intel-iommu in scalable mode */
+	struct guest_mode mode;  /* how QEMU's intel-iommu was started */
+	bool scalable;           /* mode.scalable */
 	/* lib/env's hugetlbfs backend: a hugetlbfs mount, or NULL for MAP_HUGETLB */
 	const char *hugetlbfs_mount;
 	bool ok_dmar, ok_regs, ok_edu, ok_mem, ok_te;

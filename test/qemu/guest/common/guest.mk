@@ -5,7 +5,7 @@
 # shared libraries). The VT-d layouts come from lib/hwdrv/vtd/regs.h (lib/
 # is on the include path of every build).
 GUEST_COMMON := $(IOPT_ROOT_DIR)/test/qemu/guest/common
-C_SRCS += $(addprefix ../common/,report.c edu.c vtd.c scenarios.c)
+C_SRCS += $(addprefix ../common/,report.c mode.c edu.c vtd.c scenarios.c)
 CFLAGS += -I$(GUEST_COMMON)
 override CONFIG_STATIC_APPS := y
 

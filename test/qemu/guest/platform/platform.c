@@ -8,7 +8,7 @@
  * unit the kernel left alone can be taken over from userspace (pass-through
  * context, then a blocked device whose faults are recorded).
  *
- *   iopt_guest_platform --mode legacy|scalable
+ *   iopt_guest_platform --mode legacy|scalable|cm|cm-legacy (guest.h, struct guest_mode)
  *
  * Prints one "SCENARIO <name> PASS|FAIL|SKIP <detail>" line per scenario of
  * scenarios (beside this file), in that order. A scenario that cannot run
@@ -239,12 +239,11 @@ int main(int argc, char **argv)
 	struct guest_run p = { .prefix = "", .hugetlbfs_mount = HUGETLBFS_MOUNT };
 	uint64_t seed = (uint64_t)time(NULL) * 2654435761u | 1;
 
-	if (argc != 3 || strcmp(argv[1], "--mode") != 0 ||
-	    (strcmp(argv[2], "legacy") != 0 && strcmp(argv[2], "scalable") != 0)) {
-		fprintf(stderr, "usage: %s --mode legacy|scalable\n", argv[0]);
+	if (argc != 3 || strcmp(argv[1], "--mode") != 0 || guest_mode_parse(argv[2], &p.mode) != 0) {
+		fprintf(stderr, "usage: %s --mode " GUEST_MODES "\n", argv[0]);
 		return 2;
 	}
-	p.scalable = strcmp(argv[2], "scalable") == 0;
+	p.scalable = p.mode.scalable;
 	iopt_log_set_handler(log_to_console, NULL);
 	iopt_log_set_level(IOPT_LOG_INFO);
 	guest_info("platform", "mode %s, seed 0x%" PRIx64, argv[2], seed);

@@ -7,7 +7,7 @@
  * VT-d unit taken over from userspace with pass-through and
  * blocking context entries.
  *
- *   iopt_guest_vfio --mode legacy|scalable
+ *   iopt_guest_vfio --mode legacy|scalable|cm|cm-legacy (guest.h, struct guest_mode)
  *
  * Prints one "SCENARIO <name> PASS|FAIL|SKIP <detail>" line per scenario of
  * scenarios (beside this file), in that order. A scenario that cannot run
@@ -282,11 +282,11 @@ int main(int argc, char **argv)
 	uint64_t seed = (uint64_t)time(NULL) * 2654435761u | 1;
 
 	if (argc != 3 || strcmp(argv[1], "--mode") != 0 ||
-	    (strcmp(argv[2], "legacy") != 0 && strcmp(argv[2], "scalable") != 0)) {
-		fprintf(stderr, "usage: %s --mode legacy|scalable\n", argv[0]);
+	    guest_mode_parse(argv[2], &v.r.mode) != 0) {
+		fprintf(stderr, "usage: %s --mode " GUEST_MODES "\n", argv[0]);
 		return 2;
 	}
-	v.r.scalable = strcmp(argv[2], "scalable") == 0;
+	v.r.scalable = v.r.mode.scalable;
 	iopt_log_set_handler(log_to_console, NULL);
 	iopt_log_set_level(IOPT_LOG_INFO);
 	guest_info("vfio", "mode %s, seed 0x%" PRIx64, argv[2], seed);

@@ -3,7 +3,7 @@
 #   make              libiopt (static and shared) and the apps, in build/
 #   make test         install what is missing, build with ASan+UBSan in
 #                     build/test, run every test, print one summary line
-#   make test-qemu    only the guest tests (test/qemu: QEMU, both VT-d modes)
+#   make test-qemu    only the guest tests (test/qemu: QEMU, every VT-d mode and path)
 #   make bench        the page-table benchmark (release build)
 #   make perf         iopt_perf (PERF_ARGS=...) with 2M huge pages reserved for the run
 #   make run          the main job: build, run app/iopt_demo, then a short benchmark table

@@ -340,13 +340,15 @@ err_unlock:
 int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, uint64_t last,
 		   bool all, uint64_t *unmapped)
 {
-	struct itree_node *n, *next;
+	struct itree_node *first, *n, *next;
 	uint64_t bytes = 0;
 	uint32_t i;
 	int rc = 0, sync_rc = 0;
 
 	pthread_mutex_lock(&ioas->lock);
-	itree_for_each(&ioas->areas, n, start, last) {
+	/* One search; the passes below walk on from it (the tree does not change until the last). */
+	first = itree_first(&ioas->areas, start, last);
+	for (n = first; n; n = itree_next(&ioas->areas, n, start, last)) {
 		if (n->start < start || n->last > last) {
 			pthread_mutex_unlock(&ioas->lock);
 			IOPT_ERRLOG("unmap [0x%" PRIx64 ", 0x%" PRIx64 "] cuts area [0x%" PRIx64
@@ -366,7 +368,7 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 		struct iopt_hw_gather g;
 
 		hw_gather_init(&g);
-		itree_for_each(&ioas->areas, n, start, last) {
+		for (n = first; n; n = itree_next(&ioas->areas, n, start, last)) {
 			struct iom_area *a = container_of(n, struct iom_area, node);
 
 			area_unmap_dom(ctx, ioas, a, dom, area_len(a), &g);
@@ -375,7 +377,7 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 		if (rc && !sync_rc)
 			sync_rc = -EIO;
 	}
-	for (n = itree_first(&ioas->areas, start, last); n; n = next) {
+	for (n = first; n; n = next) {
 		struct iom_area *a = container_of(n, struct iom_area, node);
 
 		next = itree_next(&ioas->areas, n, start, last);

@@ -61,136 +61,190 @@ static void update(struct itree_node *n)
 	n->max_gap = gap;
 }
 
-static struct itree_node *rotate_right(struct itree_node *n)
+/* The augmented values a parent reads from a child (compared to stop a retrace early). */
+struct aug {
+	uint64_t subtree_last, subtree_first, max_gap;
+	int height;
+};
+
+static struct aug aug_of(const struct itree_node *n)
+{
+	return (struct aug){ n->subtree_last, n->subtree_first, n->max_gap, n->height };
+}
+
+static bool aug_equal(const struct aug *a, const struct itree_node *n)
+{
+	return a->subtree_last == n->subtree_last && a->subtree_first == n->subtree_first &&
+	       a->max_gap == n->max_gap && a->height == n->height;
+}
+
+/* Make new take old's place under parent (or at the root). */
+static void replace_child(struct itree *t, struct itree_node *parent, struct itree_node *old,
+			  struct itree_node *new)
+{
+	if (!parent)
+		t->root = new;
+	else if (parent->left == old)
+		parent->left = new;
+	else
+		parent->right = new;
+	if (new)
+		new->parent = parent;
+}
+
+static struct itree_node *rotate_right(struct itree *t, struct itree_node *n)
 {
 	struct itree_node *l = n->left;
 
+	replace_child(t, n->parent, n, l);
 	n->left = l->right;
+	if (n->left)
+		n->left->parent = n;
 	l->right = n;
+	n->parent = l;
 	update(n);
 	update(l);
 	return l;
 }
 
-static struct itree_node *rotate_left(struct itree_node *n)
+static struct itree_node *rotate_left(struct itree *t, struct itree_node *n)
 {
 	struct itree_node *r = n->right;
 
+	replace_child(t, n->parent, n, r);
 	n->right = r->left;
+	if (n->right)
+		n->right->parent = n;
 	r->left = n;
+	n->parent = r;
 	update(n);
 	update(r);
 	return r;
 }
 
-static struct itree_node *rebalance(struct itree_node *n)
+/* Recompute n from its (valid) children and restore balance; the subtree's new root. */
+static struct itree_node *rebalance(struct itree *t, struct itree_node *n)
 {
-	int bal;
+	int bal = node_height(n->left) - node_height(n->right);
 
-	update(n);
-	bal = node_height(n->left) - node_height(n->right);
 	if (bal > 1) {
 		if (node_height(n->left->left) < node_height(n->left->right))
-			n->left = rotate_left(n->left);
-		return rotate_right(n);
+			rotate_left(t, n->left);
+		return rotate_right(t, n);
 	}
 	if (bal < -1) {
 		if (node_height(n->right->right) < node_height(n->right->left))
-			n->right = rotate_right(n->right);
-		return rotate_left(n);
+			rotate_right(t, n->right);
+		return rotate_left(t, n);
 	}
+	update(n);
 	return n;
 }
 
-static struct itree_node *insert_at(struct itree_node *root, struct itree_node *n)
+/*
+ * n's children changed (their own values are right): fix n and each
+ * ancestor in turn. An ancestor depends only on its children's augmented
+ * values and heights, so once a subtree's root ends with the values its
+ * parent last saw, nothing above can change and the walk stops.
+ */
+static void retrace(struct itree *t, struct itree_node *n)
 {
-	if (!root)
-		return n;
-	if (key_cmp(n, root) < 0)
-		root->left = insert_at(root->left, n);
-	else
-		root->right = insert_at(root->right, n);
-	return rebalance(root);
+	while (n) {
+		struct itree_node *parent = n->parent, *root;
+		struct aug before = aug_of(n);
+
+		root = rebalance(t, n);
+		if (aug_equal(&before, root))
+			return;
+		n = parent;
+	}
 }
 
 void itree_insert(struct itree *t, struct itree_node *n)
 {
+	struct itree_node *parent = NULL, **link = &t->root;
+
 	n->left = n->right = NULL;
 	n->height = 1;
 	n->subtree_last = n->last;
 	n->subtree_first = n->start;
 	n->max_gap = 0;
-	t->root = insert_at(t->root, n);
+	while (*link) {
+		parent = *link;
+		link = key_cmp(n, parent) < 0 ? &parent->left : &parent->right;
+	}
+	*link = n;
+	n->parent = parent;
 	t->count++;
-}
-
-static struct itree_node *remove_min(struct itree_node *n, struct itree_node **min)
-{
-	if (!n->left) {
-		*min = n;
-		return n->right;
-	}
-	n->left = remove_min(n->left, min);
-	return rebalance(n);
-}
-
-static struct itree_node *remove_at(struct itree_node *root, struct itree_node *n, bool *found)
-{
-	int c;
-
-	if (!root)
-		return NULL;
-	c = key_cmp(n, root);
-	if (c < 0) {
-		root->left = remove_at(root->left, n, found);
-	} else if (c > 0) {
-		root->right = remove_at(root->right, n, found);
-	} else {
-		struct itree_node *l = root->left, *r = root->right, *m;
-
-		*found = true;
-		if (!r)
-			return l;
-		r = remove_min(r, &m);
-		m->left = l;
-		m->right = r;
-		return rebalance(m);
-	}
-	return rebalance(root);
+	retrace(t, parent);
 }
 
 void itree_remove(struct itree *t, struct itree_node *n)
 {
-	bool found = false;
+	struct itree_node *from; /* the lowest node whose children changed */
 
-	t->root = remove_at(t->root, n, &found);
-	if (found)
-		t->count--;
-	n->left = n->right = NULL;
+	if (n->left && n->right) {
+		/* n's successor s (leftmost of the right subtree) takes n's place. */
+		struct itree_node *s = n->right;
+
+		while (s->left)
+			s = s->left;
+		struct itree_node *below = NULL;
+
+		if (s != n->right) {
+			below = s->parent;
+			below->left = s->right;
+			if (s->right)
+				s->right->parent = below;
+			s->right = n->right;
+			s->right->parent = s;
+		}
+		s->left = n->left;
+		s->left->parent = s;
+		/* What n's parent last saw at this position (for the retrace's early stop). */
+		s->height = n->height;
+		s->subtree_last = n->subtree_last;
+		s->subtree_first = n->subtree_first;
+		s->max_gap = n->max_gap;
+		replace_child(t, n->parent, n, s);
+		/*
+		 * From s's old parent up to s, every subtree lost a node: fix them
+		 * all (no early stop: s itself has lost n whatever they look like);
+		 * rotations there stay below s.
+		 */
+		while (below && below != s) {
+			struct itree_node *up = below->parent;
+
+			rebalance(t, below);
+			below = up;
+		}
+		from = s;
+	} else {
+		from = n->parent;
+		replace_child(t, n->parent, n, n->left ? n->left : n->right);
+	}
+	t->count--;
+	n->left = n->right = n->parent = NULL;
+	retrace(t, from);
 }
 
 /*
- * Leftmost node in the subtree whose key is greater than after (or any key
- * when after is NULL) and that overlaps [start, last].
+ * The first node in order of the subtree n that overlaps [start, last], or
+ * NULL. Going left whenever the left subtree reaches start is safe: if its
+ * first node reaching start does not overlap, it starts after last, and so
+ * does every node after it.
  */
-static struct itree_node *find_after(struct itree_node *n, const struct itree_node *after,
-				     uint64_t start, uint64_t last)
+static struct itree_node *subtree_search(struct itree_node *n, uint64_t start, uint64_t last)
 {
-	struct itree_node *r;
-
-	while (n) {
-		if (n->subtree_last < start)
-			return NULL;
-		if (!after || key_cmp(n, after) > 0) {
-			r = find_after(n->left, after, start, last);
-			if (r)
-				return r;
-			if (n->start <= last && n->last >= start)
-				return n;
+	while (n && n->subtree_last >= start) {
+		if (n->left && n->left->subtree_last >= start) {
+			n = n->left;
+			continue;
 		}
-		/* Everything to the right starts at or after n->start. */
 		if (n->start > last)
 			return NULL;
+		if (n->last >= start)
+			return n;
 		n = n->right;
 	}
 	return NULL;
@@ -198,13 +252,31 @@ static struct itree_node *find_after(struct itree_node *n, const struct itree_no
 
 struct itree_node *itree_first(const struct itree *t, uint64_t start, uint64_t last)
 {
-	return find_after(t->root, NULL, start, last);
+	return subtree_search(t->root, start, last);
 }
 
 struct itree_node *itree_next(const struct itree *t, const struct itree_node *n,
 			      uint64_t start, uint64_t last)
 {
-	return find_after(t->root, n, start, last);
+	struct itree_node *cur = (struct itree_node *)n, *prev;
+
+	(void)t;
+	for (;;) {
+		/* Anything after cur in its own subtree? */
+		if (cur->right && cur->right->subtree_last >= start)
+			return subtree_search(cur->right, start, last);
+		/* Up to the first ancestor that cur's subtree is left of: the next in order. */
+		do {
+			prev = cur;
+			cur = cur->parent;
+			if (!cur)
+				return NULL;
+		} while (prev == cur->right);
+		if (cur->start > last)
+			return NULL;
+		if (cur->last >= start)
+			return cur;
+	}
 }
 
 /*

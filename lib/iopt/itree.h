@@ -8,6 +8,12 @@
  *
  * The node is embedded in the user's struct (container_of). The tree does
  * not allocate and takes no lock: its owner's lock protects it.
+ *
+ * Nodes keep a parent pointer, so that the walks the IOAS does most (the
+ * next node of a query, removing a node it already holds) never search
+ * from the root again: itree_next is O(1) amortized over a query, and
+ * itree_remove / itree_insert retrace only as far up as a height or an
+ * augmented value changes.
  */
 #ifndef IOPT_LIB_ITREE_H
 #define IOPT_LIB_ITREE_H
@@ -24,6 +30,7 @@ struct itree_node {
 	uint64_t max_gap;       /* largest hole between the subtree's nodes, in bytes */
 	struct itree_node *left;
 	struct itree_node *right;
+	struct itree_node *parent; /* NULL at the root */
 	int height;
 };
 
@@ -36,11 +43,14 @@ struct itree {
 
 /* Insert n, whose start/last the caller set (start <= last). */
 void itree_insert(struct itree *t, struct itree_node *n);
-/* Remove n, which must be in t. */
+/* Remove n, which must be in t (no search: n's own links say where it is). */
 void itree_remove(struct itree *t, struct itree_node *n);
 /* The first node in order overlapping [start, last], or NULL. */
 struct itree_node *itree_first(const struct itree *t, uint64_t start, uint64_t last);
-/* The node after n in order that overlaps [start, last], or NULL. */
+/*
+ * The node after n in order that overlaps [start, last], or NULL. n must be
+ * in t (a caller that removes n takes its next first).
+ */
 struct itree_node *itree_next(const struct itree *t, const struct itree_node *n,
 			      uint64_t start, uint64_t last);
 

@@ -297,7 +297,8 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	rc = check_map_args(uva, length, at, flags);
 	if (rc)
 		return rc;
-	a = iom_calloc(1, sizeof(*a));
+	/* On a cache line: a search passes over a node in one line (itree.h). */
+	a = iom_calloc_aligned(64, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	pthread_mutex_lock(&ioas->lock);
@@ -337,6 +338,17 @@ err_unlock:
 	return rc;
 }
 
+/*
+ * The area after n overlapping [start, last]. Areas are disjoint, so none
+ * follows one that reaches last: the common unmap of one area then never
+ * touches its successor.
+ */
+static struct itree_node *area_next(struct iom_ioas *ioas, struct itree_node *n, uint64_t start,
+				    uint64_t last)
+{
+	return n->last >= last ? NULL : itree_next(&ioas->areas, n, start, last);
+}
+
 int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, uint64_t last,
 		   bool all, uint64_t *unmapped)
 {
@@ -348,7 +360,7 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 	pthread_mutex_lock(&ioas->lock);
 	/* One search; the passes below walk on from it (the tree does not change until the last). */
 	first = itree_first(&ioas->areas, start, last);
-	for (n = first; n; n = itree_next(&ioas->areas, n, start, last)) {
+	for (n = first; n; n = area_next(ioas, n, start, last)) {
 		if (n->start < start || n->last > last) {
 			pthread_mutex_unlock(&ioas->lock);
 			IOPT_ERRLOG("unmap [0x%" PRIx64 ", 0x%" PRIx64 "] cuts area [0x%" PRIx64
@@ -368,7 +380,7 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 		struct iopt_hw_gather g;
 
 		hw_gather_init(&g);
-		for (n = first; n; n = itree_next(&ioas->areas, n, start, last)) {
+		for (n = first; n; n = area_next(ioas, n, start, last)) {
 			struct iom_area *a = container_of(n, struct iom_area, node);
 
 			area_unmap_dom(ctx, ioas, a, dom, area_len(a), &g);
@@ -380,7 +392,7 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 	for (n = first; n; n = next) {
 		struct iom_area *a = container_of(n, struct iom_area, node);
 
-		next = itree_next(&ioas->areas, n, start, last);
+		next = area_next(ioas, n, start, last);
 		itree_remove(&ioas->areas, n);
 		iom_unpin(ctx, a->uva, area_len(a));
 		if (a->fmap)

@@ -30,35 +30,43 @@ static uint64_t hole_between(uint64_t last, uint64_t start)
  * Recompute height and the augmentation of n from its children. max_gap:
  * the largest of the children's gaps, the hole between the left subtree and
  * n, and the hole between everything up to n and the right subtree.
+ * Returns true when anything n's parent reads of n changed.
  */
-static void update(struct itree_node *n)
+static bool update(struct itree_node *n)
 {
-	int hl = node_height(n->left), hr = node_height(n->right);
-	uint64_t m = n->last, gap = 0, upto;
+	const struct itree_node *l = n->left, *r = n->right;
+	uint64_t first = n->start, m = n->last, gap = 0;
+	int hl = 0, hr = 0, h;
+	bool changed;
 
-	n->height = (hl > hr ? hl : hr) + 1;
-	n->subtree_first = n->start;
-	if (n->left) {
-		n->subtree_first = n->left->subtree_first;
-		gap = n->left->max_gap;
-		gap = gap > hole_between(n->left->subtree_last, n->start) ? gap :
-		      hole_between(n->left->subtree_last, n->start);
-		if (n->left->subtree_last > m)
-			m = n->left->subtree_last;
-	}
-	upto = m;
-	if (n->right) {
-		uint64_t h = hole_between(upto, n->right->subtree_first);
+	if (l) {
+		uint64_t hole = hole_between(l->subtree_last, n->start);
 
-		if (n->right->max_gap > gap)
-			gap = n->right->max_gap;
-		if (h > gap)
-			gap = h;
-		if (n->right->subtree_last > m)
-			m = n->right->subtree_last;
+		hl = l->height;
+		first = l->subtree_first;
+		gap = l->max_gap > hole ? l->max_gap : hole;
+		if (l->subtree_last > m)
+			m = l->subtree_last;
 	}
+	if (r) {
+		uint64_t hole = hole_between(m, r->subtree_first);
+
+		hr = r->height;
+		if (r->max_gap > gap)
+			gap = r->max_gap;
+		if (hole > gap)
+			gap = hole;
+		if (r->subtree_last > m)
+			m = r->subtree_last;
+	}
+	h = (hl > hr ? hl : hr) + 1;
+	changed = h != n->height || first != n->subtree_first || m != n->subtree_last ||
+		  gap != n->max_gap;
+	n->height = h;
+	n->subtree_first = first;
 	n->subtree_last = m;
 	n->max_gap = gap;
+	return changed;
 }
 
 /* The augmented values a parent reads from a child (compared to stop a retrace early). */
@@ -150,12 +158,18 @@ static struct itree_node *rebalance(struct itree *t, struct itree_node *n)
 static void retrace(struct itree *t, struct itree_node *n)
 {
 	while (n) {
-		struct itree_node *parent = n->parent, *root;
-		struct aug before = aug_of(n);
+		struct itree_node *parent = n->parent;
+		int bal = node_height(n->left) - node_height(n->right);
 
-		root = rebalance(t, n);
-		if (aug_equal(&before, root))
-			return;
+		if (bal >= -1 && bal <= 1) {
+			if (!update(n))
+				return;
+		} else {
+			struct aug before = aug_of(n);
+
+			if (aug_equal(&before, rebalance(t, n)))
+				return;
+		}
 		n = parent;
 	}
 }

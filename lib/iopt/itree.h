@@ -22,16 +22,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Field order: what a search and a retrace read (of a node and of its
+ * children) comes first, so that a node on a 64-byte boundary costs one
+ * cache line to pass; only the parent link, read walking up a path already
+ * visited, lies beyond it.
+ */
 struct itree_node {
 	uint64_t start;
 	uint64_t last;          /* inclusive */
 	uint64_t subtree_last;  /* max 'last' in this subtree */
-	uint64_t subtree_first; /* min 'start' in this subtree (its leftmost node's) */
-	uint64_t max_gap;       /* largest hole between the subtree's nodes, in bytes */
 	struct itree_node *left;
 	struct itree_node *right;
-	struct itree_node *parent; /* NULL at the root */
+	uint64_t subtree_first; /* min 'start' in this subtree (its leftmost node's) */
+	uint64_t max_gap;       /* largest hole between the subtree's nodes, in bytes */
 	int height;
+	struct itree_node *parent; /* NULL at the root */
 };
 
 struct itree {

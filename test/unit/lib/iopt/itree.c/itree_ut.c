@@ -40,9 +40,11 @@ static void list_subtree(const struct itree_node *n, const struct itree_node **o
 	list_subtree(n->right, out, cnt);
 }
 
+#define REF_MAX 3000
+
 static uint64_t ref_max_gap(const struct itree_node *n)
 {
-	static const struct itree_node *nodes[N];
+	static const struct itree_node *nodes[REF_MAX];
 	uint64_t run, gap = 0;
 	int cnt = 0;
 
@@ -249,9 +251,103 @@ static void test_inclusive_last(void)
 	CU_ASSERT_EQUAL(t.count, 0);
 }
 
+#define ND 3000
+
+/*
+ * The IOAS's shapes: disjoint page-sized intervals inserted in ascending
+ * order (a live block), then the cycle's pattern (insert and remove the
+ * lowest, and a random one), then random removals. For disjoint nodes
+ * max_gap is exact at every node; first/next must walk the reference's
+ * order; parent links and balance hold after every change.
+ */
+static struct item g_dis[ND];
+
+static bool dis_query_matches(const struct itree *t, uint64_t s, uint64_t l)
+{
+	const struct itree_node *n = itree_first(t, s, l);
+
+	/* g_dis is sorted by start: walk it alongside the tree. */
+	for (int i = 0; i < ND; i++) {
+		const struct itree_node *want = &g_dis[i].node;
+
+		if (!g_dis[i].in || want->last < s || want->start > l)
+			continue;
+		if (n != want)
+			return false;
+		n = itree_next(t, n, s, l);
+	}
+	return n == NULL;
+}
+
+static bool dis_gaps_exact(const struct itree_node *n)
+{
+	if (!n)
+		return true;
+	return n->max_gap == ref_max_gap(n) && dis_gaps_exact(n->left) && dis_gaps_exact(n->right);
+}
+
+static void test_disjoint_live_block(void)
+{
+	struct itree t = ITREE_INIT;
+	struct item low = { 0 };
+	uint64_t seed = 0x853c49e6748fea9bULL;
+	int bad = 0;
+
+	for (int i = 0; i < ND; i++) {
+		g_dis[i].node.start = 0x100000 + (uint64_t)i * 0x2000;
+		g_dis[i].node.last = g_dis[i].node.start + 0xfff;
+		itree_insert(&t, &g_dis[i].node);
+		g_dis[i].in = true;
+	}
+	CU_ASSERT(tree_valid(&t));
+	CU_ASSERT(t.root->height <= 14); /* AVL: <= 1.44 log2(3000) */
+	CU_ASSERT_EQUAL(t.root->max_gap, 0x1000);
+	CU_ASSERT(dis_gaps_exact(t.root));
+	/* The cycle: the lowest hole, below every node, used and freed. */
+	for (int k = 0; k < 200; k++) {
+		struct item *r = &g_dis[rnd(&seed) % ND];
+
+		low.node.start = 0x1000;
+		low.node.last = 0x1fff;
+		itree_insert(&t, &low.node);
+		if (itree_first(&t, 0, 0x1fff) != &low.node || t.root->subtree_first != 0x1000)
+			bad++;
+		itree_remove(&t, &low.node);
+		itree_remove(&t, &r->node);
+		r->in = false;
+		if (!tree_valid(&t) || !dis_query_matches(&t, 0, UINT64_MAX))
+			bad++;
+		itree_insert(&t, &r->node);
+		r->in = true;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(dis_gaps_exact(t.root));
+	/* Random removals, queries of random windows after each. */
+	for (int k = 0; k < 2000; k++) {
+		struct item *r = &g_dis[rnd(&seed) % ND];
+		uint64_t s = 0x100000 + rnd(&seed) % ((uint64_t)ND * 0x2000), l = s + rnd(&seed) % 0x40000;
+
+		if (r->in) {
+			itree_remove(&t, &r->node);
+			r->in = false;
+		}
+		if (!tree_valid(&t) || !dis_query_matches(&t, s, l))
+			bad++;
+		if (k % 200 == 0 && !dis_gaps_exact(t.root))
+			bad++;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	for (int i = 0; i < ND; i++)
+		if (g_dis[i].in)
+			itree_remove(&t, &g_dis[i].node);
+	CU_ASSERT_EQUAL(t.count, 0);
+	CU_ASSERT(t.root == NULL);
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_random_against_reference),
 	UT_TEST(test_inclusive_last),
+	UT_TEST(test_disjoint_live_block),
 	UT_END
 };
 

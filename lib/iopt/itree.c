@@ -6,9 +6,26 @@
 
 #include "itree.h"
 
+#define GAP_SHIFT 8
+#define HEIGHT_MASK ((1ULL << GAP_SHIFT) - 1)
+#define GAP_SATURATED (UINT64_MAX >> GAP_SHIFT)
+
 static int node_height(const struct itree_node *n)
 {
-	return n ? n->height : 0;
+	return n ? (int)(n->gap_height & HEIGHT_MASK) : 0;
+}
+
+/* An upper bound of the largest hole of n's subtree (UINT64_MAX: any). */
+static uint64_t node_gap(const struct itree_node *n)
+{
+	uint64_t g = n->gap_height >> GAP_SHIFT;
+
+	return g == GAP_SATURATED ? UINT64_MAX : g;
+}
+
+static uint64_t pack_gap_height(uint64_t gap, int height)
+{
+	return (gap >= GAP_SATURATED ? GAP_SATURATED : gap) << GAP_SHIFT | (uint64_t)height;
 }
 
 static int key_cmp(const struct itree_node *a, const struct itree_node *b)
@@ -35,55 +52,52 @@ static uint64_t hole_between(uint64_t last, uint64_t start)
 static bool update(struct itree_node *n)
 {
 	const struct itree_node *l = n->left, *r = n->right;
-	uint64_t first = n->start, m = n->last, gap = 0;
-	int hl = 0, hr = 0, h;
+	uint64_t first = n->start, m = n->last, gap = 0, gh;
+	int hl = 0, hr = 0;
 	bool changed;
 
 	if (l) {
-		uint64_t hole = hole_between(l->subtree_last, n->start);
+		uint64_t hole = hole_between(l->subtree_last, n->start), lg = node_gap(l);
 
-		hl = l->height;
+		hl = node_height(l);
 		first = l->subtree_first;
-		gap = l->max_gap > hole ? l->max_gap : hole;
+		gap = lg > hole ? lg : hole;
 		if (l->subtree_last > m)
 			m = l->subtree_last;
 	}
 	if (r) {
-		uint64_t hole = hole_between(m, r->subtree_first);
+		uint64_t hole = hole_between(m, r->subtree_first), rg = node_gap(r);
 
-		hr = r->height;
-		if (r->max_gap > gap)
-			gap = r->max_gap;
+		hr = node_height(r);
+		if (rg > gap)
+			gap = rg;
 		if (hole > gap)
 			gap = hole;
 		if (r->subtree_last > m)
 			m = r->subtree_last;
 	}
-	h = (hl > hr ? hl : hr) + 1;
-	changed = h != n->height || first != n->subtree_first || m != n->subtree_last ||
-		  gap != n->max_gap;
-	n->height = h;
+	gh = pack_gap_height(gap, (hl > hr ? hl : hr) + 1);
+	changed = gh != n->gap_height || first != n->subtree_first || m != n->subtree_last;
+	n->gap_height = gh;
 	n->subtree_first = first;
 	n->subtree_last = m;
-	n->max_gap = gap;
 	return changed;
 }
 
 /* The augmented values a parent reads from a child (compared to stop a retrace early). */
 struct aug {
-	uint64_t subtree_last, subtree_first, max_gap;
-	int height;
+	uint64_t subtree_last, subtree_first, gap_height;
 };
 
 static struct aug aug_of(const struct itree_node *n)
 {
-	return (struct aug){ n->subtree_last, n->subtree_first, n->max_gap, n->height };
+	return (struct aug){ n->subtree_last, n->subtree_first, n->gap_height };
 }
 
 static bool aug_equal(const struct aug *a, const struct itree_node *n)
 {
 	return a->subtree_last == n->subtree_last && a->subtree_first == n->subtree_first &&
-	       a->max_gap == n->max_gap && a->height == n->height;
+	       a->gap_height == n->gap_height;
 }
 
 /* Make new take old's place under parent (or at the root). */
@@ -179,10 +193,9 @@ void itree_insert(struct itree *t, struct itree_node *n)
 	struct itree_node *parent = NULL, **link = &t->root;
 
 	n->left = n->right = NULL;
-	n->height = 1;
+	n->gap_height = pack_gap_height(0, 1);
 	n->subtree_last = n->last;
 	n->subtree_first = n->start;
-	n->max_gap = 0;
 	while (*link) {
 		parent = *link;
 		link = key_cmp(n, parent) < 0 ? &parent->left : &parent->right;
@@ -216,10 +229,9 @@ void itree_remove(struct itree *t, struct itree_node *n)
 		s->left = n->left;
 		s->left->parent = s;
 		/* What n's parent last saw at this position (for the retrace's early stop). */
-		s->height = n->height;
+		s->gap_height = n->gap_height;
 		s->subtree_last = n->subtree_last;
 		s->subtree_first = n->subtree_first;
-		s->max_gap = n->max_gap;
 		replace_child(t, n->parent, n, s);
 		/*
 		 * From s's old parent up to s, every subtree lost a node: fix them
@@ -312,7 +324,7 @@ static int gap_walk(const struct itree_node *n, uint64_t len, uint64_t *cursor)
 	 * Past the cursor's position every hole of the subtree is a true hole,
 	 * so a subtree whose largest hole is too small is passed over whole.
 	 */
-	if (n->subtree_first >= *cursor && n->max_gap < len) {
+	if (n->subtree_first >= *cursor && node_gap(n) < len) {
 		if (n->subtree_last == UINT64_MAX)
 			return -1;
 		*cursor = n->subtree_last + 1;

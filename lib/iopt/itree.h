@@ -23,10 +23,13 @@
 #include <stdint.h>
 
 /*
- * Field order: what a search and a retrace read (of a node and of its
- * children) comes first, so that a node on a 64-byte boundary costs one
- * cache line to pass; only the parent link, read walking up a path already
- * visited, lies beyond it.
+ * 64 bytes, so that a node on a 64-byte boundary is one cache line: the
+ * searches and retraces over a tree of 10^6 areas miss the cache once per
+ * node they pass (and once per sibling a retrace reads), not twice. For that
+ * the subtree's height shares a word with its largest hole (gap_height, read
+ * through itree.c's accessors only): height in the low 8 bits, the hole in
+ * bytes above them, saturated at 2^56 - 1, which reads as "any size" (the
+ * hole is only used to skip subtrees that cannot hold a request).
  */
 struct itree_node {
 	uint64_t start;
@@ -35,8 +38,7 @@ struct itree_node {
 	struct itree_node *left;
 	struct itree_node *right;
 	uint64_t subtree_first; /* min 'start' in this subtree (its leftmost node's) */
-	uint64_t max_gap;       /* largest hole between the subtree's nodes, in bytes */
-	int height;
+	uint64_t gap_height;    /* largest hole between the subtree's nodes << 8 | height */
 	struct itree_node *parent; /* NULL at the root */
 };
 

@@ -61,8 +61,8 @@ static uint64_t ref_max_gap(const struct itree_node *n)
 
 /*
  * Returns the height; checks order, parent links, balance, subtree_last,
- * subtree_first and (when deep) max_gap of every node against a listing.
- * max_gap is computed per subtree, so it may over-estimate a hole that a
+ * subtree_first and (when deep) the largest hole of every node against a
+ * listing. The hole is computed per subtree, so it may over-estimate a hole that a
  * node outside the subtree covers; never under-estimate.
  */
 static int check_node(const struct itree_node *n, const struct itree_node *lo,
@@ -81,11 +81,11 @@ static int check_node(const struct itree_node *n, const struct itree_node *lo,
 	/* Exact for disjoint nodes; with overlaps an upper bound (a long node on
 	 * the left may cover a hole the right subtree counts), which is all the
 	 * pruning in gap_walk needs. */
-	if (deep && n->max_gap < ref_max_gap(n))
+	if (deep && node_gap(n) < ref_max_gap(n))
 		*ok = false;
 	hl = check_node(n->left, lo, n, count, ok, deep);
 	hr = check_node(n->right, n, hi, count, ok, deep);
-	if (hl - hr > 1 || hr - hl > 1 || n->height != (hl > hr ? hl : hr) + 1)
+	if (hl - hr > 1 || hr - hl > 1 || node_height(n) != (hl > hr ? hl : hr) + 1)
 		*ok = false;
 	m = n->last;
 	if (n->left && n->left->subtree_last > m)
@@ -251,6 +251,39 @@ static void test_inclusive_last(void)
 	CU_ASSERT_EQUAL(t.count, 0);
 }
 
+/*
+ * Holes wider than the packed field (2^56 - 1 bytes) read as "any size":
+ * requests larger than that still find them, and a full space has none.
+ */
+static void test_huge_gaps(void)
+{
+	struct itree t = ITREE_INIT;
+	struct item lo = { 0 }, mid = { 0 }, hi = { 0 };
+	uint64_t at = 0;
+
+	lo.node.start = lo.node.last = 0;
+	mid.node.start = 1ULL << 60;
+	mid.node.last = (1ULL << 60) + 0xfff;
+	hi.node.start = hi.node.last = UINT64_MAX;
+	itree_insert(&t, &lo.node);
+	itree_insert(&t, &hi.node);
+	CU_ASSERT_EQUAL(node_gap(t.root), UINT64_MAX); /* saturated: any size */
+	CU_ASSERT(itree_next_gap(&t, 0, UINT64_MAX - 1, &at) && at == 1);
+	CU_ASSERT(!itree_next_gap(&t, 0, UINT64_MAX, &at));
+	itree_insert(&t, &mid.node);
+	CU_ASSERT(tree_valid_deep(&t, true));
+	CU_ASSERT(itree_next_gap(&t, 0, 1ULL << 59, &at) && at == 1);
+	CU_ASSERT(itree_next_gap(&t, 2, (1ULL << 60) - 1, &at) && at == (1ULL << 60) + 0x1000);
+	/* The top hole, [2^60 + 0x1000, UINT64_MAX - 1], exactly and one byte too many. */
+	CU_ASSERT(itree_next_gap(&t, 2, UINT64_MAX - (1ULL << 60) - 0x1000, &at) &&
+		  at == (1ULL << 60) + 0x1000);
+	CU_ASSERT(!itree_next_gap(&t, 2, UINT64_MAX - (1ULL << 60) - 0x1000 + 1, &at));
+	itree_remove(&t, &mid.node);
+	itree_remove(&t, &lo.node);
+	itree_remove(&t, &hi.node);
+	CU_ASSERT(t.root == NULL && t.count == 0);
+}
+
 #define ND 3000
 
 /*
@@ -283,7 +316,7 @@ static bool dis_gaps_exact(const struct itree_node *n)
 {
 	if (!n)
 		return true;
-	return n->max_gap == ref_max_gap(n) && dis_gaps_exact(n->left) && dis_gaps_exact(n->right);
+	return node_gap(n) == ref_max_gap(n) && dis_gaps_exact(n->left) && dis_gaps_exact(n->right);
 }
 
 static void test_disjoint_live_block(void)
@@ -300,8 +333,8 @@ static void test_disjoint_live_block(void)
 		g_dis[i].in = true;
 	}
 	CU_ASSERT(tree_valid(&t));
-	CU_ASSERT(t.root->height <= 14); /* AVL: <= 1.44 log2(3000) */
-	CU_ASSERT_EQUAL(t.root->max_gap, 0x1000);
+	CU_ASSERT(node_height(t.root) <= 14); /* AVL: <= 1.44 log2(3000) */
+	CU_ASSERT_EQUAL(node_gap(t.root), 0x1000);
 	CU_ASSERT(dis_gaps_exact(t.root));
 	/* The cycle: the lowest hole, below every node, used and freed. */
 	for (int k = 0; k < 200; k++) {
@@ -348,6 +381,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_random_against_reference),
 	UT_TEST(test_inclusive_last),
 	UT_TEST(test_disjoint_live_block),
+	UT_TEST(test_huge_gaps),
 	UT_END
 };
 

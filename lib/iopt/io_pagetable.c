@@ -204,6 +204,42 @@ static int area_fill_all(struct iopt_ctx *ctx, struct iom_ioas *ioas, struct iom
 	return rc;
 }
 
+/* A zeroed area: the IOAS's cache first, else a new one on a cache line (ioas->lock held). */
+static struct iom_area *area_alloc(struct iom_ioas *ioas)
+{
+	struct iom_area *a = ioas->area_cache;
+
+	if (!a)
+		return iom_calloc_aligned(64, sizeof(*a));
+	ioas->area_cache = (struct iom_area *)a->node.right;
+	ioas->nr_area_cache--;
+	memset(a, 0, sizeof(*a));
+	return a;
+}
+
+/* An area no tree holds any more (ioas->lock held). */
+static void area_free(struct iom_ioas *ioas, struct iom_area *a)
+{
+	if (ioas->nr_area_cache >= IOM_AREA_CACHE) {
+		iom_free(a);
+		return;
+	}
+	a->node.right = (struct itree_node *)ioas->area_cache;
+	ioas->area_cache = a;
+	ioas->nr_area_cache++;
+}
+
+void iom_ioas_area_cache_drain(struct iom_ioas *ioas)
+{
+	while (ioas->area_cache) {
+		struct iom_area *a = ioas->area_cache;
+
+		ioas->area_cache = (struct iom_area *)a->node.right;
+		iom_free(a);
+	}
+	ioas->nr_area_cache = 0;
+}
+
 static int check_map_args(uint64_t uva, uint64_t length, uint64_t iova, uint32_t flags)
 {
 	const uint32_t known = IOPT_IOAS_MAP_FIXED_IOVA | IOPT_IOAS_MAP_READABLE |
@@ -297,11 +333,13 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	rc = check_map_args(uva, length, at, flags);
 	if (rc)
 		return rc;
-	/* On a cache line: a search passes over a node in one line (itree.h). */
-	a = iom_calloc_aligned(64, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
 	pthread_mutex_lock(&ioas->lock);
+	/* On a cache line: a search passes over a node in one line (itree.h). */
+	a = area_alloc(ioas);
+	if (!a) {
+		pthread_mutex_unlock(&ioas->lock);
+		return -ENOMEM;
+	}
 	align = iom_ioas_iova_alignment(ioas);
 	if (align > IOM_PAGE_SIZE && ((uva | length | at) & (align - 1))) {
 		IOPT_ERRLOG("map: va, iova and length must be multiples of the IOAS's IOVA "
@@ -333,8 +371,8 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	*iova = at;
 	return 0;
 err_unlock:
+	area_free(ioas, a);
 	pthread_mutex_unlock(&ioas->lock);
-	iom_free(a);
 	return rc;
 }
 
@@ -397,7 +435,7 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 		iom_unpin(ctx, a->uva, area_len(a));
 		if (a->fmap)
 			iom_filemap_put(a->fmap);
-		iom_free(a);
+		area_free(ioas, a);
 	}
 	pthread_mutex_unlock(&ioas->lock);
 	if (unmapped)

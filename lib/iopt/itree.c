@@ -262,7 +262,8 @@ void itree_remove(struct itree *t, struct itree_node *n)
  */
 static struct itree_node *subtree_search(struct itree_node *n, uint64_t start, uint64_t last)
 {
-	while (n && n->subtree_last >= start) {
+	/* A subtree that ends before start or begins after last holds no overlap. */
+	while (n && n->subtree_last >= start && n->subtree_first <= last) {
 		if (n->left && n->left->subtree_last >= start) {
 			n = n->left;
 			continue;

@@ -338,7 +338,7 @@ static int random_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
 	row.ops = cycles;
 	row.ns = perf_median(t, reps);
 	row.floor_ns = perf_floor_ns(1, 2 * cycles, reps);
-	row.note = "unmap random live+inval+wait, alloc IOVA (its hole)+map";
+	row.note = "unmap a random live+inval+wait; alloc IOVA (its hole)+map";
 	set_inval(&row, have, &c0, &c1, cycles);
 	perf_emit(&row);
 	return 0;

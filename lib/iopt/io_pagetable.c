@@ -204,42 +204,6 @@ static int area_fill_all(struct iopt_ctx *ctx, struct iom_ioas *ioas, struct iom
 	return rc;
 }
 
-/* A zeroed area: the IOAS's cache first, else a new one on a cache line (ioas->lock held). */
-static struct iom_area *area_alloc(struct iom_ioas *ioas)
-{
-	struct iom_area *a = ioas->area_cache;
-
-	if (!a)
-		return iom_calloc_aligned(64, sizeof(*a));
-	ioas->area_cache = (struct iom_area *)a->node.right;
-	ioas->nr_area_cache--;
-	memset(a, 0, sizeof(*a));
-	return a;
-}
-
-/* An area no tree holds any more (ioas->lock held). */
-static void area_free(struct iom_ioas *ioas, struct iom_area *a)
-{
-	if (ioas->nr_area_cache >= IOM_AREA_CACHE) {
-		iom_free(a);
-		return;
-	}
-	a->node.right = (struct itree_node *)ioas->area_cache;
-	ioas->area_cache = a;
-	ioas->nr_area_cache++;
-}
-
-void iom_ioas_area_cache_drain(struct iom_ioas *ioas)
-{
-	while (ioas->area_cache) {
-		struct iom_area *a = ioas->area_cache;
-
-		ioas->area_cache = (struct iom_area *)a->node.right;
-		iom_free(a);
-	}
-	ioas->nr_area_cache = 0;
-}
-
 static int check_map_args(uint64_t uva, uint64_t length, uint64_t iova, uint32_t flags)
 {
 	const uint32_t known = IOPT_IOAS_MAP_FIXED_IOVA | IOPT_IOAS_MAP_READABLE |
@@ -334,12 +298,6 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&ioas->lock);
-	/* On a cache line: a search passes over a node in one line (itree.h). */
-	a = area_alloc(ioas);
-	if (!a) {
-		pthread_mutex_unlock(&ioas->lock);
-		return -ENOMEM;
-	}
 	align = iom_ioas_iova_alignment(ioas);
 	if (align > IOM_PAGE_SIZE && ((uva | length | at) & (align - 1))) {
 		IOPT_ERRLOG("map: va, iova and length must be multiples of the IOAS's IOVA "
@@ -350,9 +308,15 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	rc = place_iova(ioas, uva, length, &at, flags);
 	if (rc)
 		goto err_unlock;
+	/* Only now: bad input leaves even the slab as it was. */
+	a = iom_area_slab_alloc(&ioas->area_slab);
+	if (!a) {
+		rc = -ENOMEM;
+		goto err_unlock;
+	}
 	rc = iom_pin(ctx, uva, length);
 	if (rc)
-		goto err_unlock;
+		goto err_free;
 	a->node.start = at;
 	a->node.last = at + length - 1;
 	a->uva = uva;
@@ -360,7 +324,7 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	rc = area_fill_all(ctx, ioas, a);
 	if (rc) {
 		iom_unpin(ctx, uva, length);
-		goto err_unlock;
+		goto err_free;
 	}
 	if (fmap) {
 		__atomic_add_fetch(&fmap->refs, 1, __ATOMIC_RELAXED);
@@ -370,8 +334,9 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	pthread_mutex_unlock(&ioas->lock);
 	*iova = at;
 	return 0;
+err_free:
+	iom_area_slab_free(&ioas->area_slab, a);
 err_unlock:
-	area_free(ioas, a);
 	pthread_mutex_unlock(&ioas->lock);
 	return rc;
 }
@@ -435,7 +400,7 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 		iom_unpin(ctx, a->uva, area_len(a));
 		if (a->fmap)
 			iom_filemap_put(a->fmap);
-		area_free(ioas, a);
+		iom_area_slab_free(&ioas->area_slab, a);
 	}
 	pthread_mutex_unlock(&ioas->lock);
 	if (unmapped)

@@ -171,12 +171,35 @@ struct iom_filemap {
 
 void iom_filemap_put(struct iom_filemap *fm);
 
+struct iom_area_chunk;
+
+/* From an IOAS's area slab (area_slab.c): node on a 64-byte boundary. */
 struct iom_area {
 	struct itree_node node; /* IOVA [start, last] */
 	uint64_t uva;           /* user address of node.start */
 	uint32_t prot;          /* IOPT_HW_PROT_* */
 	struct iom_filemap *fmap; /* the mapping uva lies in, or NULL (caller's memory) */
+	struct iom_area_chunk *chunk; /* the slab chunk it lives in */
+	struct iom_area *next_free;   /* in its chunk's free list while unused */
 };
+
+/*
+ * Areas come in chunks of cache-line-aligned slots, so that every area's
+ * tree node is one cache line (itree.h) and an area freed by unmap is the
+ * next one mapped (the per-I/O cycle stays on one hot slot). Chunks with a
+ * free slot are listed; a chunk whose last area goes is freed, except when
+ * it is the only listed one (kept for the next map). Under the IOAS's lock.
+ */
+struct iom_area_slab {
+	struct iom_area_chunk *partial; /* chunks with a free slot */
+	uint32_t nr_chunks;
+};
+
+/* A zeroed area, or NULL (-ENOMEM: nothing changed). */
+struct iom_area *iom_area_slab_alloc(struct iom_area_slab *s);
+void iom_area_slab_free(struct iom_area_slab *s, struct iom_area *a);
+/* Free the slab; every area must have been freed. */
+void iom_area_slab_destroy(struct iom_area_slab *s);
 
 /* A reserved IOVA range and who needs it. */
 struct iom_resv {
@@ -199,16 +222,8 @@ struct iom_ioas {
 	struct iom_hwpt **hwpts;
 	uint32_t nr_hwpts;
 	uint32_t cap_hwpts;
-	/*
-	 * Areas freed by unmap, kept (at most IOM_AREA_CACHE, linked through
-	 * node.right) for the next map: the strict per-I/O cycle reuses one
-	 * cache-hot, cache-line-aligned area instead of allocating. Under lock.
-	 */
-	struct iom_area *area_cache;
-	uint32_t nr_area_cache;
+	struct iom_area_slab area_slab; /* where its areas live (under lock) */
 };
-
-#define IOM_AREA_CACHE 64
 
 struct iom_ioas *iom_ioas_get(struct iopt_ctx *ctx, uint32_t id);
 int iom_ioas_alloc_locked(struct iopt_ctx *ctx, struct iom_ioas **out);
@@ -226,8 +241,6 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 int iom_iopt_find_iova(struct iom_ioas *ioas, uint64_t uva, uint64_t length, uint64_t *iova);
 int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, uint64_t last,
 		   bool all, uint64_t *unmapped);
-/* Free the IOAS's cache of unused areas (destroy, after the last unmap). */
-void iom_ioas_area_cache_drain(struct iom_ioas *ioas);
 
 /*
  * Add a paging HWPT's domain to the IOAS: fill it with every area (rolled

@@ -1,0 +1,134 @@
+/*
+ * The IOAS's area slab (see iopt_private.h). A chunk is one allocation
+ * through the iom_ hook (so fail-nth reaches it): a header slot, then
+ * AREA_CHUNK_SLOTS slots of AREA_SLOT bytes, each on a 64-byte boundary.
+ * Free slots of a chunk form a LIFO list, so the slot just freed is the
+ * next one given out. Under ASan, free slots are poisoned: a use of an
+ * unmapped area is still caught although the memory stays allocated.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "iopt_private.h"
+
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#define SLOT_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define SLOT_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define SLOT_POISON(p, n) ((void)(p), (void)(n))
+#define SLOT_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define AREA_SLOT 128
+#define AREA_CHUNK_BYTES 8192
+#define AREA_CHUNK_SLOTS (AREA_CHUNK_BYTES / AREA_SLOT - 1)
+
+struct iom_area_chunk {
+	struct iom_area_chunk *prev, *next; /* in the slab's partial list */
+	struct iom_area *free;              /* free slots, LIFO */
+	uint32_t used;
+	bool listed;
+};
+
+_Static_assert(sizeof(struct iom_area) <= AREA_SLOT, "an area fits a slot");
+_Static_assert(sizeof(struct iom_area_chunk) <= AREA_SLOT, "the header fits a slot");
+_Static_assert(AREA_SLOT % 64 == 0, "slots keep the 64-byte alignment");
+
+static void list_add(struct iom_area_slab *s, struct iom_area_chunk *c)
+{
+	c->prev = NULL;
+	c->next = s->partial;
+	if (s->partial)
+		s->partial->prev = c;
+	s->partial = c;
+	c->listed = true;
+}
+
+static void list_del(struct iom_area_slab *s, struct iom_area_chunk *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->partial = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	c->listed = false;
+}
+
+static struct iom_area_chunk *chunk_new(void)
+{
+	struct iom_area_chunk *c = iom_calloc_aligned(64, AREA_CHUNK_BYTES);
+	char *slots;
+
+	if (!c)
+		return NULL;
+	slots = (char *)c + AREA_SLOT;
+	/* Thread the slots lowest first, so they are given out in address order. */
+	for (int i = AREA_CHUNK_SLOTS - 1; i >= 0; i--) {
+		struct iom_area *a = (struct iom_area *)(void *)(slots + (size_t)i * AREA_SLOT);
+
+		a->next_free = c->free;
+		c->free = a;
+		SLOT_POISON(a, AREA_SLOT);
+	}
+	return c;
+}
+
+static void chunk_free(struct iom_area_chunk *c)
+{
+	SLOT_UNPOISON((char *)c + AREA_SLOT, AREA_CHUNK_BYTES - AREA_SLOT);
+	iom_free(c);
+}
+
+struct iom_area *iom_area_slab_alloc(struct iom_area_slab *s)
+{
+	struct iom_area_chunk *c = s->partial;
+	struct iom_area *a;
+
+	if (!c) {
+		c = chunk_new();
+		if (!c)
+			return NULL;
+		s->nr_chunks++;
+		list_add(s, c);
+	}
+	a = c->free;
+	SLOT_UNPOISON(a, AREA_SLOT);
+	c->free = a->next_free;
+	c->used++;
+	if (!c->free)
+		list_del(s, c);
+	memset(a, 0, sizeof(*a));
+	a->chunk = c;
+	return a;
+}
+
+void iom_area_slab_free(struct iom_area_slab *s, struct iom_area *a)
+{
+	struct iom_area_chunk *c = a->chunk;
+
+	a->next_free = c->free;
+	c->free = a;
+	SLOT_POISON(a, AREA_SLOT);
+	if (!c->listed)
+		list_add(s, c); /* it was full */
+	/* Empty: freed, unless it is the only chunk with room (the cycle's). */
+	if (--c->used == 0 && (c->prev || c->next)) {
+		list_del(s, c);
+		chunk_free(c);
+		s->nr_chunks--;
+	}
+}
+
+void iom_area_slab_destroy(struct iom_area_slab *s)
+{
+	while (s->partial) {
+		struct iom_area_chunk *c = s->partial;
+
+		list_del(s, c);
+		chunk_free(c);
+		s->nr_chunks--;
+	}
+}

@@ -34,7 +34,7 @@ void *iom_calloc(size_t n, size_t size)
 	return calloc(n ? n : 1, size ? size : 1);
 }
 
-void *iom_calloc_aligned(size_t align, size_t size)
+void *iom_alloc_aligned(size_t align, size_t size)
 {
 	void *p;
 
@@ -42,7 +42,15 @@ void *iom_calloc_aligned(size_t align, size_t size)
 		return NULL;
 	if (posix_memalign(&p, align, size ? size : 1) != 0)
 		return NULL;
-	memset(p, 0, size ? size : 1);
+	return p;
+}
+
+void *iom_calloc_aligned(size_t align, size_t size)
+{
+	void *p = iom_alloc_aligned(align, size);
+
+	if (p)
+		memset(p, 0, size ? size : 1);
 	return p;
 }
 

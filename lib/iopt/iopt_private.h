@@ -55,7 +55,9 @@
 
 void *iom_alloc(size_t size);
 void *iom_calloc(size_t n, size_t size);
-/* Zeroed, aligned to align (a power of two, a multiple of sizeof(void *)); iom_free frees it. */
+/* Aligned to align (a power of two, a multiple of sizeof(void *)); iom_free frees it. */
+void *iom_alloc_aligned(size_t align, size_t size);
+/* The same, zeroed. */
 void *iom_calloc_aligned(size_t align, size_t size);
 void *iom_realloc(void *p, size_t size);
 void iom_free(void *p);

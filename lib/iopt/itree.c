@@ -44,9 +44,11 @@ static uint64_t hole_between(uint64_t last, uint64_t start)
 }
 
 /*
- * Recompute height and the augmentation of n from its children. max_gap:
- * the largest of the children's gaps, the hole between the left subtree and
- * n, and the hole between everything up to n and the right subtree.
+ * Recompute height and the augmentation of n from its children. The largest
+ * hole: the largest of the children's, the hole between the left subtree and
+ * n, and the hole between everything up to n and the right subtree (exact
+ * for disjoint nodes; with overlaps an upper bound, as a long node on the
+ * left may cover a hole the right subtree counts).
  * Returns true when anything n's parent reads of n changed.
  */
 static bool update(struct itree_node *n)

@@ -1,8 +1,10 @@
 /*
  * An interval tree: a balanced (AVL) binary search tree of closed intervals
  * [start, last] ('last' is inclusive, so an interval may end at UINT64_MAX),
- * ordered by (start, node address) and augmented with the largest 'last' in
- * each subtree, so that "first interval overlapping [a, b]" costs O(log n).
+ * ordered by (start, node address) and augmented, per subtree, with the
+ * largest 'last', the smallest 'start' and (an upper bound of) the largest
+ * hole between its intervals, so that "first interval overlapping [a, b]"
+ * and "lowest hole of n bytes from x" cost O(log n).
  * Intervals may overlap each other (reserved ranges of several owners do);
  * the IOAS keeps its areas disjoint itself.
  *

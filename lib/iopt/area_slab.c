@@ -3,7 +3,7 @@
  * through the iom_ hook (so fail-nth reaches it): a header slot, then slots
  * of AREA_SLOT bytes, each on a 64-byte boundary.
  * Free slots of a chunk form a LIFO list, so the slot just freed is the
- * next one given out. Under ASan, free slots are poisoned: a use of an
+ * next one given out; an empty chunk leaves the list (the spare, or freed). Under ASan, free slots are poisoned: a use of an
  * unmapped area is still caught although the memory stays allocated.
  */
 #include <stdbool.h>
@@ -106,10 +106,15 @@ struct iom_area *iom_area_slab_alloc(struct iom_area_slab *s)
 	struct iom_area *a;
 
 	if (!c) {
-		c = chunk_new(s->nr_chunks);
-		if (!c)
-			return NULL;
-		s->nr_chunks++;
+		if (s->spare) {
+			c = s->spare;
+			s->spare = NULL;
+		} else {
+			c = chunk_new(s->nr_chunks);
+			if (!c)
+				return NULL;
+			s->nr_chunks++;
+		}
 		list_add(s, c);
 	}
 	a = c->free;
@@ -132,16 +137,33 @@ void iom_area_slab_free(struct iom_area_slab *s, struct iom_area *a)
 	SLOT_POISON(a, AREA_SLOT);
 	if (!c->listed)
 		list_add(s, c); /* it was full */
-	/* Empty: freed, unless it is the only chunk with room (the cycle's). */
-	if (--c->used == 0 && (c->prev || c->next)) {
-		list_del(s, c);
+	if (--c->used)
+		return;
+	/*
+	 * Empty: kept as the spare if it is the larger (so a map after an unmap
+	 * of many areas, or the cycle on one chunk, does not allocate a chunk
+	 * again), freed otherwise.
+	 */
+	list_del(s, c);
+	if (s->spare && s->spare->bytes >= c->bytes) {
 		chunk_free(c);
 		s->nr_chunks--;
+		return;
 	}
+	if (s->spare) {
+		chunk_free(s->spare);
+		s->nr_chunks--;
+	}
+	s->spare = c;
 }
 
 void iom_area_slab_destroy(struct iom_area_slab *s)
 {
+	if (s->spare) {
+		chunk_free(s->spare);
+		s->spare = NULL;
+		s->nr_chunks--;
+	}
 	while (s->partial) {
 		struct iom_area_chunk *c = s->partial;
 

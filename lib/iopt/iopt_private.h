@@ -188,13 +188,15 @@ struct iom_area {
 /*
  * Areas come in chunks of cache-line-aligned slots, so that every area's
  * tree node is one cache line (itree.h) and an area freed by unmap is the
- * next one mapped (the per-I/O cycle stays on one hot slot). Chunks with a
- * free slot are listed; a chunk whose last area goes is freed, except when
- * it is the only listed one (kept for the next map). Under the IOAS's lock.
+ * next one mapped (the per-I/O cycle stays on one hot slot). Chunks in use
+ * with a free slot are listed; of the chunks whose last area went, the
+ * largest is kept as the spare (for the next map) and the others freed.
+ * Under the IOAS's lock.
  */
 struct iom_area_slab {
 	struct iom_area_chunk *partial; /* chunks with a free slot */
-	uint32_t nr_chunks;
+	struct iom_area_chunk *spare;   /* an empty chunk, or NULL */
+	uint32_t nr_chunks;             /* listed, full and spare */
 };
 
 /* A zeroed area, or NULL (-ENOMEM: nothing changed). */

@@ -49,10 +49,52 @@ static void test_alloc_free_reuse(void)
 	CU_ASSERT(area_zeroed(c)); /* and zeroed again */
 	iom_area_slab_free(&s, b);
 	iom_area_slab_free(&s, c);
-	CU_ASSERT_EQUAL(s.nr_chunks, 1); /* the last chunk is kept for the next map */
+	/* The empty chunk is kept as the spare: the next map allocates nothing. */
+	CU_ASSERT_EQUAL(s.nr_chunks, 1);
+	CU_ASSERT(s.spare != NULL && s.partial == NULL);
+	{
+		unsigned long before = iom_alloc_count();
+
+		a = iom_area_slab_alloc(&s);
+		CU_ASSERT_EQUAL(iom_alloc_count(), before);
+		CU_ASSERT(a != NULL && s.spare == NULL);
+		iom_area_slab_free(&s, a);
+	}
 	iom_area_slab_destroy(&s);
 	CU_ASSERT_EQUAL(s.nr_chunks, 0);
-	CU_ASSERT(s.partial == NULL);
+	CU_ASSERT(s.partial == NULL && s.spare == NULL);
+}
+
+/*
+ * Many areas mapped and unmapped again and again (the map/unmap loops):
+ * after the first round no chunk is allocated, as the largest emptied
+ * chunk is kept; everything else is freed between rounds.
+ */
+static void test_refill_without_churn(void)
+{
+	enum { MANY = AREA_SMALL_CHUNKS * AREA_CHUNK_SLOTS + 500 };
+	static struct iom_area *many[MANY];
+	struct iom_area_slab s = { 0 };
+	unsigned long allocs[3];
+
+	for (int round = 0; round < 3; round++) {
+		unsigned long before = iom_alloc_count();
+
+		for (int i = 0; i < MANY; i++)
+			many[i] = iom_area_slab_alloc(&s);
+		allocs[round] = iom_alloc_count() - before;
+		for (int i = 0; i < MANY; i++)
+			iom_area_slab_free(&s, many[i]);
+		CU_ASSERT_EQUAL(s.nr_chunks, 1);
+		CU_ASSERT(s.spare != NULL && s.partial == NULL);
+		CU_ASSERT(s.spare->bytes == AREA_BIG_CHUNK_BYTES); /* the larger one stays */
+	}
+	CU_ASSERT_EQUAL(allocs[0], AREA_SMALL_CHUNKS + 1);
+	/* Later rounds fit in the big spare: no allocation at all. */
+	CU_ASSERT_EQUAL(allocs[1], 0);
+	CU_ASSERT_EQUAL(allocs[2], 0);
+	iom_area_slab_destroy(&s);
+	CU_ASSERT_EQUAL(s.nr_chunks, 0);
 }
 
 static struct iom_area *g_live[LIVE];
@@ -138,6 +180,7 @@ static void test_fail_nth(void)
 
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_alloc_free_reuse),
+	UT_TEST(test_refill_without_churn),
 	UT_TEST(test_random_against_reference),
 	UT_TEST(test_fail_nth),
 	UT_END

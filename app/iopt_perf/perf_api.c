@@ -295,17 +295,83 @@ static int run_batches(struct apictx *a)
 	return 0;
 }
 
+/*
+ * The strict cycle at a spread of IOVAs: each iteration unmaps a random live
+ * mapping (invalidate + wait) and maps a 4K buffer at an automatic IOVA in
+ * its place, as a dataplane with 'live' I/Os in flight does when one
+ * completes and the next starts. The allowed ranges are narrowed to the
+ * (dense) live block for the duration, so the freed hole is the only one the
+ * allocator may return (checked: anything else is a failure of the run).
+ * Maps use the live mappings' own buffer page, whose pin always exists, so
+ * pinning costs the same at every live count.
+ */
+static int random_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
+{
+	const struct iopt_iova_range allow = { a->live_base, a->live_base + live * PAGE - 1 };
+	unsigned int reps = a->o->reps, r;
+	uint64_t k, bytes, seed = 0x2545f4914f6cdd1dULL ^ live;
+	struct api_counts c0, c1;
+	struct perf_row row;
+	bool have = false;
+	double t[64];
+	int rc;
+
+	rc = iopt_ioas_allow_iovas(a->ctx, a->ioas, &allow, 1);
+	if (rc)
+		return fail("cycle_rand allow_iovas", rc);
+	for (r = 0; r < reps; r++) {
+		double t0;
+
+		have = api_counters(a, &c0);
+		t0 = perf_now_ns();
+		for (k = 0; k < cycles; k++) {
+			uint64_t hole, iova = 0;
+
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			hole = a->live_base + (seed % live) * PAGE;
+			rc = iopt_ioas_unmap(a->ctx, a->ioas, hole, PAGE, &bytes);
+			if (rc || bytes != PAGE)
+				return fail("cycle_rand unmap", rc ? rc : -EIO);
+			rc = iopt_ioas_map(a->ctx, a->ioas, a->buf, PAGE, &iova,
+					   MAPF & ~IOPT_IOAS_MAP_FIXED_IOVA);
+			if (rc || iova != hole)
+				return fail("cycle_rand map (not the freed hole)", rc ? rc : -EIO);
+		}
+		t[r] = perf_now_ns() - t0;
+		have = have && api_counters(a, &c1);
+	}
+	rc = iopt_ioas_allow_iovas(a->ctx, a->ioas, NULL, 0);
+	if (rc)
+		return fail("cycle_rand allow_iovas reset", rc);
+	row = row_init("cycle_rand", PAGE, 1, live);
+	row.ops = cycles;
+	row.ns = perf_median(t, reps);
+	row.floor_ns = perf_floor_ns(1, 2 * cycles, reps);
+	row.note = "unmap a random live+inval+wait; alloc IOVA (its hole)+map";
+	set_inval(&row, have, &c0, &c1, cycles);
+	perf_emit(&row);
+	return 0;
+}
+
+/*
+ * n live 4K mappings, dense from live_base (so no hole inside the block for
+ * cycle_rand), then map/unmap beside them, the strict cycle (whose automatic
+ * IOVA is the lowest hole of the IOAS, below the block) and cycle_rand
+ * (inside the block).
+ */
 static int run_live(struct apictx *a, uint64_t n)
 {
 	uint64_t i, bytes;
 	int rc;
 
-	if (n * 2 * PAGE > a->region) {
+	if (n * PAGE > a->region) {
 		perf_skip("api", "live mappings", "more than fit in the aperture");
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		uint64_t iova = a->live_base + i * 2 * PAGE;
+		uint64_t iova = a->live_base + i * PAGE;
 
 		if ((i & 0xffff) == 0)
 			perf_progress("api: building %" PRIu64 " live mappings: %" PRIu64, n, i);
@@ -313,11 +379,12 @@ static int run_live(struct apictx *a, uint64_t n)
 		if (rc)
 			return fail("live map", rc);
 	}
-	perf_progress("api: %" PRIu64 " live: map/unmap and strict cycle", n);
+	perf_progress("api: %" PRIu64 " live: map/unmap and strict cycles", n);
 	if (map_unmap(a, a->meas_base, PAGE, 1, calls_for(a, 4, PAGE), n) ||
-	    strict_cycle(a, calls_for(a, 4, PAGE), n))
+	    strict_cycle(a, calls_for(a, 4, PAGE), n) ||
+	    random_cycle(a, calls_for(a, 4, PAGE), n))
 		return -1;
-	rc = iopt_ioas_unmap(a->ctx, a->ioas, a->live_base, n * 2 * PAGE, &bytes);
+	rc = iopt_ioas_unmap(a->ctx, a->ioas, a->live_base, n * PAGE, &bytes);
 	if (rc || bytes != n * PAGE)
 		return fail("live unmap", rc ? rc : -EIO);
 	return 0;

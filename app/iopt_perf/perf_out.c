@@ -243,6 +243,8 @@ static const struct series g_live_series[] = {
 	{ "api map 4K x 1", "api", "map", SZ_4K, 1, true, false, ST_MAP("#d62728") },
 	{ "api strict cycle (alloc+map+unmap+inval+wait)", "api", "cycle", SZ_4K, 0, true, false,
 	  ST_MAP("#8c564b") },
+	{ "api strict cycle at a random live IOVA", "api", "cycle_rand", SZ_4K, 0, true, false,
+	  ST_UNMAP("#8c564b") },
 };
 
 static int write_plot(const char *path)

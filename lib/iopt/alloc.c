@@ -5,6 +5,7 @@
  */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "iopt_private.h"
 
@@ -31,6 +32,26 @@ void *iom_calloc(size_t n, size_t size)
 	if (should_fail())
 		return NULL;
 	return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *iom_alloc_aligned(size_t align, size_t size)
+{
+	void *p;
+
+	if (should_fail())
+		return NULL;
+	if (posix_memalign(&p, align, size ? size : 1) != 0)
+		return NULL;
+	return p;
+}
+
+void *iom_calloc_aligned(size_t align, size_t size)
+{
+	void *p = iom_alloc_aligned(align, size);
+
+	if (p)
+		memset(p, 0, size ? size : 1);
+	return p;
 }
 
 void *iom_realloc(void *p, size_t size)

@@ -297,9 +297,6 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	rc = check_map_args(uva, length, at, flags);
 	if (rc)
 		return rc;
-	a = iom_calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
 	pthread_mutex_lock(&ioas->lock);
 	align = iom_ioas_iova_alignment(ioas);
 	if (align > IOM_PAGE_SIZE && ((uva | length | at) & (align - 1))) {
@@ -311,9 +308,15 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	rc = place_iova(ioas, uva, length, &at, flags);
 	if (rc)
 		goto err_unlock;
+	/* Only now: bad input leaves even the slab as it was. */
+	a = iom_area_slab_alloc(&ioas->area_slab);
+	if (!a) {
+		rc = -ENOMEM;
+		goto err_unlock;
+	}
 	rc = iom_pin(ctx, uva, length);
 	if (rc)
-		goto err_unlock;
+		goto err_free;
 	a->node.start = at;
 	a->node.last = at + length - 1;
 	a->uva = uva;
@@ -321,7 +324,7 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	rc = area_fill_all(ctx, ioas, a);
 	if (rc) {
 		iom_unpin(ctx, uva, length);
-		goto err_unlock;
+		goto err_free;
 	}
 	if (fmap) {
 		__atomic_add_fetch(&fmap->refs, 1, __ATOMIC_RELAXED);
@@ -331,22 +334,36 @@ int iom_iopt_map(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t uva, uint
 	pthread_mutex_unlock(&ioas->lock);
 	*iova = at;
 	return 0;
+err_free:
+	iom_area_slab_free(&ioas->area_slab, a);
 err_unlock:
 	pthread_mutex_unlock(&ioas->lock);
-	iom_free(a);
 	return rc;
+}
+
+/*
+ * The area after n overlapping [start, last]. Areas are disjoint, so none
+ * follows one that reaches last: the common unmap of one area then never
+ * touches its successor.
+ */
+static struct itree_node *area_next(struct iom_ioas *ioas, struct itree_node *n, uint64_t start,
+				    uint64_t last)
+{
+	return n->last >= last ? NULL : itree_next(&ioas->areas, n, start, last);
 }
 
 int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, uint64_t last,
 		   bool all, uint64_t *unmapped)
 {
-	struct itree_node *n, *next;
+	struct itree_node *first, *n, *next;
 	uint64_t bytes = 0;
 	uint32_t i;
 	int rc = 0, sync_rc = 0;
 
 	pthread_mutex_lock(&ioas->lock);
-	itree_for_each(&ioas->areas, n, start, last) {
+	/* One search; the passes below walk on from it (the tree does not change until the last). */
+	first = itree_first(&ioas->areas, start, last);
+	for (n = first; n; n = area_next(ioas, n, start, last)) {
 		if (n->start < start || n->last > last) {
 			pthread_mutex_unlock(&ioas->lock);
 			IOPT_ERRLOG("unmap [0x%" PRIx64 ", 0x%" PRIx64 "] cuts area [0x%" PRIx64
@@ -366,7 +383,7 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 		struct iopt_hw_gather g;
 
 		hw_gather_init(&g);
-		itree_for_each(&ioas->areas, n, start, last) {
+		for (n = first; n; n = area_next(ioas, n, start, last)) {
 			struct iom_area *a = container_of(n, struct iom_area, node);
 
 			area_unmap_dom(ctx, ioas, a, dom, area_len(a), &g);
@@ -375,15 +392,15 @@ int iom_iopt_unmap(struct iopt_ctx *ctx, struct iom_ioas *ioas, uint64_t start, 
 		if (rc && !sync_rc)
 			sync_rc = -EIO;
 	}
-	for (n = itree_first(&ioas->areas, start, last); n; n = next) {
+	for (n = first; n; n = next) {
 		struct iom_area *a = container_of(n, struct iom_area, node);
 
-		next = itree_next(&ioas->areas, n, start, last);
+		next = area_next(ioas, n, start, last);
 		itree_remove(&ioas->areas, n);
 		iom_unpin(ctx, a->uva, area_len(a));
 		if (a->fmap)
 			iom_filemap_put(a->fmap);
-		iom_free(a);
+		iom_area_slab_free(&ioas->area_slab, a);
 	}
 	pthread_mutex_unlock(&ioas->lock);
 	if (unmapped)

@@ -74,6 +74,7 @@ void iom_ioas_destroy(struct iopt_ctx *ctx, struct iom_obj *obj)
 
 	/* No HWPT is left (each held a reference), so no domain to unmap. */
 	iom_iopt_unmap(ctx, ioas, 0, UINT64_MAX, true, NULL);
+	iom_area_slab_destroy(&ioas->area_slab);
 	free_tree(&ioas->reserved, offsetof(struct iom_resv, node));
 	free_tree(&ioas->allowed, offsetof(struct iom_allowed, node));
 	pthread_mutex_destroy(&ioas->lock);

@@ -55,6 +55,10 @@
 
 void *iom_alloc(size_t size);
 void *iom_calloc(size_t n, size_t size);
+/* Aligned to align (a power of two, a multiple of sizeof(void *)); iom_free frees it. */
+void *iom_alloc_aligned(size_t align, size_t size);
+/* The same, zeroed. */
+void *iom_calloc_aligned(size_t align, size_t size);
 void *iom_realloc(void *p, size_t size);
 void iom_free(void *p);
 /*
@@ -169,12 +173,37 @@ struct iom_filemap {
 
 void iom_filemap_put(struct iom_filemap *fm);
 
+struct iom_area_chunk;
+
+/* From an IOAS's area slab (area_slab.c): node on a 64-byte boundary. */
 struct iom_area {
 	struct itree_node node; /* IOVA [start, last] */
 	uint64_t uva;           /* user address of node.start */
 	uint32_t prot;          /* IOPT_HW_PROT_* */
 	struct iom_filemap *fmap; /* the mapping uva lies in, or NULL (caller's memory) */
+	struct iom_area_chunk *chunk; /* the slab chunk it lives in */
+	struct iom_area *next_free;   /* in its chunk's free list while unused */
 };
+
+/*
+ * Areas come in chunks of cache-line-aligned slots, so that every area's
+ * tree node is one cache line (itree.h) and an area freed by unmap is the
+ * next one mapped (the per-I/O cycle stays on one hot slot). Chunks in use
+ * with a free slot are listed; of the chunks whose last area went, the
+ * largest is kept as the spare (for the next map) and the others freed.
+ * Under the IOAS's lock.
+ */
+struct iom_area_slab {
+	struct iom_area_chunk *partial; /* chunks with a free slot */
+	struct iom_area_chunk *spare;   /* an empty chunk, or NULL */
+	uint32_t nr_chunks;             /* listed, full and spare */
+};
+
+/* A zeroed area, or NULL (-ENOMEM: nothing changed). */
+struct iom_area *iom_area_slab_alloc(struct iom_area_slab *s);
+void iom_area_slab_free(struct iom_area_slab *s, struct iom_area *a);
+/* Free the slab; every area must have been freed. */
+void iom_area_slab_destroy(struct iom_area_slab *s);
 
 /* A reserved IOVA range and who needs it. */
 struct iom_resv {
@@ -197,6 +226,7 @@ struct iom_ioas {
 	struct iom_hwpt **hwpts;
 	uint32_t nr_hwpts;
 	uint32_t cap_hwpts;
+	struct iom_area_slab area_slab; /* where its areas live (under lock) */
 };
 
 struct iom_ioas *iom_ioas_get(struct iopt_ctx *ctx, uint32_t id);

@@ -6,9 +6,26 @@
 
 #include "itree.h"
 
+#define GAP_SHIFT 8
+#define HEIGHT_MASK ((1ULL << GAP_SHIFT) - 1)
+#define GAP_SATURATED (UINT64_MAX >> GAP_SHIFT)
+
 static int node_height(const struct itree_node *n)
 {
-	return n ? n->height : 0;
+	return n ? (int)(n->gap_height & HEIGHT_MASK) : 0;
+}
+
+/* An upper bound of the largest hole of n's subtree (UINT64_MAX: any). */
+static uint64_t node_gap(const struct itree_node *n)
+{
+	uint64_t g = n->gap_height >> GAP_SHIFT;
+
+	return g == GAP_SATURATED ? UINT64_MAX : g;
+}
+
+static uint64_t pack_gap_height(uint64_t gap, int height)
+{
+	return (gap >= GAP_SATURATED ? GAP_SATURATED : gap) << GAP_SHIFT | (uint64_t)height;
 }
 
 static int key_cmp(const struct itree_node *a, const struct itree_node *b)
@@ -27,170 +44,236 @@ static uint64_t hole_between(uint64_t last, uint64_t start)
 }
 
 /*
- * Recompute height and the augmentation of n from its children. max_gap:
- * the largest of the children's gaps, the hole between the left subtree and
- * n, and the hole between everything up to n and the right subtree.
+ * Recompute height and the augmentation of n from its children. The largest
+ * hole: the largest of the children's, the hole between the left subtree and
+ * n, and the hole between everything up to n and the right subtree (exact
+ * for disjoint nodes; with overlaps an upper bound, as a long node on the
+ * left may cover a hole the right subtree counts).
+ * Returns true when anything n's parent reads of n changed.
  */
-static void update(struct itree_node *n)
+static bool update(struct itree_node *n)
 {
-	int hl = node_height(n->left), hr = node_height(n->right);
-	uint64_t m = n->last, gap = 0, upto;
+	const struct itree_node *l = n->left, *r = n->right;
+	uint64_t first = n->start, m = n->last, gap = 0, gh;
+	int hl = 0, hr = 0;
+	bool changed;
 
-	n->height = (hl > hr ? hl : hr) + 1;
-	n->subtree_first = n->start;
-	if (n->left) {
-		n->subtree_first = n->left->subtree_first;
-		gap = n->left->max_gap;
-		gap = gap > hole_between(n->left->subtree_last, n->start) ? gap :
-		      hole_between(n->left->subtree_last, n->start);
-		if (n->left->subtree_last > m)
-			m = n->left->subtree_last;
-	}
-	upto = m;
-	if (n->right) {
-		uint64_t h = hole_between(upto, n->right->subtree_first);
+	if (l) {
+		uint64_t hole = hole_between(l->subtree_last, n->start), lg = node_gap(l);
 
-		if (n->right->max_gap > gap)
-			gap = n->right->max_gap;
-		if (h > gap)
-			gap = h;
-		if (n->right->subtree_last > m)
-			m = n->right->subtree_last;
+		hl = node_height(l);
+		first = l->subtree_first;
+		gap = lg > hole ? lg : hole;
+		if (l->subtree_last > m)
+			m = l->subtree_last;
 	}
+	if (r) {
+		uint64_t hole = hole_between(m, r->subtree_first), rg = node_gap(r);
+
+		hr = node_height(r);
+		if (rg > gap)
+			gap = rg;
+		if (hole > gap)
+			gap = hole;
+		if (r->subtree_last > m)
+			m = r->subtree_last;
+	}
+	gh = pack_gap_height(gap, (hl > hr ? hl : hr) + 1);
+	changed = gh != n->gap_height || first != n->subtree_first || m != n->subtree_last;
+	n->gap_height = gh;
+	n->subtree_first = first;
 	n->subtree_last = m;
-	n->max_gap = gap;
+	return changed;
 }
 
-static struct itree_node *rotate_right(struct itree_node *n)
+/* The augmented values a parent reads from a child (compared to stop a retrace early). */
+struct aug {
+	uint64_t subtree_last, subtree_first, gap_height;
+};
+
+static struct aug aug_of(const struct itree_node *n)
+{
+	return (struct aug){ n->subtree_last, n->subtree_first, n->gap_height };
+}
+
+static bool aug_equal(const struct aug *a, const struct itree_node *n)
+{
+	return a->subtree_last == n->subtree_last && a->subtree_first == n->subtree_first &&
+	       a->gap_height == n->gap_height;
+}
+
+/* Make new take old's place under parent (or at the root). */
+static void replace_child(struct itree *t, struct itree_node *parent, struct itree_node *old,
+			  struct itree_node *new)
+{
+	if (!parent)
+		t->root = new;
+	else if (parent->left == old)
+		parent->left = new;
+	else
+		parent->right = new;
+	if (new)
+		new->parent = parent;
+}
+
+static struct itree_node *rotate_right(struct itree *t, struct itree_node *n)
 {
 	struct itree_node *l = n->left;
 
+	replace_child(t, n->parent, n, l);
 	n->left = l->right;
+	if (n->left)
+		n->left->parent = n;
 	l->right = n;
+	n->parent = l;
 	update(n);
 	update(l);
 	return l;
 }
 
-static struct itree_node *rotate_left(struct itree_node *n)
+static struct itree_node *rotate_left(struct itree *t, struct itree_node *n)
 {
 	struct itree_node *r = n->right;
 
+	replace_child(t, n->parent, n, r);
 	n->right = r->left;
+	if (n->right)
+		n->right->parent = n;
 	r->left = n;
+	n->parent = r;
 	update(n);
 	update(r);
 	return r;
 }
 
-static struct itree_node *rebalance(struct itree_node *n)
+/* Recompute n from its (valid) children and restore balance; the subtree's new root. */
+static struct itree_node *rebalance(struct itree *t, struct itree_node *n)
 {
-	int bal;
+	int bal = node_height(n->left) - node_height(n->right);
 
-	update(n);
-	bal = node_height(n->left) - node_height(n->right);
 	if (bal > 1) {
 		if (node_height(n->left->left) < node_height(n->left->right))
-			n->left = rotate_left(n->left);
-		return rotate_right(n);
+			rotate_left(t, n->left);
+		return rotate_right(t, n);
 	}
 	if (bal < -1) {
 		if (node_height(n->right->right) < node_height(n->right->left))
-			n->right = rotate_right(n->right);
-		return rotate_left(n);
+			rotate_right(t, n->right);
+		return rotate_left(t, n);
 	}
+	update(n);
 	return n;
 }
 
-static struct itree_node *insert_at(struct itree_node *root, struct itree_node *n)
+/*
+ * n's children changed (their own values are right): fix n and each
+ * ancestor in turn. An ancestor depends only on its children's augmented
+ * values and heights, so once a subtree's root ends with the values its
+ * parent last saw, nothing above can change and the walk stops.
+ */
+static void retrace(struct itree *t, struct itree_node *n)
 {
-	if (!root)
-		return n;
-	if (key_cmp(n, root) < 0)
-		root->left = insert_at(root->left, n);
-	else
-		root->right = insert_at(root->right, n);
-	return rebalance(root);
+	while (n) {
+		struct itree_node *parent = n->parent;
+		int bal = node_height(n->left) - node_height(n->right);
+
+		if (bal >= -1 && bal <= 1) {
+			if (!update(n))
+				return;
+		} else {
+			struct aug before = aug_of(n);
+
+			if (aug_equal(&before, rebalance(t, n)))
+				return;
+		}
+		n = parent;
+	}
 }
 
 void itree_insert(struct itree *t, struct itree_node *n)
 {
+	struct itree_node *parent = NULL, **link = &t->root;
+
 	n->left = n->right = NULL;
-	n->height = 1;
+	n->gap_height = pack_gap_height(0, 1);
 	n->subtree_last = n->last;
 	n->subtree_first = n->start;
-	n->max_gap = 0;
-	t->root = insert_at(t->root, n);
+	while (*link) {
+		parent = *link;
+		link = key_cmp(n, parent) < 0 ? &parent->left : &parent->right;
+	}
+	*link = n;
+	n->parent = parent;
 	t->count++;
-}
-
-static struct itree_node *remove_min(struct itree_node *n, struct itree_node **min)
-{
-	if (!n->left) {
-		*min = n;
-		return n->right;
-	}
-	n->left = remove_min(n->left, min);
-	return rebalance(n);
-}
-
-static struct itree_node *remove_at(struct itree_node *root, struct itree_node *n, bool *found)
-{
-	int c;
-
-	if (!root)
-		return NULL;
-	c = key_cmp(n, root);
-	if (c < 0) {
-		root->left = remove_at(root->left, n, found);
-	} else if (c > 0) {
-		root->right = remove_at(root->right, n, found);
-	} else {
-		struct itree_node *l = root->left, *r = root->right, *m;
-
-		*found = true;
-		if (!r)
-			return l;
-		r = remove_min(r, &m);
-		m->left = l;
-		m->right = r;
-		return rebalance(m);
-	}
-	return rebalance(root);
+	retrace(t, parent);
 }
 
 void itree_remove(struct itree *t, struct itree_node *n)
 {
-	bool found = false;
+	struct itree_node *from; /* the lowest node whose children changed */
 
-	t->root = remove_at(t->root, n, &found);
-	if (found)
-		t->count--;
-	n->left = n->right = NULL;
+	if (n->left && n->right) {
+		/* n's successor s (leftmost of the right subtree) takes n's place. */
+		struct itree_node *s = n->right;
+
+		while (s->left)
+			s = s->left;
+		struct itree_node *below = NULL;
+
+		if (s != n->right) {
+			below = s->parent;
+			below->left = s->right;
+			if (s->right)
+				s->right->parent = below;
+			s->right = n->right;
+			s->right->parent = s;
+		}
+		s->left = n->left;
+		s->left->parent = s;
+		/* What n's parent last saw at this position (for the retrace's early stop). */
+		s->gap_height = n->gap_height;
+		s->subtree_last = n->subtree_last;
+		s->subtree_first = n->subtree_first;
+		replace_child(t, n->parent, n, s);
+		/*
+		 * From s's old parent up to s, every subtree lost a node: fix them
+		 * all (no early stop: s itself has lost n whatever they look like);
+		 * rotations there stay below s.
+		 */
+		while (below && below != s) {
+			struct itree_node *up = below->parent;
+
+			rebalance(t, below);
+			below = up;
+		}
+		from = s;
+	} else {
+		from = n->parent;
+		replace_child(t, n->parent, n, n->left ? n->left : n->right);
+	}
+	t->count--;
+	n->left = n->right = n->parent = NULL;
+	retrace(t, from);
 }
 
 /*
- * Leftmost node in the subtree whose key is greater than after (or any key
- * when after is NULL) and that overlaps [start, last].
+ * The first node in order of the subtree n that overlaps [start, last], or
+ * NULL. Going left whenever the left subtree reaches start is safe: if its
+ * first node reaching start does not overlap, it starts after last, and so
+ * does every node after it.
  */
-static struct itree_node *find_after(struct itree_node *n, const struct itree_node *after,
-				     uint64_t start, uint64_t last)
+static struct itree_node *subtree_search(struct itree_node *n, uint64_t start, uint64_t last)
 {
-	struct itree_node *r;
-
-	while (n) {
-		if (n->subtree_last < start)
-			return NULL;
-		if (!after || key_cmp(n, after) > 0) {
-			r = find_after(n->left, after, start, last);
-			if (r)
-				return r;
-			if (n->start <= last && n->last >= start)
-				return n;
+	/* A subtree that ends before start or begins after last holds no overlap. */
+	while (n && n->subtree_last >= start && n->subtree_first <= last) {
+		if (n->left && n->left->subtree_last >= start) {
+			n = n->left;
+			continue;
 		}
-		/* Everything to the right starts at or after n->start. */
 		if (n->start > last)
 			return NULL;
+		if (n->last >= start)
+			return n;
 		n = n->right;
 	}
 	return NULL;
@@ -198,13 +281,31 @@ static struct itree_node *find_after(struct itree_node *n, const struct itree_no
 
 struct itree_node *itree_first(const struct itree *t, uint64_t start, uint64_t last)
 {
-	return find_after(t->root, NULL, start, last);
+	return subtree_search(t->root, start, last);
 }
 
 struct itree_node *itree_next(const struct itree *t, const struct itree_node *n,
 			      uint64_t start, uint64_t last)
 {
-	return find_after(t->root, n, start, last);
+	struct itree_node *cur = (struct itree_node *)n, *prev;
+
+	(void)t;
+	for (;;) {
+		/* Anything after cur in its own subtree? */
+		if (cur->right && cur->right->subtree_last >= start)
+			return subtree_search(cur->right, start, last);
+		/* Up to the first ancestor that cur's subtree is left of: the next in order. */
+		do {
+			prev = cur;
+			cur = cur->parent;
+			if (!cur)
+				return NULL;
+		} while (prev == cur->right);
+		if (cur->start > last)
+			return NULL;
+		if (cur->last >= start)
+			return cur;
+	}
 }
 
 /*
@@ -226,7 +327,7 @@ static int gap_walk(const struct itree_node *n, uint64_t len, uint64_t *cursor)
 	 * Past the cursor's position every hole of the subtree is a true hole,
 	 * so a subtree whose largest hole is too small is passed over whole.
 	 */
-	if (n->subtree_first >= *cursor && n->max_gap < len) {
+	if (n->subtree_first >= *cursor && node_gap(n) < len) {
 		if (n->subtree_last == UINT64_MAX)
 			return -1;
 		*cursor = n->subtree_last + 1;

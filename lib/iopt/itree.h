@@ -1,13 +1,21 @@
 /*
  * An interval tree: a balanced (AVL) binary search tree of closed intervals
  * [start, last] ('last' is inclusive, so an interval may end at UINT64_MAX),
- * ordered by (start, node address) and augmented with the largest 'last' in
- * each subtree, so that "first interval overlapping [a, b]" costs O(log n).
+ * ordered by (start, node address) and augmented, per subtree, with the
+ * largest 'last', the smallest 'start' and (an upper bound of) the largest
+ * hole between its intervals, so that "first interval overlapping [a, b]"
+ * and "lowest hole of n bytes from x" cost O(log n).
  * Intervals may overlap each other (reserved ranges of several owners do);
  * the IOAS keeps its areas disjoint itself.
  *
  * The node is embedded in the user's struct (container_of). The tree does
  * not allocate and takes no lock: its owner's lock protects it.
+ *
+ * Nodes keep a parent pointer, so that the walks the IOAS does most (the
+ * next node of a query, removing a node it already holds) never search
+ * from the root again: itree_next is O(1) amortized over a query, and
+ * itree_remove / itree_insert retrace only as far up as a height or an
+ * augmented value changes.
  */
 #ifndef IOPT_LIB_ITREE_H
 #define IOPT_LIB_ITREE_H
@@ -16,15 +24,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * 64 bytes, so that a node on a 64-byte boundary is one cache line: the
+ * searches and retraces over a tree of 10^6 areas miss the cache once per
+ * node they pass (and once per sibling a retrace reads), not twice. For that
+ * the subtree's height shares a word with its largest hole (gap_height, read
+ * through itree.c's accessors only): height in the low 8 bits, the hole in
+ * bytes above them, saturated at 2^56 - 1, which reads as "any size" (the
+ * hole is only used to skip subtrees that cannot hold a request).
+ */
 struct itree_node {
 	uint64_t start;
 	uint64_t last;          /* inclusive */
 	uint64_t subtree_last;  /* max 'last' in this subtree */
-	uint64_t subtree_first; /* min 'start' in this subtree (its leftmost node's) */
-	uint64_t max_gap;       /* largest hole between the subtree's nodes, in bytes */
 	struct itree_node *left;
 	struct itree_node *right;
-	int height;
+	uint64_t subtree_first; /* min 'start' in this subtree (its leftmost node's) */
+	uint64_t gap_height;    /* largest hole between the subtree's nodes << 8 | height */
+	struct itree_node *parent; /* NULL at the root */
 };
 
 struct itree {
@@ -36,11 +53,14 @@ struct itree {
 
 /* Insert n, whose start/last the caller set (start <= last). */
 void itree_insert(struct itree *t, struct itree_node *n);
-/* Remove n, which must be in t. */
+/* Remove n, which must be in t (no search: n's own links say where it is). */
 void itree_remove(struct itree *t, struct itree_node *n);
 /* The first node in order overlapping [start, last], or NULL. */
 struct itree_node *itree_first(const struct itree *t, uint64_t start, uint64_t last);
-/* The node after n in order that overlaps [start, last], or NULL. */
+/*
+ * The node after n in order that overlaps [start, last], or NULL. n must be
+ * in t (a caller that removes n takes its next first).
+ */
 struct itree_node *itree_next(const struct itree *t, const struct itree_node *n,
 			      uint64_t start, uint64_t last);
 

@@ -74,10 +74,11 @@ check "unsupported 1G x 262144 reported skipped" has "$out" "map/unmap 1G x 2621
 # The api layer: measured rows, or one line saying why not.
 if grep -q '^api,' "$T/out.csv"; then
 	check "api strict cycle measured" [ -n "$(sel api cycle 4096 1 10 1)" -a -n "$(sel api cycle 4096 1 1000 1)" ]
+	check "api strict cycle at random live IOVAs measured" [ -n "$(sel api cycle_rand 4096 1 10 1)" -a -n "$(sel api cycle_rand 4096 1 1000 1)" ]
 	check "api 1 and 2 threads" [ -n "$(sel api thr_cycle 4096 1 0 1)" -a -n "$(sel api thr_cycle 4096 1 0 2)" ]
 	# sim: the model's counters give every unmap call exactly one wait.
 	if grep -q "api layer: backend sim:" "$T/out.txt"; then
-		waits=$(awk -F, '$1 == "api" && ($2 == "unmap" || $2 == "cycle") { print $16 }' "$T/out.csv" | sort -u | tr '\n' ' ')
+		waits=$(awk -F, '$1 == "api" && ($2 == "unmap" || $2 == "cycle" || $2 == "cycle_rand") { print $16 }' "$T/out.csv" | sort -u | tr '\n' ' ')
 		check "api: one wait per unmap call, whatever its size ($waits)" [ "$waits" = "1.000 " ]
 	fi
 else

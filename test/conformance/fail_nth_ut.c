@@ -202,7 +202,8 @@ static void fail_nth_sweep(void)
 			CU_FAIL("a step was never reached by the sweep");
 		}
 	}
-	CU_ASSERT(failures >= 20);
+	/* A sweep that means something (areas come from a slab: one allocation per chunk). */
+	CU_ASSERT(failures >= 15);
 }
 
 static const struct ut_test g_tests[] = {

@@ -96,7 +96,8 @@ static void run(uint64_t ap_start, uint64_t ap_last, const char *device)
 
 		CU_ASSERT_STRING_EQUAL(r->layer, "api");
 		CU_ASSERT(r->ns > 0 && r->floor_ns > 0 && r->ops > 0 && r->batch > 0);
-		if (attached && (!strcmp(r->test, "unmap") || !strcmp(r->test, "cycle"))) {
+		if (attached && (!strcmp(r->test, "unmap") || !strcmp(r->test, "cycle") ||
+				 !strcmp(r->test, "cycle_rand"))) {
 			/* One invalidation, one wait, per unmap call. */
 			CU_ASSERT_DOUBLE_EQUAL(r->waits_per_op, 1.0, 1e-9);
 			CU_ASSERT_DOUBLE_EQUAL(r->descs_per_op, 1.0, 1e-9);
@@ -111,6 +112,8 @@ static void run(uint64_t ap_start, uint64_t ap_last, const char *device)
 	CU_ASSERT_PTR_NOT_NULL(find("map", SZ_2M, 1, 0, 1));
 	CU_ASSERT_PTR_NOT_NULL(find("cycle", SZ_4K, 1, 10, 1));
 	CU_ASSERT_PTR_NOT_NULL(find("cycle", SZ_4K, 1, 1000, 1));
+	CU_ASSERT_PTR_NOT_NULL(find("cycle_rand", SZ_4K, 1, 10, 1));
+	CU_ASSERT_PTR_NOT_NULL(find("cycle_rand", SZ_4K, 1, 1000, 1));
 	CU_ASSERT_PTR_NOT_NULL(find("map", SZ_4K, 1, 1000, 1));
 	CU_ASSERT_PTR_NOT_NULL(find("thr_cycle", SZ_4K, 1, 0, 1));
 	CU_ASSERT_PTR_NOT_NULL(find("thr_cycle", SZ_4K, 1, 0, 2));

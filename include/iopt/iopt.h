@@ -72,7 +72,8 @@ struct iopt_ctx_opts {
 	/**
 	 * Backend: "sim:vtd" (model of a QEMU q35 intel-iommu, legacy mode),
 	 * "sim:vtd-scalable" (scalable mode), "sim:vtd-full" (every feature,
-	 * a non-coherent walker), "sim:vtd-coherent" (the same, coherent),
+	 * a non-coherent walker), "sim:vtd-coherent" (the same unit, coherent,
+	 * in legacy mode: no cache flushes),
 	 * "sim:vtd-quirks" (legacy q35 without pass-through and queued
 	 * invalidation, with caching mode and write-buffer flushing),
 	 * "sim:vtd-2units" (two units: a legacy q35 unit for edu0 and edu1,

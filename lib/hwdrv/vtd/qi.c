@@ -286,6 +286,7 @@ int vtd_qi_enable(struct vtd_qi *qi)
 	/* IQA may only change while QI is off; IQT starts at 0 (IQH is 0 then). */
 	iopt_mmio_write64(qi->mmio, VTD_IQT_REG, 0);
 	qi->tail = 0;
+	qi->head_seen = 0;
 	iqa = (qi->ring.pa & VTD_IQA_IQA) | (qi->dw256 ? VTD_IQA_DW : 0) |
 	      FIELD_PREP(VTD_IQA_QS, qi->qs);
 	iopt_mmio_write64(qi->mmio, VTD_IQA_REG, iqa);
@@ -405,18 +406,29 @@ static uint32_t put_wait(struct vtd_qi *qi)
 	return seq;
 }
 
-/* Poll for seq, recovering from queue errors on the way. */
+/*
+ * Poll for seq, recovering from queue errors on the way. The clock is read
+ * only once the first poll finds the wait pending (a unit that completes
+ * it by then, as the sim's does at the IQT write, costs no clock read).
+ */
 static int qi_wait_seq(struct vtd_qi *qi, uint32_t seq)
 {
-	uint64_t deadline = vtd_now_ns() + qi->timeout_ns;
+	uint64_t deadline = 0;
 	unsigned int recoveries = 0;
 	bool had_error = false;
 
 	for (;;) {
 		uint32_t fsts;
 
-		if (status_word(qi) == seq)
-			return had_error ? -EIO : 0;
+		if (status_word(qi) == seq) {
+			if (had_error)
+				return -EIO;
+			/* Our wait is done, so hardware fetched everything up to it. */
+			qi->head_seen = qi->tail;
+			return 0;
+		}
+		if (deadline == 0)
+			deadline = vtd_now_ns() + qi->timeout_ns;
 		fsts = iopt_mmio_read32(qi->mmio, VTD_FSTS_REG);
 		if (fsts & VTD_FSTS_QI_ERRORS) {
 			bool fresh = false;
@@ -452,15 +464,23 @@ static int qi_wait_seq(struct vtd_qi *qi, uint32_t seq)
 	}
 }
 
-/* Wait until n slots are free. */
+static uint32_t slots_free(const struct vtd_qi *qi)
+{
+	return qi->nslots - 1 - (qi->tail + qi->nslots - qi->head_seen) % qi->nslots;
+}
+
+/* Wait until n slots are free: IQH is read only when head_seen shows fewer. */
 static int wait_for_space(struct vtd_qi *qi, uint32_t n)
 {
-	uint64_t deadline = vtd_now_ns() + qi->timeout_ns;
+	uint64_t deadline;
 
+	if (slots_free(qi) >= n)
+		return 0;
+	deadline = vtd_now_ns() + qi->timeout_ns;
 	for (;;) {
-		uint32_t used = (qi->tail + qi->nslots - hw_head(qi)) % qi->nslots;
-
-		if (qi->nslots - 1 - used >= n)
+		qi->head_seen = hw_head(qi);
+		qi->stats.head_reads++;
+		if (slots_free(qi) >= n)
 			return 0;
 		if (vtd_now_ns() > deadline) {
 			qi->stats.timeouts++;

@@ -170,6 +170,7 @@ struct vtd_qi_stats {
 	uint64_t descs;       /* descriptors submitted, waits excluded */
 	uint64_t waits;       /* wait descriptors submitted */
 	uint64_t tail_writes; /* IQT writes */
+	uint64_t head_reads;  /* IQH reads to find free slots (the cached head said too few) */
 	uint64_t iqe, ite, ice;
 	uint64_t timeouts;
 	uint64_t resets;
@@ -183,6 +184,12 @@ struct vtd_qi {
 	uint32_t nslots;             /* descriptors the ring holds */
 	uint32_t desc_bytes;         /* 16, or 32 with IQA.DW */
 	uint32_t tail;               /* next slot software fills; IQT after each submit */
+	/* A slot hardware's IQH is known to have reached: hardware's head lies
+	 * in [head_seen, tail] (it only moves towards the tail), so the slots
+	 * from tail up to head_seen are free without an IQH read. Set by an
+	 * IQH read, and to tail when a wait completes without error (hardware
+	 * fetched every descriptor before it); 0 when the queue is enabled. */
+	uint32_t head_seen;
 	uint32_t seq;                /* status data of the last wait submitted */
 	unsigned int qs;
 	bool dw256;

@@ -222,6 +222,8 @@ void vtdm_tlb_insert(struct vtdm *m, const struct vtdm_iotlb_entry *e)
 	}
 	if (v == c->n_tlb)
 		v = PICK_VICTIM(c->tlb, c->n_tlb);
+	if (!c->tlb[v].valid)
+		c->live_tlb++;
 	c->tlb[v] = *e;
 	c->tlb[v].valid = true;
 	c->tlb[v].lru = ++c->clock;
@@ -273,6 +275,8 @@ void vtdm_pwc_insert(struct vtdm *m, const struct vtdm_pwc_entry *e)
 	}
 	if (v == c->n_pwc)
 		v = PICK_VICTIM(c->pwc, c->n_pwc);
+	if (!c->pwc[v].valid)
+		c->live_pwc++;
 	c->pwc[v] = *e;
 	c->pwc[v].valid = true;
 	c->pwc[v].lru = ++c->clock;
@@ -316,10 +320,14 @@ void vtdm_tlb_invalidate(struct vtdm *m, bool pasid_based, unsigned int gran, ui
 	else
 		m->cnt.inv_iotlb_page++;
 	addr = ALIGN_DOWN(addr, 1ULL << ash);
-	for (unsigned int i = 0; i < c->n_tlb; i++) {
+	/* The scans stop once every valid entry has been seen (live_* counts them). */
+	for (unsigned int i = 0, seen = 0; i < c->n_tlb && seen < c->live_tlb; i++) {
 		struct vtdm_iotlb_entry *e = &c->tlb[i];
 
-		if (!e->valid || !xt_hit(pasid_based, e->xt))
+		if (!e->valid)
+			continue;
+		seen++;
+		if (!xt_hit(pasid_based, e->xt))
 			continue;
 		if (gran != IOTLB_GRAN_GLOBAL && e->did != did)
 			continue;
@@ -331,11 +339,16 @@ void vtdm_tlb_invalidate(struct vtdm *m, bool pasid_based, unsigned int gran, ui
 		if (gran == IOTLB_GRAN_PAGE && ih && e->fault && e->np_level > 1)
 			continue;
 		e->valid = false;
+		c->live_tlb--;
+		seen--;
 	}
-	for (unsigned int i = 0; i < c->n_pwc; i++) {
+	for (unsigned int i = 0, seen = 0; i < c->n_pwc && seen < c->live_pwc; i++) {
 		struct vtdm_pwc_entry *e = &c->pwc[i];
 
-		if (!e->valid || !xt_hit(pasid_based, e->xt))
+		if (!e->valid)
+			continue;
+		seen++;
+		if (!xt_hit(pasid_based, e->xt))
 			continue;
 		if (gran != IOTLB_GRAN_GLOBAL && e->did != did)
 			continue;
@@ -346,5 +359,7 @@ void vtdm_tlb_invalidate(struct vtdm *m, bool pasid_based, unsigned int gran, ui
 		    (ih || !ranges_overlap(e->iova, level_shift(e->level), addr, ash)))
 			continue;
 		e->valid = false;
+		c->live_pwc--;
+		seen--;
 	}
 }

@@ -101,8 +101,10 @@ struct vtdm_cache {
 	unsigned int n_pe;
 	struct vtdm_iotlb_entry *tlb;
 	unsigned int n_tlb;
+	unsigned int live_tlb;  /* valid entries of tlb (an invalidation with none scans nothing) */
 	struct vtdm_pwc_entry *pwc;
 	unsigned int n_pwc;
+	unsigned int live_pwc;  /* valid entries of pwc */
 	uint64_t clock;
 };
 
@@ -163,6 +165,7 @@ struct vtdm {
 	struct vtdm_cache c;
 	struct vtdm_wb_rec wb[VTDM_WB_RECS];
 	unsigned int wb_next;   /* next record to (re)use, round robin */
+	bool wb_any;            /* some record may be valid (a flush point clears them) */
 	struct vtdm_dev devs[VTDM_MAX_DEVS];
 	unsigned int n_devs;
 

@@ -63,8 +63,11 @@ static int fail(struct hwmodel_fault *f, const struct hwmodel_req *req, uint8_t 
 
 void vtdm_wb_flush(struct vtdm *m)
 {
+	if (!m->wb_any)
+		return; /* nothing recorded since the last flush point */
 	for (unsigned int i = 0; i < VTDM_WB_RECS; i++)
 		m->wb[i].valid = false;
+	m->wb_any = false;
 }
 
 static struct vtdm_wb_rec *wb_find(struct vtdm *m, uint64_t pa, size_t len)
@@ -85,6 +88,7 @@ static void wb_note(struct vtdm *m, uint64_t pa, const void *buf, size_t len)
 		m->wb_next = (m->wb_next + 1) % VTDM_WB_RECS;
 	}
 	r->valid = true;
+	m->wb_any = true;
 	r->pa = pa;
 	r->len = (unsigned int)len;
 	memcpy(r->bytes, buf, len);

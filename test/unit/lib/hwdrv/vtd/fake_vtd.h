@@ -68,6 +68,7 @@ struct fake_vtd {
 	unsigned int nlog;
 	unsigned int waits;        /* wait descriptors consumed */
 	unsigned int status_writes;
+	unsigned int iqh_reads;    /* reads of IQH */
 	unsigned int srtp_count;
 	unsigned int gcmd_multi;   /* GCMD writes that changed more than one bit */
 };
@@ -324,6 +325,8 @@ FAKE_FN uint64_t fake_read(void *arg, uint64_t off, unsigned int size)
 
 	if (off == VTD_GSTS_REG && size == 4)
 		return f->gsts;
+	if (off == VTD_IQH_REG)
+		f->iqh_reads++;
 	return fake_get(f, off, size);
 }
 

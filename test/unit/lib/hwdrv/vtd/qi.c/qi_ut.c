@@ -239,6 +239,44 @@ static void test_wrap(void)
 	qi_teardown(&qi);
 }
 
+/*
+ * Free slots come from the head known since the last completed wait: a run
+ * of submits that all complete reads IQH never; a cached head that shows
+ * too few free slots is refreshed from IQH once, and the submit goes on.
+ */
+static void test_cached_head(void)
+{
+	struct vtd_qi qi;
+	struct vtd_qi_desc d[8];
+
+	qi_setup(&qi, false, QEMU_ECAP);
+	for (unsigned int i = 0; i < 8; i++)
+		d[i] = page_inv(i);
+	g_f.iqh_reads = 0;
+	for (unsigned int r = 0; r < 40; r++) /* 360 slots: the ring wraps */
+		CU_ASSERT_EQUAL_FATAL(vtd_qi_submit_sync(&qi, d, 8), 0);
+	CU_ASSERT_EQUAL(g_f.iqh_reads, 0);
+	CU_ASSERT_EQUAL(qi.stats.head_reads, 0);
+	CU_ASSERT_EQUAL(qi.head_seen, qi.tail);
+	/* Stale: the cache says one slot past the tail, i.e. the ring is full. */
+	qi.head_seen = (qi.tail + 1) % qi.nslots;
+	CU_ASSERT_EQUAL(vtd_qi_submit_sync(&qi, d, 8), 0);
+	CU_ASSERT_EQUAL(qi.stats.head_reads, 1);
+	CU_ASSERT_EQUAL(g_f.iqh_reads, 1);
+	CU_ASSERT_EQUAL(g_f.waits, 41);
+	CU_ASSERT_EQUAL(fake_get(&g_f, VTD_IQH_REG, 8), (uint64_t)qi.tail * qi.desc_bytes);
+	/* A wait that never completes leaves the cache alone; the reset after
+	 * the time-out restarts it with the queue (IQH and IQT at 0). */
+	g_f.hold_queue = true;
+	CU_ASSERT_EQUAL(vtd_qi_submit_sync(&qi, d, 8), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(qi.stats.resets, 1);
+	CU_ASSERT_EQUAL(qi.tail, 0);
+	CU_ASSERT_EQUAL(qi.head_seen, 0);
+	g_f.hold_queue = false;
+	CU_ASSERT_EQUAL(vtd_qi_submit_sync(&qi, d, 8), 0);
+	qi_teardown(&qi);
+}
+
 static void test_timeout(void)
 {
 	struct vtd_qi qi;
@@ -448,6 +486,7 @@ static const struct ut_test g_qi_tests[] = {
 	UT_TEST(test_enable_disable),
 	UT_TEST(test_batching),
 	UT_TEST(test_wrap),
+	UT_TEST(test_cached_head),
 	UT_TEST(test_timeout),
 	UT_TEST(test_iqe_recovery),
 	UT_TEST(test_ite_ice_recovery),

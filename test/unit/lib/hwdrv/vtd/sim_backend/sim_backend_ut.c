@@ -1,17 +1,21 @@
 /*
  * The VT-d driver under the object model: the public API on the sim
- * backends (sim:vtd = qemu-q35 legacy, sim:vtd-scalable, sim:vtd-full), with
- * the sim machine's test devices doing the DMA (iopt_sim_dma).
+ * backends (sim:vtd = qemu-q35 legacy, sim:vtd-scalable, sim:vtd-full,
+ * sim:vtd-coherent), with the sim machine's test devices doing the DMA
+ * (iopt_sim_dma).
  */
 #include "ut.h"
 
 #include <errno.h>
 #include <string.h>
 
+#include "iopt/env.h"
 #include "iopt/iopt.h"
 #include "iopt/log.h"
+#include "iopt_internal/sim.h"
 
-static const char *const g_backends[] = { "sim:vtd", "sim:vtd-scalable", "sim:vtd-full" };
+static const char *const g_backends[] = { "sim:vtd", "sim:vtd-scalable", "sim:vtd-full",
+					  "sim:vtd-coherent" };
 static const char *g_backend;
 
 static uint8_t g_buf[4 * 4096] __attribute__((aligned(4096)));
@@ -188,17 +192,62 @@ static void test_fault_decoded(void)
 	iopt_ctx_destroy(ctx);
 }
 
+/*
+ * Cache flushes of table writes: none on the coherent unit (its walker
+ * snoops), some on every non-coherent one; DMA works either way.
+ */
+static void test_flushes_by_coherency(void)
+{
+	struct iopt_env_opts eo = { .mem = IOPT_ENV_MEM_SIM };
+	struct iopt_ctx_opts o = { .log_level = -1 };
+	struct sim_flush_stats st0, st1;
+	struct iopt_env *env;
+	struct iopt_ctx *ctx;
+	uint32_t ioas, dev, pt;
+	uint64_t iova = 0x400000, unmapped = 0;
+	uint8_t v = 0;
+
+	CU_ASSERT_EQUAL_FATAL(iopt_env_create(&eo, &env), 0);
+	o.backend = g_backend;
+	o.env = env;
+	CU_ASSERT_EQUAL_FATAL(iopt_ctx_create(&o, &ctx), 0);
+	CU_ASSERT_EQUAL(iopt_ioas_alloc(ctx, &ioas), 0);
+	CU_ASSERT_EQUAL(iopt_device_bind(ctx, "edu0", &dev), 0);
+	pt = ioas;
+	CU_ASSERT_EQUAL(iopt_device_attach(ctx, dev, &pt), 0);
+	memset(g_buf, 0x3c, sizeof(g_buf));
+	sim_get_flush_stats(env, &st0);
+	CU_ASSERT_EQUAL(iopt_ioas_map(ctx, ioas, g_buf, sizeof(g_buf), &iova,
+				      IOPT_IOAS_MAP_FIXED_IOVA | IOPT_IOAS_MAP_READABLE), 0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(ctx, dev, UINT32_MAX, iova + 4096, &v, 1,
+				     IOPT_DMA_TO_DEVICE), 0);
+	CU_ASSERT_EQUAL(v, 0x3c);
+	CU_ASSERT_EQUAL(iopt_ioas_unmap(ctx, ioas, iova, sizeof(g_buf), &unmapped), 0);
+	CU_ASSERT_EQUAL(iopt_sim_dma(ctx, dev, UINT32_MAX, iova + 4096, &v, 1,
+				     IOPT_DMA_TO_DEVICE), -EFAULT);
+	sim_get_flush_stats(env, &st1);
+	if (strcmp(g_backend, "sim:vtd-coherent") == 0) {
+		CU_ASSERT_EQUAL(st1.calls, st0.calls);
+	} else {
+		CU_ASSERT(st1.lines > st0.lines);
+	}
+	iopt_ctx_destroy(ctx);
+	iopt_env_destroy(env);
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_fault_decoded),
 	UT_TEST(test_map_dma_unmap),
 	UT_TEST(test_replace_hwpt),
 	UT_TEST(test_dirty_bitmap),
+	UT_TEST(test_flushes_by_coherency),
 	UT_END,
 };
 
 static int init_0(void) { g_backend = g_backends[0]; return 0; }
 static int init_1(void) { g_backend = g_backends[1]; return 0; }
 static int init_2(void) { g_backend = g_backends[2]; return 0; }
+static int init_3(void) { g_backend = g_backends[3]; return 0; }
 
 int main(int argc, char **argv)
 {
@@ -206,6 +255,7 @@ int main(int argc, char **argv)
 		{ "sim:vtd", init_0, NULL, g_tests },
 		{ "sim:vtd-scalable", init_1, NULL, g_tests },
 		{ "sim:vtd-full", init_2, NULL, g_tests },
+		{ "sim:vtd-coherent", init_3, NULL, g_tests },
 		{ NULL, NULL, NULL, NULL },
 	};
 

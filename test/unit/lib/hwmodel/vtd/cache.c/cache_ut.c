@@ -229,6 +229,105 @@ static void test_lru_bound_serves_stale_while_present(void)
 	utv_teardown(&g_t);
 }
 
+/* Valid entries counted by a scan of the array (what live_tlb / live_pwc must equal). */
+static unsigned int tlb_valid(const struct vtdm_cache *c)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < c->n_tlb; i++)
+		n += c->tlb[i].valid;
+	return n;
+}
+
+static unsigned int pwc_valid(const struct vtdm_cache *c)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < c->n_pwc; i++)
+		n += c->pwc[i].valid;
+	return n;
+}
+
+static struct vtdm_iotlb_entry tlb_entry(uint16_t did, uint64_t iova)
+{
+	struct vtdm_iotlb_entry e = { .xt = XT_LEGACY, .did = did, .pasid = HWMODEL_NO_PASID,
+				      .iova = iova, .shift = 12, .pa = 0x5000, .r = true };
+
+	return e;
+}
+
+/*
+ * Invalidation scans stop after the last valid entry (the caches count
+ * their valid entries): with holes anywhere in the array, replacements and
+ * evictions, every matching entry still goes and every other one stays.
+ */
+static void test_live_counts_bound_scans(void)
+{
+	struct vtdm_opts o = { .iotlb_entries = 8, .pwc_entries = 4 };
+	struct vtdm_pwc_entry pw = { .xt = XT_LEGACY, .did = DID, .pasid = HWMODEL_NO_PASID,
+				     .level = 2, .table = 0x9000, .r = true };
+	struct vtdm_cache *c;
+	struct vtdm_iotlb_entry e;
+
+	legacy_up(&o);
+	c = &g_t.m->c;
+	CU_ASSERT_EQUAL(c->live_tlb, 0);
+	for (unsigned int i = 0; i < 6; i++) {
+		e = tlb_entry(i % 2 ? DID : DID + 1, 0x1000ULL * (i + 1));
+		vtdm_tlb_insert(g_t.m, &e);
+	}
+	e = tlb_entry(DID, 0x2000); /* the same page again: replaced, not added */
+	vtdm_tlb_insert(g_t.m, &e);
+	CU_ASSERT_EQUAL(c->live_tlb, 6);
+	CU_ASSERT_EQUAL(tlb_valid(c), 6);
+	/* Page-selective on the second slot: a hole at the front. */
+	vtdm_tlb_invalidate(g_t.m, false, IOTLB_GRAN_PAGE, DID, HWMODEL_NO_PASID, 0x2000, 0, false);
+	CU_ASSERT_EQUAL(c->live_tlb, 5);
+	CU_ASSERT_EQUAL(tlb_valid(c), 5);
+	CU_ASSERT_PTR_NULL(vtdm_tlb_lookup(g_t.m, XT_LEGACY, DID, HWMODEL_NO_PASID, 0x2000));
+	/* Domain-selective: DID's last two go, DID + 1's three stay (the last slot is valid). */
+	vtdm_tlb_invalidate(g_t.m, false, IOTLB_GRAN_DOMAIN, DID, HWMODEL_NO_PASID, 0, 0, false);
+	CU_ASSERT_EQUAL(c->live_tlb, 3);
+	CU_ASSERT_EQUAL(tlb_valid(c), 3);
+	CU_ASSERT_PTR_NULL(vtdm_tlb_lookup(g_t.m, XT_LEGACY, DID, HWMODEL_NO_PASID, 0x6000));
+	CU_ASSERT_PTR_NOT_NULL(vtdm_tlb_lookup(g_t.m, XT_LEGACY, DID + 1, HWMODEL_NO_PASID,
+					       0x5000));
+	/* Fill every hole and evict (8 slots, 3 + 7 inserts): the count stays exact. */
+	for (unsigned int i = 0; i < 7; i++) {
+		e = tlb_entry(DID, 0x100000ULL + 0x1000ULL * i);
+		vtdm_tlb_insert(g_t.m, &e);
+	}
+	CU_ASSERT_EQUAL(c->live_tlb, 8);
+	CU_ASSERT_EQUAL(tlb_valid(c), 8);
+	/* The last page inserted sits in some slot: found by the bounded scan. */
+	vtdm_tlb_invalidate(g_t.m, false, IOTLB_GRAN_PAGE, DID, HWMODEL_NO_PASID, 0x106000, 0,
+			    false);
+	CU_ASSERT_EQUAL(c->live_tlb, 7);
+	CU_ASSERT_PTR_NULL(vtdm_tlb_lookup(g_t.m, XT_LEGACY, DID, HWMODEL_NO_PASID, 0x106000));
+	vtdm_tlb_invalidate(g_t.m, false, IOTLB_GRAN_GLOBAL, 0, HWMODEL_NO_PASID, 0, 0, false);
+	CU_ASSERT_EQUAL(c->live_tlb, 0);
+	CU_ASSERT_EQUAL(tlb_valid(c), 0);
+	/* Paging-structure cache: the same bookkeeping; IH=1 keeps its entries. */
+	for (unsigned int i = 0; i < 3; i++) {
+		pw.iova = 0x200000ULL * i;
+		vtdm_pwc_insert(g_t.m, &pw);
+	}
+	CU_ASSERT_EQUAL(c->live_pwc, 3);
+	vtdm_tlb_invalidate(g_t.m, false, IOTLB_GRAN_PAGE, DID, HWMODEL_NO_PASID, 0x200000, 0,
+			    true);
+	CU_ASSERT_EQUAL(c->live_pwc, 3);
+	vtdm_tlb_invalidate(g_t.m, false, IOTLB_GRAN_PAGE, DID, HWMODEL_NO_PASID, 0x400000, 0,
+			    false);
+	CU_ASSERT_EQUAL(c->live_pwc, 2);
+	CU_ASSERT_EQUAL(pwc_valid(c), 2);
+	CU_ASSERT_PTR_NOT_NULL(vtdm_pwc_lookup(g_t.m, XT_LEGACY, DID, HWMODEL_NO_PASID, 0x200000,
+					       4));
+	vtdm_tlb_invalidate(g_t.m, false, IOTLB_GRAN_DOMAIN, DID, HWMODEL_NO_PASID, 0, 0, false);
+	CU_ASSERT_EQUAL(c->live_pwc, 0);
+	CU_ASSERT_EQUAL(pwc_valid(c), 0);
+	utv_teardown(&g_t);
+}
+
 /* ---- Scalable mode: PASID cache, IOTLB and PASID-based IOTLB via QI ---------- */
 
 static struct iopt_dma_buf *g_pdir;
@@ -397,6 +496,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_iotlb_shared_by_domain),
 	UT_TEST(test_ih_keeps_paging_structure_cache),
 	UT_TEST(test_lru_bound_serves_stale_while_present),
+	UT_TEST(test_live_counts_bound_scans),
 	UT_TEST(test_pasid_cache),
 	UT_TEST(test_pasid_based_iotlb),
 	UT_TEST(test_first_stage_ih),

@@ -33,6 +33,10 @@ static void usage(FILE *f)
 		"  --csv FILE          write every figure as CSV\n"
 		"  --plot FILE.png     draw ns/page against pages per call and live mappings\n"
 		"  --progress          progress on stderr even when it is not a terminal\n"
+		"  --register-per-call api layer: do not register the buffer with\n"
+		"                      iopt_mem_register once up front (the default, as an\n"
+		"                      application does), so each map registers what it\n"
+		"                      maps and each unmap unregisters it\n"
 		"  --help\n"
 		"Exit: 0 done (unavailable figures are listed as skipped), 1 a measurement\n"
 		"or output failed, 2 usage.\n");
@@ -45,6 +49,7 @@ static int parse(int argc, char **argv, struct perf_opts *o)
 		{ "device", required_argument, NULL, 'd' }, { "layer", required_argument, NULL, 'l' },
 		{ "reps", required_argument, NULL, 'r' }, { "csv", required_argument, NULL, 'c' },
 		{ "plot", required_argument, NULL, 'p' }, { "progress", no_argument, NULL, 'P' },
+		{ "register-per-call", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },      { NULL, 0, NULL, 0 },
 	};
 	const char *layer = "all";
@@ -63,6 +68,7 @@ static int parse(int argc, char **argv, struct perf_opts *o)
 		case 'c': o->csv = optarg; break;
 		case 'p': o->plot = optarg; break;
 		case 'P': o->progress = true; break;
+		case 'R': o->register_per_call = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}

@@ -24,6 +24,8 @@
 struct perf_opts {
 	bool quick;           /* tiny sizes: a smoke run */
 	bool progress;        /* progress lines on stderr */
+	bool register_per_call; /* API layer: leave the buffer unregistered, so every
+				 * map pins (registers) and every unmap unpins it */
 	const char *backend;  /* API layer: backend name */
 	const char *device;   /* API layer: device to bind and attach, or NULL */
 	const char *csv;      /* CSV output file, or NULL */

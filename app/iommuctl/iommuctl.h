@@ -144,6 +144,7 @@ struct ctl_plat {
 	 * either our own (vtdm_create) or, on a several-unit backend without
 	 * --dmar, the units of 'machine' (the library's sim machine) */
 	struct vtdm *models[CTL_MAX_MODELS];
+	const char *model_profiles[CTL_MAX_MODELS]; /* the profile of models[i] */
 	uint32_t n_models;
 	struct sim_machine *machine;
 	void *dmar_buf;
@@ -158,8 +159,8 @@ struct ctl_plat {
 };
 
 /*
- * Open the backend of o: on sim, a model whose registers sit where the DMAR
- * (synthesized, or --dmar) says; on uio/vfio-noiommu the machine's own DMAR
+ * Open the backend of o: on sim, the backend's models (one per unit of the
+ * library's sim machine) where the DMAR (synthesized, or --dmar) says; on uio/vfio-noiommu the machine's own DMAR
  * and registers (read-only). Then, with --sim-setup, build the example
  * translations. @return 0 or an exit code (message printed).
  */

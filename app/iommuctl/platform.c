@@ -2,8 +2,10 @@
  * Opening a backend. Both kinds of platform are found the same way: read
  * the DMAR through iopt_env_fw_table (sim) or from /sys (real), then map
  * every DRHD's registers at its base (iopt_env_mmio_map on sim, /dev/mem on
- * real hardware). On sim the VT-d model is placed at the first DRHD's base
- * and a DMAR like QEMU q35's is published, unless --dmar gives one.
+ * real hardware). On sim the units are the ones the library's context
+ * builds for the backend (its sim machine options, iopt_internal/backends.h):
+ * one unit under a DMAR like QEMU q35's, several as the library's sim
+ * machine with its DMAR; with --dmar, DRHD i gets unit i (see sim_open).
  *
  * Real backends are used read-only here: iommuctl never writes a register
  * of a unit it did not bring up itself, so it can look at a unit another
@@ -108,7 +110,8 @@ static int sim_model_create(struct ctl_plat *p, const struct sim_machine_opts *m
 		vo.ecap_set = mo->ecap_set;
 		vo.ecap_clear = mo->ecap_clear;
 	}
-	rc = vtdm_create(p->env, profile ? profile : "qemu-q35", &vo, &p->models[u]);
+	p->model_profiles[u] = profile ? profile : "qemu-q35";
+	rc = vtdm_create(p->env, p->model_profiles[u], &vo, &p->models[u]);
 	if (rc)
 		return rc;
 	mm = vtdm_mmio(p->models[u]);
@@ -187,8 +190,12 @@ static int sim_open(const struct ctl_opts *o, const char *cmd, struct ctl_plat *
 	rc = iopt_env_create(NULL, &p->env);
 	if (rc == 0 && mo.nr_units > 1) {
 		rc = sim_machine_create(p->env, &mo, &p->machine);
-		for (unsigned int u = 0; rc == 0 && u < p->machine->nr_units; u++)
+		for (unsigned int u = 0; rc == 0 && u < p->machine->nr_units; u++) {
+			const char *prof = mo.units[u].profile ? mo.units[u].profile : p->profile;
+
 			p->models[u] = p->machine->units[u];
+			p->model_profiles[u] = prof;
+		}
 		if (rc == 0)
 			p->n_models = p->machine->nr_units;
 	} else if (rc == 0) {

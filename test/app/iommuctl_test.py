@@ -741,6 +741,8 @@ def coherent_decoded():
 @test
 def two_units_info():
     d = run_json("--backend", "sim:vtd-2units", "info")
+    eq(d["unit_profiles"], ["qemu-q35", "full"], "each unit's model profile")
+    assert "unit_profiles" not in run_json("info"), "one unit: model_profile only"
     us = d["units"]
     eq([u["index"] for u in us], [0, 1], "two units")
     eq([u["reg_base"] for u in us], [unit_base(0), unit_base(1)], "register bases")

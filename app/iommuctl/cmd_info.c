@@ -176,6 +176,12 @@ static int run_info(const struct ctl_opts *opts, int argc, char **argv)
 	out_str(&o, "backend", p.backend);
 	if (p.sim)
 		out_str(&o, "model_profile", p.profile);
+	if (p.sim && p.n_models > 1) { /* several units, each its own profile */
+		out_arr_begin(&o, "unit_profiles");
+		for (uint32_t i = 0; i < p.n_models; i++)
+			out_str(&o, NULL, p.model_profiles[i]);
+		out_arr_end(&o);
+	}
 	if (p.live)
 		live_emit(&o, p.live);
 	out_arr_begin(&o, "units");

@@ -126,7 +126,8 @@ static void emit_fault_record(struct out *o, const struct ctl_unit *u)
  * Send the request through the model and compare. @return true when the
  * model agrees with the walk.
  */
-static bool model_check(struct ctl_plat *p, const struct walk *w, struct out *o)
+static bool model_check(struct ctl_plat *p, struct vtdm *model, const struct walk *w,
+			struct out *o)
 {
 	uint8_t via_dma[8] = { 0 }, direct[8] = { 0 };
 	size_t len = 8 - (w->iova & 7);
@@ -139,7 +140,7 @@ static bool model_check(struct ctl_plat *p, const struct walk *w, struct out *o)
 
 	if (w->write)
 		memcpy(via_dma, direct, len); /* write back what is there: no change */
-	rc = vtdm_dma(p->model, w->bdf, w->pasid == WALK_NO_PASID ? HWMODEL_NO_PASID : w->pasid,
+	rc = vtdm_dma(model, w->bdf, w->pasid == WALK_NO_PASID ? HWMODEL_NO_PASID : w->pasid,
 		      w->iova, len, w->write, via_dma, &f);
 	out_obj_begin(o, "model_check");
 	out_i64(o, "rc", rc);
@@ -252,15 +253,16 @@ static int run_walk(const struct ctl_opts *opts, int argc, char **argv)
 	out_init(&o, stdout, opts->json);
 	out_obj_begin(&o, NULL);
 	out_str(&o, "backend", p.backend);
-	if (p.setup)
-		sim_setup_emit(&o, p.setup);
+	if (idx < CTL_MAX_MODELS && p.setup[idx])
+		sim_setup_emit(&o, p.setup[idx]);
 	if (p.live)
 		live_emit(&o, p.live);
 	w = (struct walk){ .bdf = a.bdf, .pasid = a.pasid, .iova = a.iova, .write = a.write };
 	rc = ctl_walk_emit(&p, idx, &w, a.seg, &o);
-	/* The model sits at the first unit only. */
-	if (p.sim && p.model && idx == 0)
-		agree = model_check(&p, &w, &o);
+	/* A unit without a model (--dmar with more DRHDs than the machine has units)
+	 * has no mapped registers: pick_unit refused it. */
+	if (p.sim && idx < p.n_models && p.models[idx])
+		agree = model_check(&p, p.models[idx], &w, &o);
 	live = p.live != NULL;
 	if (live)
 		agree = live_dma_check(p.live, &p, &w, a.seg, &o);
@@ -295,8 +297,9 @@ const struct ctl_cmd ctl_cmd_walk = {
 		 "00:02.0: 0x100000 rw, 0x101000 read-only, 0x40000000 2 MiB rw; with\n"
 		 "scalable mode, FLTS and PASID (sim:vtd-full) PASID 5: 0x200000 rw on a\n"
 		 "first stage, and PASID 7 nested: that first stage over a read-only\n"
-		 "identity second stage; 00:01.0 is pass-through; other devices are not\n"
-		 "present.\n"
+		 "identity second stage; 00:01.0 is pass-through (with ECAP.PT); other\n"
+		 "devices are not present. So on every unit with a model; on sim:vtd-2units\n"
+		 "unit 1's device is 00:04.0 (edu2, INCLUDE_PCI_ALL) instead of 00:02.0.\n"
 		 "With --setup demo (any backend; on uio/vfio-noiommu: QEMU's edu and\n"
 		 "hugetlbfs memory), the library brings the unit up, binds the device\n"
 		 "(--setup-dev, default the first edu; sim 00:02.0), attaches it to an IOAS\n"

@@ -122,6 +122,9 @@ struct iopt_mmio;
 struct vtdm;
 struct sim_setup;
 struct ctl_live;
+struct sim_machine;
+
+#define CTL_MAX_MODELS 4          /* SIM_MACHINE_MAX_UNITS */
 
 /* One remapping unit of the DMAR. */
 struct ctl_unit {
@@ -135,23 +138,29 @@ struct ctl_unit {
 struct ctl_plat {
 	const char *backend;
 	bool sim;
-	const char *profile;      /* sim: the model's profile */
+	const char *profile;      /* sim: unit 0's model profile */
 	struct iopt_env *env;     /* sim: the environment everything lives in */
-	struct vtdm *model;       /* sim: the unit at the first DRHD */
+	/* sim: the model behind DMAR unit i (NULL: none there), i < n_models;
+	 * either our own (vtdm_create) or, on a several-unit backend without
+	 * --dmar, the units of 'machine' (the library's sim machine) */
+	struct vtdm *models[CTL_MAX_MODELS];
+	const char *model_profiles[CTL_MAX_MODELS]; /* the profile of models[i] */
+	uint32_t n_models;
+	struct sim_machine *machine;
 	void *dmar_buf;
 	size_t dmar_len;
 	struct iopt_dmar *dmar;
 	uint32_t n_units;
 	struct ctl_unit *units;
 	int mem_fd;               /* real: /dev/mem for table reads, or -1 */
-	struct sim_setup *setup;  /* sim: what --sim-setup built, or NULL */
+	struct sim_setup *setup[CTL_MAX_MODELS]; /* sim: what --sim-setup built on unit i, or NULL */
 	bool env_borrowed;        /* env belongs to a live context (not closed here) */
 	struct ctl_live *live;    /* what --setup built (owned), or NULL */
 };
 
 /*
- * Open the backend of o: on sim, a model whose registers sit where the DMAR
- * (synthesized, or --dmar) says; on uio/vfio-noiommu the machine's own DMAR
+ * Open the backend of o: on sim, the backend's models (one per unit of the
+ * library's sim machine) where the DMAR (synthesized, or --dmar) says; on uio/vfio-noiommu the machine's own DMAR
  * and registers (read-only). Then, with --sim-setup, build the example
  * translations. @return 0 or an exit code (message printed).
  */
@@ -276,8 +285,10 @@ int ctl_pagemap_pa(const void *va, uint64_t *pa);
 
 /* ---- sim example translations (sim_setup.c) ---------------------------- */
 
-/* Bring the model up with the driver and build example tables; see walk --help. */
-int sim_setup_demo(struct ctl_plat *p, struct sim_setup **out);
+/* Bring unit 'unit' up with the driver and build example tables, devfn (bus 0,
+ * < 0x80, not 00:01.0) the second-stage device; see walk --help.
+ * @return 0; -ENODEV (no such sim unit, a bad devfn); the driver's errors. */
+int sim_setup_demo(struct ctl_plat *p, uint32_t unit, uint8_t devfn, struct sim_setup **out);
 void sim_setup_free(struct ctl_plat *p, struct sim_setup *s);
 /* Describe what was built (for the output of walk). */
 void sim_setup_emit(struct out *o, const struct sim_setup *s);

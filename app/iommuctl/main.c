@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "iopt/log.h"
+#include "iopt_internal/backends.h"
 #include "iommuctl.h"
 
 static const struct ctl_cmd *const g_cmds[] = {
@@ -18,15 +19,54 @@ static const struct ctl_cmd *const g_cmds[] = {
 };
 #define N_CMDS (sizeof(g_cmds) / sizeof(g_cmds[0]))
 
+/* What each backend is, for --help; the list itself is the library's. */
+static const struct {
+	const char *name;
+	const char *text;
+} g_backend_help[] = {
+	{ "sim:vtd", "(default) QEMU q35 intel-iommu model, legacy mode" },
+	{ "sim:vtd-scalable", "q35 with x-scalable-mode=on: scalable mode" },
+	{ "sim:vtd-full", "the \"full\" model: scalable, PASID, nesting,\n"
+			  "                    first stage, 5 levels; walks not coherent" },
+	{ "sim:vtd-coherent", "sim:vtd-full with coherent walks (ECAP.C=1)" },
+	{ "sim:vtd-quirks", "q35 with CAP.CM=1 (caching mode), CAP.RWBF=1,\n"
+			    "                    ECAP.PT=0 (no pass-through), ECAP.QI=0\n"
+			    "                    (register-based invalidation)" },
+	{ "sim:vtd-2units", "two units, as on a server: unit 0 (0xfed90000) a\n"
+			    "                    q35 legacy one with explicit scopes 00:02.0,\n"
+			    "                    00:03.0 (edu0, edu1); unit 1 (0xfeda0000)\n"
+			    "                    \"full\" with INCLUDE_PCI_ALL: 00:04.0, 00:05.0\n"
+			    "                    (edu2, edu3) and everything else" },
+	{ "uio", "real hardware: DMAR from /sys/firmware/acpi/tables,\n"
+		 "                    registers through /dev/mem, read-only; needs\n"
+		 "                    root and intel_iommu=off; devices bound to uio" },
+	{ "vfio-noiommu", "as uio, devices bound to vfio-pci (no-IOMMU mode)" },
+};
+
+static void print_backends(FILE *f)
+{
+	const char *name;
+
+	fprintf(f, "Global options (before or after the subcommand):\n"
+		   "  --backend B     one of iopt's backends:\n");
+	for (size_t i = 0; (name = backend_name(i)) != NULL; i++) {
+		const char *text = NULL;
+
+		for (size_t j = 0; j < sizeof(g_backend_help) / sizeof(g_backend_help[0]); j++)
+			if (strcmp(name, g_backend_help[j].name) == 0)
+				text = g_backend_help[j].text;
+		if (text)
+			fprintf(f, "                  %s: %s\n", name, text);
+		else
+			fprintf(f, "                  %s\n", name);
+	}
+}
+
 static const char g_global_help[] =
-	"Global options (before or after the subcommand):\n"
-	"  --backend B     sim:vtd (default; QEMU q35 intel-iommu model, legacy mode),\n"
-	"                  sim:vtd-scalable, sim:vtd-full, uio, vfio-noiommu (real\n"
-	"                  hardware: DMAR from /sys/firmware/acpi/tables, registers\n"
-	"                  through /dev/mem, read-only; needs root and intel_iommu=off)\n"
 	"  --json          machine-readable output: one JSON document on stdout\n"
 	"  --dmar FILE     sim: publish this DMAR (binary table) instead of the\n"
-	"                  synthesized q35 one (its first DRHD gets the model)\n"
+	"                  synthesized one (its DRHD i gets the backend's unit i,\n"
+	"                  as many as both have; other DRHDs have no registers)\n"
 	"  --sim-setup demo  sim: before the command, bring the unit up with the\n"
 	"                  driver and build example translations by hand: legacy,\n"
 	"                  scalable, PASID, nested (see walk --help)\n"
@@ -56,12 +96,15 @@ static void usage_all(FILE *f)
 	fprintf(f, "usage: iommuctl [GLOBAL OPTIONS] COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < N_CMDS; i++)
 		fprintf(f, "  %-9s %s\n", g_cmds[i]->name, g_cmds[i]->summary);
-	fprintf(f, "\n%s", g_global_help);
+	fputc('\n', f);
+	print_backends(f);
+	fprintf(f, "%s", g_global_help);
 }
 
 static void usage_cmd(FILE *f, const struct ctl_cmd *c)
 {
 	fprintf(f, "%s\n%s\n", c->summary, c->usage);
+	print_backends(f);
 	fprintf(f, "%s", g_global_help);
 }
 
@@ -255,14 +298,7 @@ static int take_global_opts(int *argc, char **argv, struct ctl_opts *o, bool *he
 
 static int check_global_opts(const struct ctl_opts *o, const char *cmd)
 {
-	static const char *const backends[] = {
-		"sim:vtd", "sim:vtd-scalable", "sim:vtd-full", "uio", "vfio-noiommu",
-	};
-	bool ok = false;
-
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
-		ok |= strcmp(o->backend, backends[i]) == 0;
-	if (!ok) {
+	if (!backend_known(o->backend)) {
 		fprintf(stderr, "iommuctl: unknown backend '%s' (see --help)\n", o->backend);
 		return CTL_EXIT_USAGE;
 	}

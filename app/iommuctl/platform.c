@@ -2,8 +2,10 @@
  * Opening a backend. Both kinds of platform are found the same way: read
  * the DMAR through iopt_env_fw_table (sim) or from /sys (real), then map
  * every DRHD's registers at its base (iopt_env_mmio_map on sim, /dev/mem on
- * real hardware). On sim the VT-d model is placed at the first DRHD's base
- * and a DMAR like QEMU q35's is published, unless --dmar gives one.
+ * real hardware). On sim the units are the ones the library's context
+ * builds for the backend (its sim machine options, iopt_internal/backends.h):
+ * one unit under a DMAR like QEMU q35's, several as the library's sim
+ * machine with its DMAR; with --dmar, DRHD i gets unit i (see sim_open).
  *
  * Real backends are used read-only here: iommuctl never writes a register
  * of a unit it did not bring up itself, so it can look at a unit another
@@ -18,20 +20,21 @@
 #include <unistd.h>
 
 #include "iopt/env.h"
+#include "iopt_internal/backends.h"
 #include "iopt_internal/hwmodel.h"
+#include "iopt_internal/sim_machine.h"
 #include "iopt_internal/sim.h"
 #include "hwdrv/vtd/regs.h"
 #include "iommuctl.h"
 
-static const struct {
-	const char *backend;
-	const char *profile;
-	unsigned int haw;    /* host address width the profile models (its DMAR HAW) */
-} g_sim_backends[] = {
-	{ "sim:vtd", "qemu-q35", 39 },
-	{ "sim:vtd-scalable", "qemu-q35-scalable", 39 },
-	{ "sim:vtd-full", "full", 46 },
-};
+/*
+ * Host address width of a profile, for the synthesized DMAR's HAW (the
+ * model keeps it private; QEMU's aw-bits=39 default, 46 for "full").
+ */
+static unsigned int profile_haw(const char *profile)
+{
+	return strcmp(profile, "full") == 0 ? 46 : 39;
+}
 
 /* Device scopes of QEMU q35's DMAR (QEMU.md): IOAPIC, then endpoints; plus
  * 00:03.0, in scope but left without a context entry by --sim-setup demo. */
@@ -91,52 +94,117 @@ static void build_q35_dmar(uint8_t *t, uint64_t reg_base, unsigned int haw)
 	t[9] = (uint8_t)(0x100 - sum);
 }
 
-/* The sim platform: environment, model at the DMAR's first unit, the DMAR. */
-static int sim_open(const struct ctl_opts *o, const char *cmd, struct ctl_plat *p)
+/* Unit u of the backend's machine, as the library's sim machine builds it. */
+static int sim_model_create(struct ctl_plat *p, const struct sim_machine_opts *mo,
+			    unsigned int u, uint64_t reg_base)
 {
-	struct vtdm_opts mo = { 0 };
-	uint8_t q35[Q35_DMAR_LEN];
+	const char *profile = mo->units[u].profile ? mo->units[u].profile : mo->profile;
+	struct vtdm_opts vo = { .reg_base = reg_base };
 	const struct iopt_mmio *mm;
-	void *file = NULL;
-	size_t file_len = 0, i;
 	int rc;
 
-	for (i = 0; i < sizeof(g_sim_backends) / sizeof(g_sim_backends[0]); i++)
-		if (strcmp(o->backend, g_sim_backends[i].backend) == 0)
-			break;
-	p->profile = g_sim_backends[i].profile;
-	if (o->dmar_file) {
-		struct iopt_dmar *d;
+	vo.coherency = mo->units[u].profile ? mo->units[u].coherency : mo->coherency;
+	if (!mo->units[u].profile) { /* the overrides go with the machine's profile */
+		vo.cap_set = mo->cap_set;
+		vo.cap_clear = mo->cap_clear;
+		vo.ecap_set = mo->ecap_set;
+		vo.ecap_clear = mo->ecap_clear;
+	}
+	p->model_profiles[u] = profile ? profile : "qemu-q35";
+	rc = vtdm_create(p->env, p->model_profiles[u], &vo, &p->models[u]);
+	if (rc)
+		return rc;
+	mm = vtdm_mmio(p->models[u]);
+	rc = sim_platform_add_mmio(p->env, vtdm_reg_base(p->models[u]),
+				   vtdm_reg_size(p->models[u]), mm->sim, mm->sim_arg);
+	if (rc) {
+		vtdm_destroy(p->models[u]);
+		p->models[u] = NULL;
+		return rc;
+	}
+	p->n_models = u + 1;
+	return 0;
+}
 
-		rc = ctl_read_table(o->dmar_file, &file, &file_len);
-		if (rc) {
-			ctl_err(cmd, "cannot read %s: %s", o->dmar_file, strerror(-rc));
-			return CTL_EXIT_FAIL;
-		}
-		rc = iopt_dmar_parse(file, file_len, 0, &d);
-		if (rc || d->n_drhd == 0) {
-			ctl_err(cmd, "%s: %s", o->dmar_file, rc ? "not a valid DMAR" : "no DRHD");
-			iopt_dmar_free(d);
-			ctl_free_table(file);
-			return CTL_EXIT_FAIL;
-		}
-		mo.reg_base = d->drhd[0].reg_base;
+/*
+ * --dmar FILE: its DRHD i gets unit i of the machine (as many as both have),
+ * at the DRHD's base. @return 0 or an exit code (message printed).
+ */
+static int sim_open_given_dmar(const struct ctl_opts *o, const char *cmd, struct ctl_plat *p,
+			       const struct sim_machine_opts *mo)
+{
+	unsigned int nr_units = mo->nr_units ? mo->nr_units : 1;
+	struct iopt_dmar *d = NULL;
+	void *file = NULL;
+	size_t file_len = 0;
+	int rc;
+
+	rc = ctl_read_table(o->dmar_file, &file, &file_len);
+	if (rc) {
+		ctl_err(cmd, "cannot read %s: %s", o->dmar_file, strerror(-rc));
+		return CTL_EXIT_FAIL;
+	}
+	rc = iopt_dmar_parse(file, file_len, 0, &d);
+	if (rc || d->n_drhd == 0) {
+		ctl_err(cmd, "%s: %s", o->dmar_file, rc ? "not a valid DMAR" : "no DRHD");
 		iopt_dmar_free(d);
+		ctl_free_table(file);
+		return CTL_EXIT_FAIL;
 	}
 	rc = iopt_env_create(NULL, &p->env);
+	for (unsigned int u = 0; rc == 0 && u < nr_units && u < d->n_drhd; u++)
+		rc = sim_model_create(p, mo, u, d->drhd[u].reg_base);
 	if (rc == 0)
-		rc = vtdm_create(p->env, p->profile, &mo, &p->model);
-	if (rc == 0) {
-		mm = vtdm_mmio(p->model);
-		rc = sim_platform_add_mmio(p->env, vtdm_reg_base(p->model),
-					   vtdm_reg_size(p->model), mm->sim, mm->sim_arg);
-	}
-	if (rc == 0 && !file)
-		build_q35_dmar(q35, vtdm_reg_base(p->model), g_sim_backends[i].haw);
-	if (rc == 0)
-		rc = sim_platform_add_fw_table(p->env, "DMAR", file ? file : q35,
-					       file ? file_len : Q35_DMAR_LEN);
+		rc = sim_platform_add_fw_table(p->env, "DMAR", file, file_len);
+	iopt_dmar_free(d);
 	ctl_free_table(file);
+	if (rc) {
+		ctl_err(cmd, "cannot create the sim platform: %s", strerror(-rc));
+		return CTL_EXIT_NO_BACKEND;
+	}
+	return 0;
+}
+
+/*
+ * The sim platform of backend o->backend (the machine the library builds
+ * for it, lib/iopt/main.c): with --dmar, see sim_open_given_dmar; a
+ * one-unit machine is its model at 0xfed90000 under a DMAR like QEMU q35's
+ * (what iommuctl always showed); a several-unit machine is the library's
+ * sim machine itself, with its DMAR (explicit scopes, INCLUDE_PCI_ALL last).
+ * @return 0 or an exit code (message printed).
+ */
+static int sim_open(const struct ctl_opts *o, const char *cmd, struct ctl_plat *p)
+{
+	struct sim_machine_opts mo;
+	uint8_t q35[Q35_DMAR_LEN];
+	int rc;
+
+	rc = backend_sim_machine(o->backend, &mo);
+	if (rc) {
+		ctl_err(cmd, "%s is not a sim backend", o->backend);
+		return CTL_EXIT_USAGE;
+	}
+	p->profile = mo.profile ? mo.profile : "qemu-q35";
+	if (o->dmar_file)
+		return sim_open_given_dmar(o, cmd, p, &mo);
+	rc = iopt_env_create(NULL, &p->env);
+	if (rc == 0 && mo.nr_units > 1) {
+		rc = sim_machine_create(p->env, &mo, &p->machine);
+		for (unsigned int u = 0; rc == 0 && u < p->machine->nr_units; u++) {
+			const char *prof = mo.units[u].profile ? mo.units[u].profile : p->profile;
+
+			p->models[u] = p->machine->units[u];
+			p->model_profiles[u] = prof;
+		}
+		if (rc == 0)
+			p->n_models = p->machine->nr_units;
+	} else if (rc == 0) {
+		rc = sim_model_create(p, &mo, 0, 0);
+		if (rc == 0) {
+			build_q35_dmar(q35, vtdm_reg_base(p->models[0]), profile_haw(p->profile));
+			rc = sim_platform_add_fw_table(p->env, "DMAR", q35, Q35_DMAR_LEN);
+		}
+	}
 	if (rc) {
 		ctl_err(cmd, "cannot create the sim platform: %s", strerror(-rc));
 		return CTL_EXIT_NO_BACKEND;
@@ -211,13 +279,14 @@ static int plat_find_units(const char *cmd, struct ctl_plat *p)
 
 static void plat_init(const struct ctl_opts *o, struct ctl_plat *p)
 {
+	struct sim_machine_opts mo;
+
 	memset(p, 0, sizeof(*p));
 	p->mem_fd = -1;
 	p->backend = o->backend;
 	p->sim = strncmp(o->backend, "sim:", 4) == 0;
-	for (size_t i = 0; i < sizeof(g_sim_backends) / sizeof(g_sim_backends[0]); i++)
-		if (strcmp(o->backend, g_sim_backends[i].backend) == 0)
-			p->profile = g_sim_backends[i].profile;
+	if (p->sim && backend_sim_machine(o->backend, &mo) == 0)
+		p->profile = mo.profile ? mo.profile : "qemu-q35";
 }
 
 int ctl_plat_open_env(const struct ctl_opts *o, const char *cmd, struct iopt_env *env,
@@ -232,6 +301,30 @@ int ctl_plat_open_env(const struct ctl_opts *o, const char *cmd, struct iopt_env
 	if (rc)
 		ctl_plat_close(p);
 	return rc;
+}
+
+/*
+ * --sim-setup demo on every unit with a model: unit 0 with 00:02.0 (as
+ * always), unit u > 0 of a several-unit machine with the first test device
+ * behind it (a unit with none is left at reset). @return 0 or an exit code.
+ */
+static int sim_setup_units(const char *cmd, struct ctl_plat *p)
+{
+	for (uint32_t u = 0; u < p->n_models && u < p->n_units; u++) {
+		int devfn = u == 0 ? 0x10 : -1, rc;
+
+		for (unsigned int i = 0; devfn < 0 && p->machine && i < p->machine->nr_devs; i++)
+			if (p->machine->devs[i].unit == u && p->machine->devs[i].rid < 0x100)
+				devfn = p->machine->devs[i].rid;
+		if (!p->models[u] || !p->units[u].mmio || devfn < 0)
+			continue;
+		rc = sim_setup_demo(p, u, (uint8_t)devfn, &p->setup[u]);
+		if (rc) {
+			ctl_err(cmd, "--sim-setup demo failed on unit %u: %s", u, strerror(-rc));
+			return CTL_EXIT_FAIL;
+		}
+	}
+	return 0;
 }
 
 int ctl_plat_open(const struct ctl_opts *o, const char *cmd, struct ctl_plat *p)
@@ -262,12 +355,9 @@ int ctl_plat_open(const struct ctl_opts *o, const char *cmd, struct ctl_plat *p)
 	if (rc)
 		goto fail;
 	if (o->sim_setup) {
-		rc = sim_setup_demo(p, &p->setup);
-		if (rc) {
-			ctl_err(cmd, "--sim-setup demo failed: %s", strerror(-rc));
-			rc = CTL_EXIT_FAIL;
+		rc = sim_setup_units(cmd, p);
+		if (rc)
 			goto fail;
-		}
 	}
 	return 0;
 fail:
@@ -277,8 +367,8 @@ fail:
 
 void ctl_plat_close(struct ctl_plat *p)
 {
-	if (p->setup)
-		sim_setup_free(p, p->setup);
+	for (uint32_t i = 0; i < CTL_MAX_MODELS; i++)
+		sim_setup_free(p, p->setup[i]);
 	for (uint32_t i = 0; i < p->n_units; i++)
 		iopt_mmio_unmap(p->units[i].mmio);
 	free(p->units);
@@ -287,9 +377,15 @@ void ctl_plat_close(struct ctl_plat *p)
 		iopt_env_fw_table_free(p->dmar_buf);
 	else
 		iopt_acpi_table_free(p->dmar_buf);
-	if (p->model) {
-		sim_platform_remove_mmio(p->env, vtdm_reg_base(p->model));
-		vtdm_destroy(p->model);
+	if (p->machine) {
+		sim_machine_destroy(p->machine);
+	} else {
+		for (uint32_t i = 0; i < p->n_models; i++) {
+			if (!p->models[i])
+				continue;
+			sim_platform_remove_mmio(p->env, vtdm_reg_base(p->models[i]));
+			vtdm_destroy(p->models[i]);
+		}
 	}
 	if (!p->env_borrowed)
 		iopt_env_destroy(p->env);

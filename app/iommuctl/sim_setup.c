@@ -1,6 +1,9 @@
 /*
  * --sim-setup demo: give the table walker (and anyone looking at a sim
- * unit) something to look at. The VT-d driver brings unit 0 up
+ * unit) something to look at. Done on every unit with a model, each with
+ * its own demo device (below "00:02.0": unit 0's; on a several-unit
+ * machine unit u's is the first test device the machine puts behind it,
+ * e.g. 00:04.0 on unit 1 of sim:vtd-2units). The VT-d driver brings the unit up
  * (vtd_unit_init/start: root table, RTADDR with TTM, QI, global
  * invalidations), then this file writes context, PASID and page-table
  * structures the way a driver would (page tables through lib/pgtbl, every
@@ -26,6 +29,7 @@
  * the model can be compared with what the walker says it reaches.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +47,6 @@
 /* The identity second stage of the nested PASID covers the sim memory. */
 #define DEMO_NEST_BASE 0x300000000ULL
 #define DEMO_NEST_SIZE 0x100000000ULL
-#define DEMO_DEVFN_SS 0x10   /* 00:02.0 */
 #define DEMO_DEVFN_PT 0x08   /* 00:01.0 */
 #define SZ_4K 0x1000ULL
 #define SZ_2M 0x200000ULL
@@ -52,6 +55,7 @@ enum { BUF_A, BUF_B, BUF_C, BUF_CTX, BUF_PDIR, BUF_PTBL, BUF_PDIR2, BUF_PTBL2, N
 
 struct sim_setup {
 	struct vtd_unit unit;
+	uint8_t devfn;           /* the second-stage device (bus 0): 00:02.0 on unit 0 */
 	bool unit_inited;
 	struct iopt_dma_buf bufs[N_BUFS];
 	struct iopt_pgtbl *ss, *fs, *nest;
@@ -133,9 +137,9 @@ static void build_legacy(struct sim_setup *s, uint64_t ss_root, unsigned int lev
 	uint64_t aw = levels - 2;
 
 	memset(ctx, 0, SZ_4K);
-	ctx[DEMO_DEVFN_SS * 2] = VTD_CTX_0_P | FIELD_PREP(VTD_CTX_0_TT, VTD_CTX_TT_UNTRANSLATED) |
+	ctx[s->devfn * 2] = VTD_CTX_0_P | FIELD_PREP(VTD_CTX_0_TT, VTD_CTX_TT_UNTRANSLATED) |
 				 (ss_root & VTD_CTX_0_SLPTPTR);
-	ctx[DEMO_DEVFN_SS * 2 + 1] = FIELD_PREP(VTD_CTX_1_AW, aw) | FIELD_PREP(VTD_CTX_1_DID, 1);
+	ctx[s->devfn * 2 + 1] = FIELD_PREP(VTD_CTX_1_AW, aw) | FIELD_PREP(VTD_CTX_1_DID, 1);
 	if (s->has_pt) {
 		ctx[DEMO_DEVFN_PT * 2] = VTD_CTX_0_P |
 					 FIELD_PREP(VTD_CTX_0_TT, VTD_CTX_TT_PASSTHROUGH);
@@ -162,7 +166,7 @@ static void build_scalable(struct sim_setup *s, uint64_t ss_root, unsigned int l
 	memset(ptbl2, 0, SZ_4K);
 	/* Requests without PASID use PASID 0 (RID_PASID stays 0: ECAP.RPS is
 	 * not needed), so each device has its own PASID directory. */
-	ctx[DEMO_DEVFN_SS * 4] = ctx0 | (s->has_fs ? VTD_SM_CTX_0_PASIDE : 0) |
+	ctx[s->devfn * 4] = ctx0 | (s->has_fs ? VTD_SM_CTX_0_PASIDE : 0) |
 				 (s->bufs[BUF_PDIR].pa & VTD_SM_CTX_0_PASIDDIRPTR);
 	pdir[0] = VTD_PASID_DIR_P | (s->bufs[BUF_PTBL].pa & VTD_PASID_DIR_SMPTBLPTR);
 	pe = ptbl;
@@ -237,17 +241,19 @@ static int build_tables(struct ctl_plat *p, struct sim_setup *s)
 	return 0;
 }
 
-int sim_setup_demo(struct ctl_plat *p, struct sim_setup **out)
+int sim_setup_demo(struct ctl_plat *p, uint32_t unit, uint8_t devfn, struct sim_setup **out)
 {
 	struct sim_setup *s;
 	int rc;
 
-	if (!p->sim || p->n_units == 0 || !p->units[0].mmio)
+	if (!p->sim || unit >= p->n_units || !p->units[unit].mmio || devfn == DEMO_DEVFN_PT ||
+	    devfn >= 0x80) /* the scalable build fills the lower context table only */
 		return -ENODEV;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	rc = vtd_unit_init(&s->unit, p->env, p->units[0].mmio, NULL);
+	s->devfn = devfn;
+	rc = vtd_unit_init(&s->unit, p->env, p->units[unit].mmio, NULL);
 	if (rc)
 		goto fail;
 	s->unit_inited = true;
@@ -305,17 +311,20 @@ static void emit_map(struct out *o, const char *dev, uint32_t pasid, uint64_t io
 
 void sim_setup_emit(struct out *o, const struct sim_setup *s)
 {
+	char dev[8];
+
+	snprintf(dev, sizeof(dev), "00:%02x.%x", s->devfn >> 3, s->devfn & 7);
 	out_obj_begin(o, "sim_setup");
 	out_str(o, "mode", s->scalable ? "scalable" : "legacy");
 	out_arr_begin(o, "mappings");
-	emit_map(o, "00:02.0", UINT32_MAX, DEMO_IOVA_RW, &s->bufs[BUF_A], SZ_4K, "rw", 0xa1);
-	emit_map(o, "00:02.0", UINT32_MAX, DEMO_IOVA_RO, &s->bufs[BUF_B], SZ_4K, "r", 0xb2);
-	emit_map(o, "00:02.0", UINT32_MAX, DEMO_IOVA_2M, &s->bufs[BUF_C], SZ_2M, "rw", 0xc3);
+	emit_map(o, dev, UINT32_MAX, DEMO_IOVA_RW, &s->bufs[BUF_A], SZ_4K, "rw", 0xa1);
+	emit_map(o, dev, UINT32_MAX, DEMO_IOVA_RO, &s->bufs[BUF_B], SZ_4K, "r", 0xb2);
+	emit_map(o, dev, UINT32_MAX, DEMO_IOVA_2M, &s->bufs[BUF_C], SZ_2M, "rw", 0xc3);
 	if (s->has_fs)
-		emit_map(o, "00:02.0", DEMO_FS_PASID, DEMO_IOVA_FS, &s->bufs[BUF_B], SZ_4K, "rw",
+		emit_map(o, dev, DEMO_FS_PASID, DEMO_IOVA_FS, &s->bufs[BUF_B], SZ_4K, "rw",
 			 0xb2);
 	if (s->has_nest)
-		emit_map(o, "00:02.0", DEMO_NEST_PASID, DEMO_IOVA_FS, &s->bufs[BUF_B], SZ_4K, "r",
+		emit_map(o, dev, DEMO_NEST_PASID, DEMO_IOVA_FS, &s->bufs[BUF_B], SZ_4K, "r",
 			 0xb2);
 	out_arr_end(o);
 	out_bool(o, "passthrough_00_01_0", s->has_pt);

@@ -8,6 +8,7 @@
 #include "iopt_private.h"
 #include "iopt/log.h"
 #include "iopt_internal/util.h"
+#include "iopt_internal/backends.h"
 #include "iopt_internal/hwdrv_vtd.h"
 #include "iopt_internal/hwmodel.h"
 #include "iopt_internal/sim_machine.h"
@@ -247,6 +248,36 @@ static const struct iom_backend g_backends[] = {
 	{ "vfio-noiommu", "vfio-noiommu", false, &vtd_hw_ops, IOPT_PCI_VFIO_NOIOMMU, { 0 } },
 };
 
+static const struct iom_backend *backend_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(g_backends); i++)
+		if (strcmp(name, g_backends[i].name) == 0)
+			return &g_backends[i];
+	return NULL;
+}
+
+const char *backend_name(size_t i)
+{
+	return i < ARRAY_SIZE(g_backends) ? g_backends[i].name : NULL;
+}
+
+bool backend_known(const char *name)
+{
+	return name && backend_find(name);
+}
+
+int backend_sim_machine(const char *name, struct sim_machine_opts *out)
+{
+	const struct iom_backend *be = name ? backend_find(name) : NULL;
+
+	if (!be || !be->sim || !out)
+		return -ENOENT;
+	*out = be->machine;
+	out->nr_devs = IOM_SIM_DEVS;
+	out->bus_master = true;
+	return 0;
+}
+
 /* Create a context on a backend's driver, with its own environment unless given one. */
 static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom_backend *be,
 			      struct iopt_ctx **out)
@@ -271,11 +302,9 @@ static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom
 	plat.env = env;
 	rc = 0;
 	if (be->sim) {
-		struct sim_machine_opts mo = be->machine;
+		struct sim_machine_opts mo;
 
-		mo.nr_devs = IOM_SIM_DEVS;
-		mo.bus_master = true;
-
+		(void)backend_sim_machine(be->name, &mo);
 		rc = sim_machine_create(env, &mo, &sim);
 		if (rc)
 			IOPT_ERRLOG("backend \"%s\": sim machine creation failed: %d", be->name, rc);
@@ -299,7 +328,7 @@ static int ctx_create_backend(const struct iopt_ctx_opts *opts, const struct iom
 int iopt_ctx_create(const struct iopt_ctx_opts *opts, struct iopt_ctx **out)
 {
 	const char *name = (opts && opts->backend) ? opts->backend : "sim:vtd";
-	size_t i;
+	const struct iom_backend *be;
 
 	if (!out)
 		return -EINVAL;
@@ -308,18 +337,16 @@ int iopt_ctx_create(const struct iopt_ctx_opts *opts, struct iopt_ctx **out)
 		IOPT_ERRLOG("unknown unbound-device policy %d", (int)opts->unbound);
 		return -EINVAL;
 	}
-	for (i = 0; i < ARRAY_SIZE(g_backends); i++)
-		if (strcmp(name, g_backends[i].name) == 0)
-			break;
-	if (i == ARRAY_SIZE(g_backends)) {
+	be = backend_find(name);
+	if (!be) {
 		IOPT_ERRLOG("unknown backend \"%s\"", name);
 		return -EINVAL;
 	}
-	if (!g_backends[i].ops) {
+	if (!be->ops) {
 		IOPT_ERRLOG("backend \"%s\": its driver is not in this build yet", name);
 		return -ENOTSUP;
 	}
-	return ctx_create_backend(opts, &g_backends[i], out);
+	return ctx_create_backend(opts, be, out);
 }
 
 void iopt_ctx_destroy(struct iopt_ctx *ctx)

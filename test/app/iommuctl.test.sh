@@ -34,5 +34,13 @@ expect_rc 0 faults
 expect_rc 0 faults --provoke
 expect_rc 0 selftest
 expect_rc 1 selftest --dev 00:1f.0
+for be in sim:vtd-coherent sim:vtd-quirks sim:vtd-2units; do
+	expect_rc 0 --backend "$be" info
+	expect_rc 0 --backend "$be" selftest
+done
+expect_rc 0 --backend sim:vtd-2units regs --unit 1
+expect_rc 2 --backend sim:vtd-2units regs --unit 2
+expect_rc 0 --backend sim:vtd-2units --sim-setup demo walk --dev 00:04.0 0x100000
+expect_rc 0 --backend sim:vtd-2units selftest --dev edu2
 echo "  SKIP JSON checks: python3 with the json module is not available"
 echo "UT-RESULT passed=$pass failed=$fail skipped=1"

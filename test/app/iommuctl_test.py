@@ -667,6 +667,180 @@ def real_backend_unavailable():
         assert "cannot open backend " + be in err, err
 
 
+# ---- the other sim backends: coherent, quirks, two units ---------------------------
+
+# Where the sim machine puts unit i's registers (include/iopt_internal/sim_machine.h:
+# SIM_MACHINE_VTD_BASE + i * SIM_MACHINE_VTD_STRIDE).
+def unit_base(i):
+    return 0xfed90000 + i * 0x10000
+
+# sim:vtd-quirks (lib/iopt/main.c): q35 with CAP.RWBF (bit 4) and CAP.CM (bit 7)
+# set, ECAP.QI (bit 1) and ECAP.PT (bit 6) clear (VT-d 11.4.2, 11.4.3).
+QUIRKS = (0x10, PROFILES["sim:vtd"][1] | 1 << 4 | 1 << 7, PROFILES["sim:vtd"][2] & ~(1 << 1 | 1 << 6))
+# sim:vtd-coherent: the full profile with ECAP.C (bit 0).
+COHERENT = (0x40, full_profile()[1], full_profile()[2] | 1)
+# sim:vtd-2units: unit 0 q35 legacy naming edu0 and edu1, unit 1 the full
+# profile (not coherent) with INCLUDE_PCI_ALL, behind which are edu2 and edu3.
+TWO_UNITS = (PROFILES["sim:vtd"], full_profile())
+
+
+def check_regs(u, prof, what):
+    ver, cap, ecap = prof
+    r = u["registers"]
+    eq((r["VER"]["value"], r["CAP"]["value"], r["ECAP"]["value"]), (ver, cap, ecap), what)
+    eq(r["CAP"]["fields"], decode(cap, CAP_FIELDS), what + " CAP fields")
+    eq(r["ECAP"]["fields"], decode(ecap, ECAP_FIELDS), what + " ECAP fields")
+
+
+@test
+def help_lists_every_backend():
+    text = run("--help")[1].decode()
+    for be in ("sim:vtd", "sim:vtd-scalable", "sim:vtd-full", "sim:vtd-coherent",
+               "sim:vtd-quirks", "sim:vtd-2units", "uio", "vfio-noiommu"):
+        assert be + ":" in text, be + " not in --help"
+
+
+@test
+def quirks_decoded():
+    d = run_json("--backend", "sim:vtd-quirks", "info")
+    u = d["units"][0]
+    eq(d["model_profile"], "qemu-q35", "profile")
+    eq(u["driver_supported"], True, "the driver runs on it")
+    eq(u["driver_mode"], "legacy", "mode")
+    c = u["caps"]
+    eq((c["cm"], c["rwbf"], c["pt"], c["qi"]), (True, True, False, False), "CM RWBF PT QI")
+    check_regs(run_json("--backend", "sim:vtd-quirks", "regs")["units"][0], QUIRKS, "quirks regs")
+    r = run_json("--backend", "sim:vtd-quirks", "regs")["units"][0]["registers"]
+    eq((r["CAP"]["fields"]["CM"], r["CAP"]["fields"]["RWBF"]), (1, 1), "CAP CM RWBF")
+    eq((r["ECAP"]["fields"]["QI"], r["ECAP"]["fields"]["PT"]), (0, 0), "ECAP QI PT")
+    # Brought up without QI (register-based invalidation), and without PT
+    # the demo gives 00:01.0 no pass-through context.
+    g = run_json("--backend", "sim:vtd-quirks", "--sim-setup", "demo", "regs")[
+        "units"][0]["registers"]["GSTS"]["fields"]
+    eq((g["TES"], g["RTPS"], g["QIES"]), (1, 1, 0), "TES RTPS, no QIES")
+    d = walk("sim:vtd-quirks", "--dev", "00:02.0", "0x100008")
+    eq(d["result"]["pa"], mapping(d, 0x100000)["pa"] + 8, "quirks walk")
+    eq(d["model_check"]["agrees"], True, "model agrees")
+    eq(d["sim_setup"]["passthrough_00_01_0"], False, "no pass-through without ECAP.PT")
+    d = walk("sim:vtd-quirks", "--dev", "00:01.0", "0x5000", rc=1)
+    eq(d["result"]["fault"]["reason"], 0x02, "00:01.0 context not present")
+    eq(d["model_check"]["agrees"], True, "model agrees on the fault")
+
+
+@test
+def coherent_decoded():
+    u = run_json("--backend", "sim:vtd-coherent", "info")["units"][0]
+    eq((u["caps"]["coherent"], u["driver_mode"]), (True, "scalable"), "coherent full unit")
+    check_regs(run_json("--backend", "sim:vtd-coherent", "regs")["units"][0], COHERENT,
+               "coherent regs")
+    d = walk("sim:vtd-coherent", "--dev", "00:02.0", "--pasid", "5", "--write", "0x200010")
+    eq(d["result"]["pa"], mapping(d, 0x200000, 5)["pa"] + 0x10, "first-stage PA")
+    eq(d["model_check"]["agrees"], True, "model agrees")
+
+
+@test
+def two_units_info():
+    d = run_json("--backend", "sim:vtd-2units", "info")
+    eq(d["unit_profiles"], ["qemu-q35", "full"], "each unit's model profile")
+    assert "unit_profiles" not in run_json("info"), "one unit: model_profile only"
+    us = d["units"]
+    eq([u["index"] for u in us], [0, 1], "two units")
+    eq([u["reg_base"] for u in us], [unit_base(0), unit_base(1)], "register bases")
+    eq([u["include_pci_all"] for u in us], [False, True], "INCLUDE_PCI_ALL on the last")
+    eq([s["bdf"] for s in us[0]["devices"]], ["0000:00:02.0", "0000:00:03.0"],
+       "unit 0 names edu0 and edu1")
+    eq([s["type"] for s in us[0]["devices"]], ["pci-endpoint"] * 2, "endpoint scopes")
+    eq(us[1]["devices"], [], "unit 1: no scopes (INCLUDE_PCI_ALL)")
+    eq([u["driver_mode"] for u in us], ["legacy", "scalable"], "modes")
+    eq([u["version"] for u in us], ["1.0", "4.0"], "versions")
+    eq([u["caps"]["pasid"] for u in us], [False, True], "PASID on unit 1 only")
+    eq([u["caps"]["coherent"] for u in us], [False, False], "neither coherent")
+    eq([u["current"]["translation_enabled"] for u in us], [False, False], "both at reset")
+    # The library's context on the same backend brings both units up.
+    d = run_json("--backend", "sim:vtd-2units", "--setup", "demo", "--setup-dev", "00:04.0",
+                 "info")
+    eq([(u["current"]["translation_enabled"], u["current"]["ttm"]) for u in d["units"]],
+       [(True, "legacy"), (True, "scalable")], "live: both units translating")
+    eq(d["setup"]["device"], "00:04.0", "live device")
+
+
+@test
+def two_units_regs():
+    d = run_json("--backend", "sim:vtd-2units", "regs", "--unit", "1")
+    eq(len(d["units"]), 1, "--unit 1: one unit")
+    u = d["units"][0]
+    eq((u["index"], u["reg_base"]), (1, unit_base(1)), "unit 1")
+    check_regs(u, (0x40, full_profile()[1], full_profile()[2]), "unit 1 regs")
+    us = run_json("--backend", "sim:vtd-2units", "regs")["units"]
+    eq(len(us), 2, "both units dumped")
+    for i, prof in enumerate(TWO_UNITS):
+        check_regs(us[i], prof, "unit %d regs" % i)
+    eq(run("--backend", "sim:vtd-2units", "regs", "--unit", "2")[0], 2, "no unit 2")
+
+
+@test
+def two_units_walk():
+    # 00:04.0 (edu2) is in no explicit scope: the INCLUDE_PCI_ALL unit translates it.
+    d = walk("sim:vtd-2units", "--dev", "00:04.0", "0x100123")
+    eq((d["unit"], d["reg_base"]), (1, unit_base(1)), "walked on unit 1")
+    eq(d["sim_setup"]["mode"], "scalable", "unit 1's demo")
+    eq(mapping(d, 0x100000)["dev"], "00:04.0", "unit 1's demo device")
+    eq(d["result"]["pa"], mapping(d, 0x100000)["pa"] + 0x123, "PA")
+    eq(d["steps"][0]["structure"], "scalable root entry", "scalable tables")
+    eq(len(d["steps"]), 4 + 4, "root, context, PASID dir and entry, 4 levels")
+    eq(d["model_check"]["agrees"], True, "unit 1's model agrees")
+    d = walk("sim:vtd-2units", "--dev", "00:04.0", "--write", "0x101000", rc=1)
+    eq((d["unit"], d["result"]["fault"]["reason"]), (1, 0x79), "write to read-only, SSL.2")
+    eq(d["model_check"]["agrees"], True, "model agrees on the fault")
+    eq(d["model_check"]["fault_record"]["sid"], 0x20, "recorded on unit 1 for 00:04.0")
+    d = walk("sim:vtd-2units", "--dev", "00:04.0", "--pasid", "5", "0x200010")
+    eq(d["result"]["pa"], mapping(d, 0x200000, 5)["pa"] + 0x10, "first stage on unit 1")
+    eq(d["model_check"]["agrees"], True, "model agrees (PASID)")
+    d = walk("sim:vtd-2units", "--dev", "00:05.0", "0x1000", rc=1)
+    eq((d["unit"], d["result"]["fault"]["reason"]), (1, 0x41), "edu3: no context entry")
+    # edu0 stays on the legacy unit 0 with its own demo.
+    d = walk("sim:vtd-2units", "--dev", "00:02.0", "0x100123")
+    eq((d["unit"], d["sim_setup"]["mode"]), (0, "legacy"), "edu0 on unit 0")
+    eq(d["result"]["pa"], mapping(d, 0x100000)["pa"] + 0x123, "unit 0 PA")
+    eq(d["model_check"]["agrees"], True, "unit 0's model agrees")
+    # The live unit 1 (library context): the device's DMA agrees with the walk.
+    d = run_json("--backend", "sim:vtd-2units", "--setup", "demo", "--setup-dev", "00:04.0",
+                 "walk", "--dev", "00:04.0", "0x100000")
+    eq(d["unit"], 1, "live walk on unit 1")
+    eq(d["result"]["translated"], True, "live translation")
+    eq(d["dma_check"]["agrees"], True, "edu2's DMA agrees")
+
+
+@test
+def two_units_selftest_and_faults():
+    for dev, reason in (("edu0", 0x05), ("edu2", 0x79)):
+        d = run_json("--backend", "sim:vtd-2units", "selftest", "--dev", dev)
+        eq(d["device"], dev, "device")
+        for st in d["steps"]:
+            eq(st["ok"], True, "%s %s: %s" % (dev, st["step"], st["detail"]))
+        eq(d["verdict"], "pass", dev + " verdict")
+        assert "reason 0x%02x" % reason in d["steps"][-1]["detail"], d["steps"][-1]
+        d = run_json("--backend", "sim:vtd-2units", "faults", "--provoke", "--dev", dev)
+        eq(d["count"], 1, dev + " one record")
+        r = d["records"][0]
+        eq((r["rid"], r["reason"]), ({"edu0": 0x10, "edu2": 0x20}[dev], reason), dev + " record")
+    for be, reason in (("sim:vtd-quirks", 0x05), ("sim:vtd-coherent", 0x79)):
+        d = run_json("--backend", be, "selftest")
+        eq(d["verdict"], "pass", be + " verdict")
+        assert "reason 0x%02x" % reason in d["steps"][-1]["detail"], d["steps"][-1]
+
+
+@test
+def two_units_given_dmar():
+    # --dmar: DRHD i gets the backend's unit i; the third DRHD has none.
+    d = run_json("--backend", "sim:vtd-2units", "--dmar", os.path.join(AML, "dmar_multi.aml"),
+                 "info")
+    us = d["units"]
+    eq([u["reg_base"] for u in us], [0xfed90000, 0xfed91000, 0xfed92000], "units")
+    eq([u.get("driver_mode") for u in us[:2]], ["legacy", "scalable"], "the two models")
+    assert "registers not mapped" in us[2]["error"], us[2]
+
+
 print("UT-RESULT passed=%d failed=%d skipped=%d" % (RESULTS["passed"], RESULTS["failed"],
                                                    RESULTS["skipped"]))
 sys.exit(1 if RESULTS["failed"] else 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "iopt/env.h"
+#include "iopt_internal/backends.h"
 #include "hwdrv/vtd/vtd.h"
 #include "iommuctl.h"
 
@@ -141,7 +142,12 @@ static void emit_unit(struct out *o, const struct ctl_plat *p, const struct ctl_
 	out_bool(o, "driver_supported", rc == 0);
 	if (rc == 0) {
 		emit_caps(o, &caps);
-		rc = vtd_caps_choose_mode(&caps, false, false, &mode);
+		/* the mode the library's driver takes on this backend (a sim
+		 * backend may force one: sim:vtd-coherent runs legacy) */
+		const char *variant = backend_variant(p->backend);
+
+		rc = vtd_caps_choose_mode(&caps, variant && !strcmp(variant, "legacy"),
+					  variant && !strcmp(variant, "scalable"), &mode);
 		out_str(o, "driver_mode", rc ? "none" : mode == VTD_MODE_SCALABLE ? "scalable" :
 								      "legacy");
 	} else {

@@ -18,6 +18,12 @@ const char *backend_name(size_t i);
 /* Is name a backend iopt_ctx_create() accepts (its driver may still be absent)? */
 bool backend_known(const char *name);
 
+/*
+ * The variant the backend passes to its driver (iopt_hw_platform.variant;
+ * for VT-d "legacy" and "scalable" force that mode), or NULL (unknown name).
+ */
+const char *backend_variant(const char *name);
+
 /**
  * The machine sim backend name builds: *out as iopt_ctx_create passes it to
  * sim_machine_create (nr_devs and bus_master filled in).

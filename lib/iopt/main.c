@@ -266,6 +266,13 @@ bool backend_known(const char *name)
 	return name && backend_find(name);
 }
 
+const char *backend_variant(const char *name)
+{
+	const struct iom_backend *be = name ? backend_find(name) : NULL;
+
+	return be ? be->variant : NULL;
+}
+
 int backend_sim_machine(const char *name, struct sim_machine_opts *out)
 {
 	const struct iom_backend *be = name ? backend_find(name) : NULL;

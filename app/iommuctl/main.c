@@ -28,7 +28,7 @@ static const struct {
 	{ "sim:vtd-scalable", "q35 with x-scalable-mode=on: scalable mode" },
 	{ "sim:vtd-full", "the \"full\" model: scalable, PASID, nesting,\n"
 			  "                    first stage, 5 levels; walks not coherent" },
-	{ "sim:vtd-coherent", "sim:vtd-full with coherent walks (ECAP.C=1)" },
+	{ "sim:vtd-coherent", "sim:vtd-full with coherent walks (ECAP.C=1), run in legacy mode" },
 	{ "sim:vtd-quirks", "q35 with CAP.CM=1 (caching mode), CAP.RWBF=1,\n"
 			    "                    ECAP.PT=0 (no pass-through), ECAP.QI=0\n"
 			    "                    (register-based invalidation)" },

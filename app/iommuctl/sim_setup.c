@@ -35,6 +35,7 @@
 
 #include "iopt/env.h"
 #include "iopt/pgtbl.h"
+#include "iopt_internal/backends.h"
 #include "hwdrv/vtd/vtd.h"
 #include "iommuctl.h"
 
@@ -253,7 +254,14 @@ int sim_setup_demo(struct ctl_plat *p, uint32_t unit, uint8_t devfn, struct sim_
 	if (!s)
 		return -ENOMEM;
 	s->devfn = devfn;
-	rc = vtd_unit_init(&s->unit, p->env, p->units[unit].mmio, NULL);
+	/* The mode the library's driver takes on this backend (sim:vtd-coherent
+	 * forces legacy), so the demo tables are those an application gets. */
+	const char *variant = backend_variant(p->backend);
+	struct vtd_unit_opts uo = { .force_legacy = variant && !strcmp(variant, "legacy"),
+				    .force_scalable = variant && !strcmp(variant, "scalable"),
+				    .node = IOPT_NUMA_ANY };
+
+	rc = vtd_unit_init(&s->unit, p->env, p->units[unit].mmio, &uo);
 	if (rc)
 		goto fail;
 	s->unit_inited = true;

@@ -17,6 +17,7 @@ PKGS=(
 	qemu-system-x86 qemu-system-arm busybox-static cpio
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	gnuplot-nox
+	python3 zlib1g-dev
 )
 
 missing=()

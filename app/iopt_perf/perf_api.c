@@ -130,6 +130,25 @@ static void set_inval(struct perf_row *r, bool have, const struct api_counts *c0
 }
 
 /*
+ * The row of a per-I/O cycle figure (strict_cycle, random_cycle): 'cycles'
+ * single 4K map+unmap pairs per repetition (t[0..reps-1], ns), so the floor
+ * stores 2 entries per cycle; invalidations per cycle when 'have'.
+ */
+static void emit_cycle(const char *test, const char *note, uint64_t cycles, uint64_t live,
+		       double *t, unsigned int reps, bool have, const struct api_counts *c0,
+		       const struct api_counts *c1)
+{
+	struct perf_row row = row_init(test, PAGE, 1, live);
+
+	row.ops = cycles;
+	row.ns = perf_median(t, reps);
+	row.floor_ns = perf_floor_ns(1, 2 * cycles, reps);
+	row.note = note;
+	set_inval(&row, have, c0, c1, cycles);
+	perf_emit(&row);
+}
+
+/*
  * Map and unmap 'calls' calls of batch pages of pgsize. The IOAS picks the
  * page sizes itself (the largest that IOVA and PA are both aligned to), so
  * rows of pages smaller than 2M start one 4K page past a 2M boundary of the
@@ -187,7 +206,6 @@ static int strict_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
 {
 	unsigned int reps = a->o->reps, r;
 	struct api_counts c0, c1;
-	struct perf_row row;
 	bool have = false;
 	double t[64];
 	uint64_t k, bytes;
@@ -212,13 +230,7 @@ static int strict_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
 		t[r] = perf_now_ns() - t0;
 		have = have && api_counters(a, &c1);
 	}
-	row = row_init("cycle", PAGE, 1, live);
-	row.ops = cycles;
-	row.ns = perf_median(t, reps);
-	row.floor_ns = perf_floor_ns(1, 2 * cycles, reps);
-	row.note = "alloc IOVA+map+unmap+inval+wait";
-	set_inval(&row, have, &c0, &c1, cycles);
-	perf_emit(&row);
+	emit_cycle("cycle", "alloc IOVA+map+unmap+inval+wait", cycles, live, t, reps, have, &c0, &c1);
 	return 0;
 }
 
@@ -311,7 +323,6 @@ static int random_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
 	unsigned int reps = a->o->reps, r;
 	uint64_t k, bytes, seed = 0x2545f4914f6cdd1dULL ^ live;
 	struct api_counts c0, c1;
-	struct perf_row row;
 	bool have = false;
 	double t[64];
 	int rc;
@@ -345,13 +356,8 @@ static int random_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
 	rc = iopt_ioas_allow_iovas(a->ctx, a->ioas, NULL, 0);
 	if (rc)
 		return fail("cycle_rand allow_iovas reset", rc);
-	row = row_init("cycle_rand", PAGE, 1, live);
-	row.ops = cycles;
-	row.ns = perf_median(t, reps);
-	row.floor_ns = perf_floor_ns(1, 2 * cycles, reps);
-	row.note = "unmap a random live+inval+wait; alloc IOVA (its hole)+map";
-	set_inval(&row, have, &c0, &c1, cycles);
-	perf_emit(&row);
+	emit_cycle("cycle_rand", "unmap a random live+inval+wait; alloc IOVA (its hole)+map",
+		   cycles, live, t, reps, have, &c0, &c1);
 	return 0;
 }
 

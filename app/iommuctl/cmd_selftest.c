@@ -50,25 +50,39 @@ struct selftest {
 	uint32_t unit;          /* the unit whose scope holds it */
 };
 
-/* Emit one step; @return ok ? 0 : -1. */
-static int step(struct selftest *t, const char *name, bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int step(struct selftest *t, const char *name, bool ok, const char *fmt, ...)
+/*
+ * Close the open step object: its "ok" and "detail" members, then count a
+ * failure. Shared by step() and st_walk_end(). @return ok ? 0 : -1.
+ */
+static int step_close(struct selftest *t, bool ok, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static int step_close(struct selftest *t, bool ok, const char *fmt, va_list ap)
 {
 	char detail[256];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	out_obj_begin(t->o, NULL);
-	out_str(t->o, "step", name);
 	out_bool(t->o, "ok", ok);
 	out_str(t->o, "detail", detail);
 	out_obj_end(t->o);
 	if (!ok)
 		t->failed++;
 	return ok ? 0 : -1;
+}
+
+/* Emit one step; @return ok ? 0 : -1. */
+static int step(struct selftest *t, const char *name, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int step(struct selftest *t, const char *name, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	out_obj_begin(t->o, NULL);
+	out_str(t->o, "step", name);
+	va_start(ap, fmt);
+	rc = step_close(t, ok, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* Bind and, on a real backend, reach the device's DMA engine (edu only). */
@@ -280,18 +294,13 @@ static int st_walk_end(struct selftest *t, bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int st_walk_end(struct selftest *t, bool ok, const char *fmt, ...)
 {
-	char detail[256];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	rc = step_close(t, ok, fmt, ap);
 	va_end(ap);
-	out_bool(t->o, "ok", ok);
-	out_str(t->o, "detail", detail);
-	out_obj_end(t->o);
-	if (!ok)
-		t->failed++;
-	return ok ? 0 : -1;
+	return rc;
 }
 
 /*

@@ -13,7 +13,9 @@
 #ifndef IOPT_PERF_H
 #define IOPT_PERF_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -70,6 +72,27 @@ double perf_median(double *v, unsigned int n);
  */
 double perf_floor_ns(uint64_t per_call, uint64_t calls, unsigned int reps);
 void perf_floor_fini(void);
+
+/*
+ * Worker threads (perf_workers.c). A worker's argument is the caller's
+ * per-thread struct, whose first member is a struct perf_worker.
+ */
+#define PERF_MAX_WORKERS 8
+struct perf_worker {
+	pthread_barrier_t *bar; /* set by perf_run_workers: wait on it, then time */
+	double start, end;      /* the worker's work, after the barrier (perf_now_ns) */
+	int rc;                 /* 0, or the error it stopped at */
+};
+/*
+ * One timed round: thread i runs fn on the struct at workers + i * stride,
+ * after this resets its struct perf_worker head (the caller's other fields
+ * are left as set); all start together at a barrier. Every thread is joined.
+ * @return 0 and *wall_ns (first start to last end); the first failed
+ * worker's rc; -EINVAL for 0 or more than PERF_MAX_WORKERS threads.
+ * A thread that cannot be created ends the program (message printed).
+ */
+int perf_run_workers(void *(*fn)(void *), void *workers, size_t stride,
+		     unsigned int nthreads, double *wall_ns);
 
 /* The layers (perf_pgtbl.c, perf_api.c): 0, or -1 on an unexpected error. */
 int perf_pgtbl_run(const struct perf_opts *o);

@@ -130,6 +130,25 @@ static void set_inval(struct perf_row *r, bool have, const struct api_counts *c0
 }
 
 /*
+ * The row of a per-I/O cycle figure (strict_cycle, random_cycle): 'cycles'
+ * single 4K map+unmap pairs per repetition (t[0..reps-1], ns), so the floor
+ * stores 2 entries per cycle; invalidations per cycle when 'have'.
+ */
+static void emit_cycle(const char *test, const char *note, uint64_t cycles, uint64_t live,
+		       double *t, unsigned int reps, bool have, const struct api_counts *c0,
+		       const struct api_counts *c1)
+{
+	struct perf_row row = row_init(test, PAGE, 1, live);
+
+	row.ops = cycles;
+	row.ns = perf_median(t, reps);
+	row.floor_ns = perf_floor_ns(1, 2 * cycles, reps);
+	row.note = note;
+	set_inval(&row, have, c0, c1, cycles);
+	perf_emit(&row);
+}
+
+/*
  * Map and unmap 'calls' calls of batch pages of pgsize. The IOAS picks the
  * page sizes itself (the largest that IOVA and PA are both aligned to), so
  * rows of pages smaller than 2M start one 4K page past a 2M boundary of the
@@ -187,7 +206,6 @@ static int strict_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
 {
 	unsigned int reps = a->o->reps, r;
 	struct api_counts c0, c1;
-	struct perf_row row;
 	bool have = false;
 	double t[64];
 	uint64_t k, bytes;
@@ -212,13 +230,7 @@ static int strict_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
 		t[r] = perf_now_ns() - t0;
 		have = have && api_counters(a, &c1);
 	}
-	row = row_init("cycle", PAGE, 1, live);
-	row.ops = cycles;
-	row.ns = perf_median(t, reps);
-	row.floor_ns = perf_floor_ns(1, 2 * cycles, reps);
-	row.note = "alloc IOVA+map+unmap+inval+wait";
-	set_inval(&row, have, &c0, &c1, cycles);
-	perf_emit(&row);
+	emit_cycle("cycle", "alloc IOVA+map+unmap+inval+wait", cycles, live, t, reps, have, &c0, &c1);
 	return 0;
 }
 
@@ -311,7 +323,6 @@ static int random_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
 	unsigned int reps = a->o->reps, r;
 	uint64_t k, bytes, seed = 0x2545f4914f6cdd1dULL ^ live;
 	struct api_counts c0, c1;
-	struct perf_row row;
 	bool have = false;
 	double t[64];
 	int rc;
@@ -345,13 +356,8 @@ static int random_cycle(struct apictx *a, uint64_t cycles, uint64_t live)
 	rc = iopt_ioas_allow_iovas(a->ctx, a->ioas, NULL, 0);
 	if (rc)
 		return fail("cycle_rand allow_iovas reset", rc);
-	row = row_init("cycle_rand", PAGE, 1, live);
-	row.ops = cycles;
-	row.ns = perf_median(t, reps);
-	row.floor_ns = perf_floor_ns(1, 2 * cycles, reps);
-	row.note = "unmap a random live+inval+wait; alloc IOVA (its hole)+map";
-	set_inval(&row, have, &c0, &c1, cycles);
-	perf_emit(&row);
+	emit_cycle("cycle_rand", "unmap a random live+inval+wait; alloc IOVA (its hole)+map",
+		   cycles, live, t, reps, have, &c0, &c1);
 	return 0;
 }
 
@@ -391,11 +397,9 @@ static int run_live(struct apictx *a, uint64_t n)
 }
 
 struct thr {
+	struct perf_worker w; /* first: perf_run_workers' head */
 	struct apictx *a;
-	pthread_barrier_t *bar;
 	uint64_t base, cycles;
-	double start, end; /* this thread's work, after the start barrier */
-	int rc;
 };
 
 static void *thread_main(void *arg)
@@ -403,16 +407,16 @@ static void *thread_main(void *arg)
 	struct thr *th = arg;
 	uint64_t k, bytes;
 
-	pthread_barrier_wait(th->bar);
-	th->start = perf_now_ns();
-	for (k = 0; k < th->cycles && th->rc == 0; k++) {
+	pthread_barrier_wait(th->w.bar);
+	th->w.start = perf_now_ns();
+	for (k = 0; k < th->cycles && th->w.rc == 0; k++) {
 		uint64_t iova = th->base + (k % API_SLOTS) * PAGE;
 
-		th->rc = iopt_ioas_map(th->a->ctx, th->a->ioas, th->a->buf, PAGE, &iova, MAPF);
-		if (th->rc == 0)
-			th->rc = iopt_ioas_unmap(th->a->ctx, th->a->ioas, iova, PAGE, &bytes);
+		th->w.rc = iopt_ioas_map(th->a->ctx, th->a->ioas, th->a->buf, PAGE, &iova, MAPF);
+		if (th->w.rc == 0)
+			th->w.rc = iopt_ioas_unmap(th->a->ctx, th->a->ioas, iova, PAGE, &bytes);
 	}
-	th->end = perf_now_ns();
+	th->w.end = perf_now_ns();
 	return NULL;
 }
 
@@ -420,40 +424,19 @@ static int run_threads(struct apictx *a, unsigned int nthreads)
 {
 	unsigned int reps = a->o->reps, r, i;
 	uint64_t cycles = calls_for(a, 4, PAGE);
-	pthread_barrier_t bar;
 	struct perf_row row;
 	struct thr th[2];
-	pthread_t tid[2];
 	double t[64];
 
-	pthread_barrier_init(&bar, NULL, nthreads + 1);
 	for (r = 0; r < reps; r++) {
-		double t0;
+		int rc;
 
-		for (i = 0; i < nthreads; i++) {
-			th[i] = (struct thr){ .a = a, .bar = &bar, .cycles = cycles,
-					      .base = a->thread_base[i] };
-			if (pthread_create(&tid[i], NULL, thread_main, &th[i]) != 0) {
-				fprintf(stderr, "iopt_perf: pthread_create failed\n");
-				exit(1);
-			}
-		}
-		pthread_barrier_wait(&bar);
-		for (i = 0; i < nthreads; i++) {
-			pthread_join(tid[i], NULL);
-			if (th[i].rc)
-				return fail("thread cycle", th[i].rc);
-		}
-		/* Wall time: first start to last end. */
-		t0 = th[0].start;
-		t[r] = th[0].end;
-		for (i = 1; i < nthreads; i++) {
-			t0 = th[i].start < t0 ? th[i].start : t0;
-			t[r] = th[i].end > t[r] ? th[i].end : t[r];
-		}
-		t[r] -= t0;
+		for (i = 0; i < nthreads; i++)
+			th[i] = (struct thr){ .a = a, .cycles = cycles, .base = a->thread_base[i] };
+		rc = perf_run_workers(thread_main, th, sizeof(th[0]), nthreads, &t[r]);
+		if (rc)
+			return fail("thread cycle", rc);
 	}
-	pthread_barrier_destroy(&bar);
 	row = row_init("thr_cycle", PAGE, 1, 0);
 	row.threads = nthreads;
 	row.ops = cycles * nthreads;

@@ -306,11 +306,9 @@ static int run_live(struct pgctx *c, uint64_t n)
 }
 
 struct thr {
+	struct perf_worker w; /* first: perf_run_workers' head */
 	struct pgctx *c;
-	pthread_barrier_t *bar;
 	uint64_t base, batch, cycles;
-	double start, end; /* this thread's work, after the start barrier */
-	int rc;
 };
 
 static void *thread_main(void *arg)
@@ -320,17 +318,17 @@ static void *thread_main(void *arg)
 	uint64_t size = th->batch * PAGE, k, bytes;
 
 	iopt_pgtbl_gather_init(&g);
-	pthread_barrier_wait(th->bar);
-	th->start = perf_now_ns();
-	for (k = 0; k < th->cycles && th->rc == 0; k++) {
+	pthread_barrier_wait(th->w.bar);
+	th->w.start = perf_now_ns();
+	for (k = 0; k < th->cycles && th->w.rc == 0; k++) {
 		uint64_t iova = th->base + (k % CYCLE_SLOTS) * size;
 
-		th->rc = iopt_pgtbl_map(th->c->t, iova, iova + PAGE, size, RW);
-		if (th->rc == 0)
-			th->rc = iopt_pgtbl_unmap(th->c->t, iova, size, &g, &bytes);
+		th->w.rc = iopt_pgtbl_map(th->c->t, iova, iova + PAGE, size, RW);
+		if (th->w.rc == 0)
+			th->w.rc = iopt_pgtbl_unmap(th->c->t, iova, size, &g, &bytes);
 		iopt_pgtbl_gather_release(th->c->t, &g);
 	}
-	th->end = perf_now_ns();
+	th->w.end = perf_now_ns();
 	return NULL;
 }
 
@@ -340,39 +338,19 @@ static int run_threads(struct pgctx *c, unsigned int nthreads, uint64_t batch)
 	unsigned int reps = c->o->reps, r, i;
 	uint64_t cycles = calls_for(c->o, batch * 4);
 	struct thr th[2];
-	pthread_t tid[2];
-	pthread_barrier_t bar;
 	struct perf_row row;
 	double t[64];
 
-	pthread_barrier_init(&bar, NULL, nthreads + 1);
 	for (r = 0; r < reps; r++) {
-		double t0;
+		int rc;
 
-		for (i = 0; i < nthreads; i++) {
-			th[i] = (struct thr){ .c = c, .bar = &bar, .batch = batch, .cycles = cycles,
+		for (i = 0; i < nthreads; i++)
+			th[i] = (struct thr){ .c = c, .batch = batch, .cycles = cycles,
 					      .base = THREAD_BASE + i * THREAD_SPAN };
-			if (pthread_create(&tid[i], NULL, thread_main, &th[i]) != 0) {
-				fprintf(stderr, "iopt_perf: pthread_create failed\n");
-				exit(1);
-			}
-		}
-		pthread_barrier_wait(&bar);
-		for (i = 0; i < nthreads; i++) {
-			pthread_join(tid[i], NULL);
-			if (th[i].rc)
-				return fail("thread cycle", th[i].rc);
-		}
-		/* Wall time: first start to last end. */
-		t0 = th[0].start;
-		t[r] = th[0].end;
-		for (i = 1; i < nthreads; i++) {
-			t0 = th[i].start < t0 ? th[i].start : t0;
-			t[r] = th[i].end > t[r] ? th[i].end : t[r];
-		}
-		t[r] -= t0;
+		rc = perf_run_workers(thread_main, th, sizeof(th[0]), nthreads, &t[r]);
+		if (rc)
+			return fail("thread cycle", rc);
 	}
-	pthread_barrier_destroy(&bar);
 	row = row_init("thr_cycle", PAGE, batch, 0);
 	row.threads = nthreads;
 	row.ops = cycles * nthreads;

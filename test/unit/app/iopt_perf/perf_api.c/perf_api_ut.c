@@ -14,6 +14,7 @@
 #include "iopt/iopt_private.h"
 
 #include "../../../../../app/iopt_perf/perf_out.c"
+#include "../../../../../app/iopt_perf/perf_workers.c"
 #include "../../../../../app/iopt_perf/perf_api.c"
 
 static struct mock_hw *g_mock;

@@ -1,6 +1,6 @@
 /*
- * Shared rig of the driver-against-model tests (ops.c/ops_ut.c,
- * ops.c/ops_features_ut.c): the VT-d driver (lib/hwdrv/vtd, through struct
+ * Shared rig of the driver-against-model tests (ops.c/ops_ut.c and the
+ * other ops.c/ops_*_ut.c): the VT-d driver (lib/hwdrv/vtd, through struct
  * iopt_hw_ops) on the sim machine (sim_machine.h) with the VT-d model
  * (lib/hwmodel/vtd) in every profile, coherent and non-coherent, with and
  * without ATS/PRI devices. The model is the oracle: its caches serve stale

@@ -9,14 +9,10 @@ specification's (legacy root/context, scalable root/context/PASID
 directory/PASID table; Appendix A reasons), written here, not taken from the
 tool. Prints one line per test and a final UT-RESULT line.
 """
-import json
 import os
-import subprocess
-import sys
 
-BUILD = sys.argv[1]
-BIN = os.path.join(BUILD, "bin", "iommuctl")
-RESULTS = {"passed": 0, "failed": 0, "skipped": 0}
+from ctl_testlib import eq, finish, run, run_json, skip, test
+
 SIM = ("sim:vtd", "sim:vtd-scalable", "sim:vtd-full")
 SCALABLE = {"sim:vtd": False, "sim:vtd-scalable": True, "sim:vtd-full": True}
 # Second-stage levels: q35 profiles have SAGAW 39-bit only (QEMU.md); "full" has 48-bit.
@@ -26,34 +22,6 @@ SS_LEVELS = {"sim:vtd": ["SS-PDPE", "SS-PDE", "SS-PTE"],
 # A write / read the leaf does not grant: legacy LGN.2 0x5 / LGN.3 0x6, scalable SSL.2 0x79.
 WRITE_REASON = {"sim:vtd": 0x05, "sim:vtd-scalable": 0x79, "sim:vtd-full": 0x79}
 READ_REASON = {"sim:vtd": 0x06, "sim:vtd-scalable": 0x79, "sim:vtd-full": 0x79}
-
-
-def run(*args):
-    p = subprocess.run([BIN, *args], capture_output=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
-
-
-def run_json(*args, rc=0):
-    code, out, err = run("--json", *args)
-    if code != rc:
-        raise AssertionError(f"iommuctl {' '.join(args)}: exit {code}, expected {rc}: {err}")
-    return json.loads(out)
-
-
-def test(fn):
-    try:
-        fn()
-        RESULTS["passed"] += 1
-        print(f"  PASS {fn.__name__}")
-    except Exception as e:  # noqa: BLE001 - every failure is reported
-        RESULTS["failed"] += 1
-        print(f"  FAIL {fn.__name__}: {e!r}")
-    return fn
-
-
-def eq(got, want, what):
-    if got != want:
-        raise AssertionError(f"{what}: got {got!r}, want {want!r}")
 
 
 def walk(be, *args, rc=0):
@@ -223,8 +191,7 @@ def selftest_walk():
 @test
 def real_backend_setup_unavailable():
     if os.access("/sys/firmware/acpi/tables/DMAR", os.R_OK):
-        RESULTS["skipped"] += 1
-        print("  SKIP real_backend_setup_unavailable: this machine has a readable DMAR")
+        skip("real_backend_setup_unavailable", "this machine has a readable DMAR")
         return
     for be in ("uio", "vfio-noiommu"):
         # no huge pages, or no DMAR for the context: unavailable either way
@@ -235,6 +202,4 @@ def real_backend_setup_unavailable():
         eq(code, 3, be + " selftest --walk: " + err)
 
 
-print("UT-RESULT passed=%d failed=%d skipped=%d" % (RESULTS["passed"], RESULTS["failed"],
-                                                   RESULTS["skipped"]))
-sys.exit(1 if RESULTS["failed"] else 0)
+finish()

@@ -10,44 +10,13 @@ UT-RESULT line.
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 
-BUILD = sys.argv[1]
-BIN = os.path.join(BUILD, "bin", "iommuctl")
+from ctl_testlib import BUILD, eq, finish, run, run_json, skip, test
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 AML = os.path.join(BUILD, "test", "data", "acpi")
 ASL = os.path.join(ROOT, "test", "data", "acpi")
-RESULTS = {"passed": 0, "failed": 0, "skipped": 0}
-
-
-def run(*args, stdin=None):
-    p = subprocess.run([BIN, *args], input=stdin, capture_output=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
-
-
-def run_json(*args, rc=0):
-    code, out, err = run("--json", *args)
-    if code != rc:
-        raise AssertionError(f"iommuctl {' '.join(args)}: exit {code}, expected {rc}: {err}")
-    return json.loads(out)
-
-
-def test(fn):
-    try:
-        fn()
-        RESULTS["passed"] += 1
-        print(f"  PASS {fn.__name__}")
-    except Exception as e:  # noqa: BLE001 - every failure is reported
-        RESULTS["failed"] += 1
-        print(f"  FAIL {fn.__name__}: {e!r}")
-    return fn
-
-
-def eq(got, want, what):
-    if got != want:
-        raise AssertionError(f"{what}: got {got!r}, want {want!r}")
 
 
 # ---- ASL sources ------------------------------------------------------------
@@ -654,8 +623,7 @@ def selftest_fails_and_usage():
 @test
 def real_backend_unavailable():
     if os.access("/sys/firmware/acpi/tables/DMAR", os.R_OK):
-        RESULTS["skipped"] += 1
-        print("  SKIP real_backend_unavailable: this machine has a readable DMAR")
+        skip("real_backend_unavailable", "this machine has a readable DMAR")
         return
     for be in ("uio", "vfio-noiommu"):
         code, _, err = run("--backend", be, "info")
@@ -843,6 +811,4 @@ def two_units_given_dmar():
     assert "registers not mapped" in us[2]["error"], us[2]
 
 
-print("UT-RESULT passed=%d failed=%d skipped=%d" % (RESULTS["passed"], RESULTS["failed"],
-                                                   RESULTS["skipped"]))
-sys.exit(1 if RESULTS["failed"] else 0)
+finish()

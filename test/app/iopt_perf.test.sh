@@ -14,18 +14,8 @@ T=$(mktemp -d /tmp/iopt_perf_test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 pass=0 fail=0 skip=0
 
-check() { # NAME CONDITION...
-	local name=$1
-	shift
-	if "$@"; then
-		pass=$((pass + 1))
-		echo "  ok   $name"
-	else
-		fail=$((fail + 1))
-		echo "  FAIL $name"
-	fi
-}
-has() { grep -qF -- "$2" <<<"$1"; }
+# shellcheck source=../common/checks.sh
+. "$(dirname "$0")/../common/checks.sh"
 
 if [ ! -x "$perf" ]; then
 	echo "  FAIL $perf not built"

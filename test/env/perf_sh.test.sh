@@ -13,20 +13,8 @@ T=$(mktemp -d /tmp/iopt_perf_sh.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 pass=0 fail=0
 
-check() { # NAME CONDITION...
-	local name=$1
-	shift
-	if "$@"; then
-		pass=$((pass + 1))
-		echo "  ok   $name"
-	else
-		fail=$((fail + 1))
-		echo "  FAIL $name"
-	fi
-}
-has() { grep -qF -- "$2" <<<"$1"; }
-lacks() { ! has "$@"; }
-file_is() { [ "$(cat "$R/$1" 2>/dev/null)" = "$2" ]; }
+# shellcheck source=../common/checks.sh
+. "$(dirname "$0")/../common/checks.sh"
 
 new_tree() { # NR FREE
 	rm -rf "$T/root"

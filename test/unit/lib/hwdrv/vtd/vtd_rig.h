@@ -1,6 +1,6 @@
 /*
- * Shared rig of the driver-against-model tests (ops.c/ops_ut.c,
- * ops.c/ops_features_ut.c): the VT-d driver (lib/hwdrv/vtd, through struct
+ * Shared rig of the driver-against-model tests (ops.c/ops_ut.c and the
+ * other ops.c/ops_*_ut.c): the VT-d driver (lib/hwdrv/vtd, through struct
  * iopt_hw_ops) on the sim machine (sim_machine.h) with the VT-d model
  * (lib/hwmodel/vtd) in every profile, coherent and non-coherent, with and
  * without ATS/PRI devices. The model is the oracle: its caches serve stale
@@ -77,11 +77,33 @@ struct rig_opts {
 	uint64_t cap_set, cap_clear, ecap_set, ecap_clear;
 };
 
+/*
+ * The sim machine mo on r->env (the caller created it), then the driver's
+ * instance on that platform (variant NULL: the driver chooses the mode);
+ * r->hu is unit 0. On error r keeps what was made, for rig_down.
+ */
+RIG_FN int rig_machine_up(struct rig *r, const struct sim_machine_opts *mo, const char *variant,
+			  bool block)
+{
+	struct iopt_hw_platform plat = { 0 };
+	int rc;
+
+	rc = sim_machine_create(r->env, mo, &r->m);
+	if (rc)
+		return rc;
+	plat.env = r->env;
+	plat.variant = variant;
+	plat.block_unbound = block;
+	rc = vtd_hw_ops.instance_create(&plat, &r->inst);
+	if (rc)
+		return rc;
+	r->hu = to_inst(r->inst)->hu[0];
+	return 0;
+}
+
 RIG_FN int rig_up(struct rig *r, const struct rig_opts *ro)
 {
 	struct sim_machine_opts mo = { 0 };
-	struct iopt_hw_platform plat = { 0 };
-	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (ro && ro->env)
@@ -107,17 +129,7 @@ RIG_FN int rig_up(struct rig *r, const struct rig_opts *ro)
 		mo.ecap_set |= ro->ecap_set;
 		mo.ecap_clear |= ro->ecap_clear;
 	}
-	rc = sim_machine_create(r->env, &mo, &r->m);
-	if (rc)
-		return rc;
-	plat.env = r->env;
-	plat.variant = g_cfg->variant;
-	plat.block_unbound = ro && ro->block;
-	rc = vtd_hw_ops.instance_create(&plat, &r->inst);
-	if (rc)
-		return rc;
-	r->hu = to_inst(r->inst)->hu[0];
-	return 0;
+	return rig_machine_up(r, &mo, g_cfg->variant, ro && ro->block);
 }
 
 RIG_FN void rig_down(struct rig *r)

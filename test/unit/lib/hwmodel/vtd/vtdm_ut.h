@@ -145,6 +145,18 @@ static inline void utv_iotlb_reg(struct ut_vtd *t, unsigned int gran, uint16_t d
 		IOTLB_IVT | FIELD_PREP(IOTLB_IIRG, gran) | FIELD_PREP(IOTLB_DID, did));
 }
 
+/* The model up on profile (overrides o): legacy root table set, context cache
+ * and IOTLB invalidated globally, translation enabled and seen in GSTS. */
+static inline void utv_legacy_up(struct ut_vtd *t, const char *profile, const struct vtdm_opts *o)
+{
+	CU_ASSERT_FATAL(utv_setup(t, profile, o) == 0);
+	utv_set_root(t, TTM_LEGACY);
+	utv_cc_global(t);
+	utv_iotlb_reg(t, IOTLB_GRAN_GLOBAL, 0, 0, 0, false);
+	utv_gcmd(t, GCMD_TE, true);
+	CU_ASSERT_FATAL((utv_r32(t, VTD_REG_GSTS) & GCMD_TE) != 0);
+}
+
 /* ---- Legacy root / context ------------------------------------------------- */
 
 static inline void utv_legacy_ctx(struct ut_vtd *t, uint16_t rid, uint64_t lo, uint64_t hi)

@@ -15,8 +15,6 @@
 static int br_up(struct rig *r, bool block)
 {
 	struct sim_machine_opts mo = { .nr_devs = BR_DEVS, .bus_master = true };
-	struct iopt_hw_platform plat = { 0 };
-	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (iopt_env_create(NULL, &r->env))
@@ -27,17 +25,7 @@ static int br_up(struct rig *r, bool block)
 	mo.ecap_set = g_cfg->ecap_set;
 	mo.ecap_clear = g_cfg->ecap_clear;
 	mo.behind_bridge[1] = mo.behind_bridge[2] = true;
-	rc = sim_machine_create(r->env, &mo, &r->m);
-	if (rc)
-		return rc;
-	plat.env = r->env;
-	plat.variant = g_cfg->variant;
-	plat.block_unbound = block;
-	rc = vtd_hw_ops.instance_create(&plat, &r->inst);
-	if (rc)
-		return rc;
-	r->hu = to_inst(r->inst)->hu[0];
-	return 0;
+	return rig_machine_up(r, &mo, g_cfg->variant, block);
 }
 
 /* One byte DMA read by device idx at addr: 0, -EFAULT, ... (v receives the byte). */

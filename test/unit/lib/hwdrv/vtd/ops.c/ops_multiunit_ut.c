@@ -42,8 +42,6 @@ static unsigned int dev_unit(unsigned int i)
 static int mu_up(struct rig *r, bool block)
 {
 	struct sim_machine_opts mo = { .nr_units = 2, .nr_devs = MU_DEVS, .bus_master = true };
-	struct iopt_hw_platform plat = { 0 };
-	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (iopt_env_create(NULL, &r->env))
@@ -54,16 +52,7 @@ static int mu_up(struct rig *r, bool block)
 	}
 	for (unsigned int i = 0; i < MU_DEVS; i++)
 		mo.dev_unit[i] = dev_unit(i);
-	rc = sim_machine_create(r->env, &mo, &r->m);
-	if (rc)
-		return rc;
-	plat.env = r->env;
-	plat.block_unbound = block;
-	rc = vtd_hw_ops.instance_create(&plat, &r->inst);
-	if (rc)
-		return rc;
-	r->hu = to_inst(r->inst)->hu[0];
-	return 0;
+	return rig_machine_up(r, &mo, NULL, block);
 }
 
 static struct vtd_hw_unit *hu_of(struct rig *r, unsigned int u)

@@ -63,6 +63,42 @@ static int rd1(struct rig *r, unsigned int idx, uint64_t iova, uint8_t *v, uint8
 	return rc;
 }
 
+/* A rig on QEMU's q35 profile, legacy or scalable, with overrides. */
+static int q35_up(struct rig *r, bool scalable, bool block, struct rig_opts *ro)
+{
+	return quirk_up(r, scalable ? "qemu-q35-scalable" : "qemu-q35", VTDM_COHERENCY_PROFILE,
+			scalable, block, ro);
+}
+
+/* Device 0 probed, and a paging domain (flags) allocated for it, not attached. */
+static struct iopt_hw_dev *probe_dom(struct rig *r, uint32_t flags, struct iopt_hw_domain **dom)
+{
+	struct iopt_hw_dev *d = probe(r, 0);
+
+	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, flags, dom), 0);
+	return d;
+}
+
+/* Frees dom (detached), releases d, frees b and takes the rig down. */
+static void free_down(struct rig *r, struct iopt_hw_dev *d, struct iopt_hw_domain *dom,
+		      struct iopt_dma_buf *b)
+{
+	vtd_hw_ops.domain_free(dom);
+	vtd_hw_ops.release_device(d);
+	iopt_dma_free(r->env, b);
+	rig_down(r);
+}
+
+/* Scalable: device 0's context entry is present, its PASID entry not (yet, or not
+ * seen): DMA faults on the PASID directory or table entry. */
+static void check_pasid_entry_np(struct rig *r)
+{
+	uint8_t v = 0, reason = 0;
+
+	CU_ASSERT_EQUAL(rd1(r, 0, 0x10000, &v, &reason), -EFAULT);
+	CU_ASSERT(reason == FR_SM_PDE_NP_CODE || reason == FR_SM_PE_NP_CODE);
+}
+
 /* ---- ECAP.PT=0 --------------------------------------------------------------- */
 
 /* Unbound device 1 and a released device 0 reach memory at its physical address. */
@@ -75,8 +111,7 @@ static void pt0_check(bool scalable)
 	struct rig r;
 	uint8_t v = 0, w = 0x3c;
 
-	CU_ASSERT_EQUAL_FATAL(quirk_up(&r, scalable ? "qemu-q35-scalable" : "qemu-q35",
-				       VTDM_COHERENCY_PROFILE, scalable, false, &ro), 0);
+	CU_ASSERT_EQUAL_FATAL(q35_up(&r, scalable, false, &ro), 0);
 	CU_ASSERT_EQUAL(r.hu->u.mode, scalable ? VTD_MODE_SCALABLE : VTD_MODE_LEGACY);
 	CU_ASSERT_FALSE(r.hu->u.caps.pt);
 	CU_ASSERT_PTR_NOT_NULL(r.hu->identity);
@@ -86,8 +121,7 @@ static void pt0_check(bool scalable)
 	CU_ASSERT_EQUAL(dma(&r, 2, b.pa + 100, &w, 1, true, NULL), 0);
 	CU_ASSERT_EQUAL(((uint8_t *)b.va)[100], 0x3c);
 	/* a bound device leaves the identity space, and comes back on release */
-	d = probe(&r, 0);
-	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
+	d = probe_dom(&r, 0, &dom);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, dom), 0);
 	CU_ASSERT_EQUAL(rd1(&r, 0, b.pa, &v, NULL), -EFAULT);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, NULL), 0);
@@ -146,8 +180,7 @@ static void cm_check(bool scalable)
 	struct rig r;
 	uint8_t v = 0, reason = 0;
 
-	CU_ASSERT_EQUAL_FATAL(quirk_up(&r, scalable ? "qemu-q35-scalable" : "qemu-q35",
-				       VTDM_COHERENCY_PROFILE, scalable, true, &ro), 0);
+	CU_ASSERT_EQUAL_FATAL(q35_up(&r, scalable, true, &ro), 0);
 	CU_ASSERT_TRUE(r.hu->u.inv_on_present);
 	buf_fill(&r, &b, 0x61);
 	counters(&r, &c0);
@@ -157,10 +190,8 @@ static void cm_check(bool scalable)
 	CU_ASSERT(c1.np_cached > c0.np_cached);
 	CU_ASSERT(c1.np_hits > c0.np_hits); /* the second one came from the cache */
 	d = probe(&r, 0);
-	if (scalable) { /* context entry present now, the PASID entry not yet: cached too */
-		CU_ASSERT_EQUAL(rd1(&r, 0, 0x10000, &v, &reason), -EFAULT);
-		CU_ASSERT(reason == FR_SM_PDE_NP_CODE || reason == FR_SM_PE_NP_CODE);
-	}
+	if (scalable) /* context entry present now, the PASID entry not yet: cached too */
+		check_pasid_entry_np(&r);
 	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
 	map(dom, 0x10000, b.pa, SZ_4K, 1);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, dom), 0);
@@ -180,10 +211,7 @@ static void cm_check(bool scalable)
 	CU_ASSERT_EQUAL(unmap_sync(dom, 0x11000, SZ_4K, 1), 0);
 	CU_ASSERT_EQUAL(rd1(&r, 0, 0x11000, &v, NULL), -EFAULT);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, NULL), 0);
-	vtd_hw_ops.domain_free(dom);
-	vtd_hw_ops.release_device(d);
-	iopt_dma_free(r.env, &b);
-	rig_down(&r);
+	free_down(&r, d, dom, &b);
 }
 
 static void test_cm_legacy(void)
@@ -208,8 +236,7 @@ static void test_cm_first_stage(void)
 
 	CU_ASSERT_EQUAL_FATAL(quirk_up(&r, "full", VTDM_NONCOHERENT, true, false, &ro), 0);
 	buf_fill(&r, &b, 0x72);
-	d = probe(&r, 0);
-	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, IOPT_HW_DOMAIN_PASID, &dom), 0);
+	d = probe_dom(&r, IOPT_HW_DOMAIN_PASID, &dom);
 	CU_ASSERT_TRUE_FATAL(to_vdom(dom)->first_stage);
 	dmadev_set_pasid(r.m->devs[0].dma, PASID_Q);
 	/* no PASID table for PASIDs 0-63 yet: its directory entry is not present */
@@ -234,10 +261,7 @@ static void test_cm_first_stage(void)
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev_pasid(d, PASID_Q + 1, NULL), 0);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev_pasid(d, PASID_Q, NULL), 0);
 	dmadev_set_pasid(r.m->devs[0].dma, HWMODEL_NO_PASID);
-	vtd_hw_ops.domain_free(dom);
-	vtd_hw_ops.release_device(d);
-	iopt_dma_free(r.env, &b);
-	rig_down(&r);
+	free_down(&r, d, dom, &b);
 }
 
 /* ---- ECAP.QI=0 --------------------------------------------------------------- */
@@ -307,8 +331,7 @@ static void sc_check(const char *profile, enum vtdm_coherency coh, bool scalable
 
 	CU_ASSERT_EQUAL_FATAL(quirk_up(&r, profile, coh, scalable, false, &ro), 0);
 	buf_fill(&r, &b, 0x4d);
-	d = probe(&r, 0);
-	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, flags, &dom), 0);
+	d = probe_dom(&r, flags, &dom);
 	map(dom, 0x30000, b.pa, SZ_4K, 1);
 	if (flags & IOPT_HW_DOMAIN_PASID) {
 		CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev_pasid(d, PASID_Q, dom), 0);
@@ -328,10 +351,7 @@ static void sc_check(const char *profile, enum vtdm_coherency coh, bool scalable
 	} else {
 		CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, NULL), 0);
 	}
-	vtd_hw_ops.domain_free(dom);
-	vtd_hw_ops.release_device(d);
-	iopt_dma_free(r.env, &b);
-	rig_down(&r);
+	free_down(&r, d, dom, &b);
 }
 
 static void test_sc_snoop(void)
@@ -360,8 +380,7 @@ static void test_fs_5level(void)
 	CU_ASSERT_EQUAL_FATAL(quirk_up(&r, "full", VTDM_NONCOHERENT, true, false, &ro), 0);
 	CU_ASSERT_EQUAL(r.hu->levels, 5);
 	buf_fill(&r, &b, 0x15);
-	d = probe(&r, 0);
-	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, IOPT_HW_DOMAIN_PASID, &dom), 0);
+	d = probe_dom(&r, IOPT_HW_DOMAIN_PASID, &dom);
 	CU_ASSERT_TRUE(to_vdom(dom)->first_stage);
 	CU_ASSERT_EQUAL(to_vdom(dom)->fs_levels, 5);
 	CU_ASSERT_EQUAL(dom->aperture_last, (1ULL << 56) - 1);
@@ -377,10 +396,7 @@ static void test_fs_5level(void)
 	CU_ASSERT_EQUAL(rd1(&r, 0, high, &v, NULL), -EFAULT);
 	dmadev_set_pasid(r.m->devs[0].dma, HWMODEL_NO_PASID);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev_pasid(d, PASID_Q, NULL), 0);
-	vtd_hw_ops.domain_free(dom);
-	vtd_hw_ops.release_device(d);
-	iopt_dma_free(r.env, &b);
-	rig_down(&r);
+	free_down(&r, d, dom, &b);
 }
 
 /* ---- CAP.RWBF=1 -------------------------------------------------------------- */
@@ -398,18 +414,15 @@ static void rwbf_check(bool scalable)
 	struct iopt_hw_dev *d;
 	struct iopt_dma_buf b;
 	struct rig r;
-	uint8_t v = 0, reason = 0;
+	uint8_t v = 0;
 
-	CU_ASSERT_EQUAL_FATAL(quirk_up(&r, scalable ? "qemu-q35-scalable" : "qemu-q35",
-				       VTDM_COHERENCY_PROFILE, scalable, true, &ro), 0);
+	CU_ASSERT_EQUAL_FATAL(q35_up(&r, scalable, true, &ro), 0);
 	CU_ASSERT_FALSE(r.hu->u.inv_on_present);
 	buf_fill(&r, &b, 0x2b);
 	CU_ASSERT_EQUAL(rd1(&r, 0, 0x10000, &v, NULL), -EFAULT); /* context entry read */
 	d = probe(&r, 0);
-	if (scalable) { /* the context entry is seen, the PASID entry read */
-		CU_ASSERT_EQUAL(rd1(&r, 0, 0x10000, &v, &reason), -EFAULT);
-		CU_ASSERT(reason == FR_SM_PDE_NP_CODE || reason == FR_SM_PE_NP_CODE);
-	}
+	if (scalable) /* the context entry is seen, the PASID entry read */
+		check_pasid_entry_np(&r);
 	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, dom), 0);
 	counters(&r, &c0);
@@ -421,10 +434,7 @@ static void rwbf_check(bool scalable)
 	CU_ASSERT(c1.wbf > c0.wbf);
 	CU_ASSERT_EQUAL(c1.wb_stale, c0.wb_stale);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, NULL), 0);
-	vtd_hw_ops.domain_free(dom);
-	vtd_hw_ops.release_device(d);
-	iopt_dma_free(r.env, &b);
-	rig_down(&r);
+	free_down(&r, d, dom, &b);
 }
 
 static void test_rwbf_legacy(void)
@@ -457,8 +467,7 @@ static void test_quirky_legacy(void)
 	buf_fill(&r, &b, 0xe7);
 	CU_ASSERT_EQUAL(rd1(&r, 1, b.pa, &v, NULL), 0);
 	CU_ASSERT_EQUAL(v, 0xe7);
-	d = probe(&r, 0);
-	CU_ASSERT_EQUAL_FATAL(vtd_hw_ops.domain_alloc_paging(d, 0, &dom), 0);
+	d = probe_dom(&r, 0, &dom);
 	CU_ASSERT_EQUAL(vtd_hw_ops.attach_dev(d, dom), 0);
 	CU_ASSERT_EQUAL(rd1(&r, 0, 0x3000, &v, NULL), -EFAULT);
 	map(dom, 0x3000, b.pa, SZ_4K, 1);

@@ -18,16 +18,6 @@
 
 static struct ut_vtd g_t;
 
-static void legacy_up(const char *profile, const struct vtdm_opts *o)
-{
-	CU_ASSERT_FATAL(utv_setup(&g_t, profile, o) == 0);
-	utv_set_root(&g_t, TTM_LEGACY);
-	utv_cc_global(&g_t);
-	utv_iotlb_reg(&g_t, IOTLB_GRAN_GLOBAL, 0, 0, 0, false);
-	utv_gcmd(&g_t, GCMD_TE, true);
-	CU_ASSERT_FATAL((utv_r32(&g_t, VTD_REG_GSTS) & GCMD_TE) != 0);
-}
-
 static struct iopt_dma_buf *data_page(uint8_t fill)
 {
 	struct iopt_dma_buf *b = utv_page(&g_t);
@@ -146,7 +136,7 @@ static void test_pt0_passthrough_faults(void)
 	struct vtdm_opts o = { .ecap_clear = ECAP_PT };
 	struct iopt_dma_buf *d, *pdir;
 
-	legacy_up("qemu-q35", &o);
+	utv_legacy_up(&g_t, "qemu-q35", &o);
 	d = data_page(0x11);
 	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(0, CTX_TT_PASSTHROUGH), utv_ctx_hi(AW_39, DID));
 	CU_ASSERT_EQUAL(rd_reason(HWMODEL_NO_PASID, d->pa), FR_CTX_INV);
@@ -169,7 +159,7 @@ static void test_qi0_registers_only(void)
 	struct vtdm_opts o = { .ecap_clear = ECAP_QI };
 	struct vtdm_counters c0, c1;
 
-	legacy_up("qemu-q35", &o);
+	utv_legacy_up(&g_t, "qemu-q35", &o);
 	counters(&c0);
 	utv_qi_enable(&g_t, false);
 	CU_ASSERT_EQUAL(utv_r32(&g_t, VTD_REG_GSTS) & GCMD_QIE, 0);
@@ -196,7 +186,7 @@ static void cm_sequence(bool cm)
 	struct vtdm_counters c;
 	struct iopt_dma_buf *d, *ss;
 
-	legacy_up("qemu-q35", &o);
+	utv_legacy_up(&g_t, "qemu-q35", &o);
 	d = data_page(0x22);
 	ss = utv_page(&g_t);
 	CU_ASSERT_EQUAL(rd_reason(HWMODEL_NO_PASID, 0x1000), FR_ROOT_NP);
@@ -262,7 +252,7 @@ static void test_sc_snp(void)
 	struct vtdm_counters c0, c1;
 	struct iopt_dma_buf *d, *ss;
 
-	legacy_up("qemu-q35", NULL); /* SC=0: SNP is reserved */
+	utv_legacy_up(&g_t, "qemu-q35", NULL); /* SC=0: SNP is reserved */
 	d = data_page(0x44);
 	ss = utv_page(&g_t);
 	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_UNTRANSLATED), utv_ctx_hi(AW_39, DID));
@@ -270,7 +260,7 @@ static void test_sc_snp(void)
 	CU_ASSERT_EQUAL(rd_reason(HWMODEL_NO_PASID, 0x1000), FR_PTE_RSVD);
 	utv_teardown(&g_t);
 
-	legacy_up("qemu-q35", &(struct vtdm_opts){ .ecap_set = ECAP_SC });
+	utv_legacy_up(&g_t, "qemu-q35", &(struct vtdm_opts){ .ecap_set = ECAP_SC });
 	d = data_page(0x44);
 	ss = utv_page(&g_t);
 	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_UNTRANSLATED), utv_ctx_hi(AW_39, DID));
@@ -309,7 +299,7 @@ static void test_rwbf_write_buffer(void)
 	struct vtdm_counters c0, c1;
 	struct iopt_dma_buf *d, *ss;
 
-	legacy_up("qemu-q35", &(struct vtdm_opts){ .cap_set = CAP_RWBF });
+	utv_legacy_up(&g_t, "qemu-q35", &(struct vtdm_opts){ .cap_set = CAP_RWBF });
 	d = data_page(0x66);
 	ss = utv_page(&g_t);
 	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_UNTRANSLATED), utv_ctx_hi(AW_39, DID));
@@ -332,7 +322,7 @@ static void test_rwbf_write_buffer(void)
 	utv_teardown(&g_t);
 
 	/* without RWBF the write is seen at once */
-	legacy_up("qemu-q35", NULL);
+	utv_legacy_up(&g_t, "qemu-q35", NULL);
 	d = data_page(0x66);
 	ss = utv_page(&g_t);
 	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_UNTRANSLATED), utv_ctx_hi(AW_39, DID));

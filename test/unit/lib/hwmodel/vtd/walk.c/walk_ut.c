@@ -16,16 +16,6 @@ static struct ut_vtd g_t;
 
 /* ---- Helpers ---------------------------------------------------------------- */
 
-static void legacy_up(const char *profile, const struct vtdm_opts *o)
-{
-	CU_ASSERT_FATAL(utv_setup(&g_t, profile, o) == 0);
-	utv_set_root(&g_t, TTM_LEGACY);
-	utv_cc_global(&g_t);
-	utv_iotlb_reg(&g_t, IOTLB_GRAN_GLOBAL, 0, 0, 0, false);
-	utv_gcmd(&g_t, GCMD_TE, true);
-	CU_ASSERT_FATAL((utv_r32(&g_t, VTD_REG_GSTS) & GCMD_TE) != 0);
-}
-
 /* Legacy context for RID over a fresh second-stage table; returns its PA. */
 static uint64_t legacy_ss_ctx(unsigned int aw)
 {
@@ -106,7 +96,7 @@ static void test_legacy_passthrough(void)
 	struct iopt_dma_buf *d;
 	uint64_t r = 0;
 
-	legacy_up("qemu-q35", NULL);
+	utv_legacy_up(&g_t, "qemu-q35", NULL);
 	d = data_page(0x5a);
 	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(0, CTX_TT_PASSTHROUGH), utv_ctx_hi(AW_39, DID));
 	CU_ASSERT_EQUAL(utv_rd(&g_t, RID, HWMODEL_NO_PASID, d->pa + 16, &r, 8, NULL), 0);
@@ -120,7 +110,7 @@ static void test_legacy_3level_byte_exact(void)
 	uint8_t out[6000], in[6000];
 	uint64_t ss;
 
-	legacy_up("qemu-q35", NULL);
+	utv_legacy_up(&g_t, "qemu-q35", NULL);
 	ss = legacy_ss_ctx(AW_39);
 	a = data_page(0);
 	(void)utv_page(&g_t); /* keep a and b physically apart */
@@ -147,7 +137,7 @@ static void test_legacy_4level_and_2m(void)
 	struct iopt_dma_buf big, *d;
 	uint64_t ss, r = 0, v = 0xabcdef;
 
-	legacy_up("full", NULL);
+	utv_legacy_up(&g_t, "full", NULL);
 	ss = legacy_ss_ctx(AW_48);
 	d = data_page(0x11);
 	utv_ss_map(&g_t, ss, 4, 0x800000000000ULL - 0x1000, d->pa, SSPTE_R);
@@ -175,7 +165,7 @@ static void test_legacy_1g_and_5level_via_ats(void)
 	struct hwmodel_xlate x = { 0 };
 	struct hwmodel_fault f;
 
-	legacy_up("full", NULL);
+	utv_legacy_up(&g_t, "full", NULL);
 	ss = utv_page(&g_t);
 	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_ALL), utv_ctx_hi(AW_57, DID));
 	utv_map(&g_t, ss->pa, 5, UTV_SS_TABLE, 0x01f0000000000000ULL, 0x40000000, 3,
@@ -204,7 +194,7 @@ static void test_legacy_fault_reasons(void)
 	struct iopt_dma_buf *d;
 	uint64_t ss, *ce, *leaf, *root;
 
-	legacy_up("qemu-q35", NULL);
+	utv_legacy_up(&g_t, "qemu-q35", NULL);
 	/* 1: no root entry for bus 0 yet. */
 	expect_fault(HWMODEL_NO_PASID, 0x1000, false, FR_ROOT_NP);
 	ss = legacy_ss_ctx(AW_39);
@@ -277,7 +267,7 @@ static void test_legacy_tt_blocks_translated(void)
 	struct hwmodel_fault f;
 	uint64_t v;
 
-	legacy_up("full", NULL);
+	utv_legacy_up(&g_t, "full", NULL);
 	(void)legacy_ss_ctx(AW_48);
 	CU_ASSERT_EQUAL(ops->dma(g_t.m, &req, &v, &f), -EFAULT);
 	CU_ASSERT_EQUAL(f.reason, FR_CTX_TT_BLOCKED);
@@ -291,7 +281,7 @@ static void test_fpd_suppresses_recording(void)
 	struct vtdm_counters c;
 	uint64_t v;
 
-	legacy_up("qemu-q35", NULL);
+	utv_legacy_up(&g_t, "qemu-q35", NULL);
 	ss = utv_page(&g_t);
 	utv_legacy_ctx(&g_t, RID, utv_ctx_lo(ss->pa, CTX_TT_UNTRANSLATED) | CTX_0_FPD,
 		       utv_ctx_hi(AW_39, DID));
@@ -558,7 +548,7 @@ static void test_sm_access_faults(void)
 	expect_fault(HWMODEL_NO_PASID, 0x1000, false, FR_SM_CTX_INV);
 	utv_teardown(&g_t);
 	/* Page requests need scalable mode. */
-	legacy_up("full", NULL);
+	utv_legacy_up(&g_t, "full", NULL);
 	CU_ASSERT_EQUAL(ops->page_request(g_t.m, &pr), -EPERM);
 	CU_ASSERT_EQUAL(FIELD_GET(FRCD_1_FR, utv_r64(&g_t, utv_fro(&g_t) + 8)), FR_SM_TTM0_PRQ);
 	utv_teardown(&g_t);
@@ -583,7 +573,7 @@ static void test_noncoherent_snapshot(void)
 	uint64_t ss, *leaf;
 	struct hwmodel_fault f;
 
-	legacy_up("qemu-q35", NULL); /* ECAP.C = 0 */
+	utv_legacy_up(&g_t, "qemu-q35", NULL); /* ECAP.C = 0 */
 	ss = legacy_ss_ctx(AW_39);
 	d = data_page(0x99);
 	/* A PTE stored but never flushed is not seen. */
@@ -631,7 +621,7 @@ static void test_coherent_sees_unflushed(void)
 	struct iopt_dma_buf *d;
 	uint64_t ss;
 
-	legacy_up("full", &o);
+	utv_legacy_up(&g_t, "full", &o);
 	CU_ASSERT((vtdm_ecap(g_t.m) & ECAP_C) != 0);
 	ss = legacy_ss_ctx(AW_48);
 	d = data_page(0x66);

@@ -2,7 +2,8 @@
 
 The script's first argument is the build directory; BIN is the iommuctl built
 there. Each @test function is run once at import of its definition; it
-passes if it returns, fails on any exception. finish() prints the
+passes if it returns, is skipped if it calls skip(), fails on any other
+exception. finish() prints the
 UT-RESULT line and exits non-zero if any test failed.
 """
 import json
@@ -27,21 +28,27 @@ def run_json(*args, rc=0):
     return json.loads(out)
 
 
+class Skip(Exception):
+    """Raised by skip(): the test is counted skipped, not passed."""
+
+
 def test(fn):
     try:
         fn()
         RESULTS["passed"] += 1
         print(f"  PASS {fn.__name__}")
+    except Skip as s:
+        RESULTS["skipped"] += 1
+        print(f"  SKIP {fn.__name__}: {s}")
     except Exception as e:  # noqa: BLE001 - every failure is reported
         RESULTS["failed"] += 1
         print(f"  FAIL {fn.__name__}: {e!r}")
     return fn
 
 
-def skip(name, why):
-    """Count a skip and say why; the calling test then returns."""
-    RESULTS["skipped"] += 1
-    print(f"  SKIP {name}: {why}")
+def skip(why):
+    """End the calling test as skipped, saying why."""
+    raise Skip(why)
 
 
 def eq(got, want, what):

@@ -268,10 +268,10 @@ void vtd_ctx_fini(struct vtd_hw_unit *hu)
 }
 
 /*
- * Install (w0 with P) or clear (w0 == 0) the two leading words of an entry
- * following the file comment's rules. 'flush_old' queues the invalidation
- * of the old entry's caches, 'flush_new' that of a not-present entry the
- * unit may have cached (CM=1); both run on iv.
+ * One entry change following the file comment's rules: install (w0 with P)
+ * or clear (w0 == 0) the entry at e. entry_write() stores the words and
+ * records was_present/now_present; the caller then queues the invalidations
+ * those call for and ends with entry_commit().
  */
 struct entry_update {
 	uint64_t *e;

@@ -397,15 +397,30 @@ static int detach_locked(struct iopt_ctx *ctx, struct iom_device *dev, struct io
 	return 0;
 }
 
-static struct iom_device *dev_get_locked(struct iopt_ctx *ctx, uint32_t dev_id)
+/*
+ * Take ctx->lock and a reference on device dev_id. On success the caller
+ * holds both and drops them with dev_put_unlock(); on -ENOENT it holds
+ * neither.
+ */
+static int dev_lock_get(struct iopt_ctx *ctx, uint32_t dev_id, struct iom_device **dev)
 {
-	struct iom_obj *obj = iom_obj_get_locked(ctx, dev_id, IOM_OBJ_DEVICE);
+	struct iom_obj *obj;
 
+	pthread_mutex_lock(&ctx->lock);
+	obj = iom_obj_get_locked(ctx, dev_id, IOM_OBJ_DEVICE);
 	if (!obj) {
 		IOPT_ERRLOG("id %u is not a device", dev_id);
-		return NULL;
+		pthread_mutex_unlock(&ctx->lock);
+		return -ENOENT;
 	}
-	return container_of(obj, struct iom_device, obj);
+	*dev = container_of(obj, struct iom_device, obj);
+	return 0;
+}
+
+static void dev_put_unlock(struct iopt_ctx *ctx, struct iom_device *dev)
+{
+	iom_obj_put_locked(&dev->obj);
+	pthread_mutex_unlock(&ctx->lock);
 }
 
 static int rid_op(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t *pt_id, bool replace)
@@ -415,15 +430,11 @@ static int rid_op(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t *pt_id, bool r
 
 	if (!ctx || !pt_id)
 		return -EINVAL;
-	pthread_mutex_lock(&ctx->lock);
-	dev = dev_get_locked(ctx, dev_id);
-	if (!dev) {
-		pthread_mutex_unlock(&ctx->lock);
-		return -ENOENT;
-	}
+	rc = dev_lock_get(ctx, dev_id, &dev);
+	if (rc)
+		return rc;
 	rc = attach_locked(ctx, dev, &dev->rid, pt_id, replace);
-	iom_obj_put_locked(&dev->obj);
-	pthread_mutex_unlock(&ctx->lock);
+	dev_put_unlock(ctx, dev);
 	return rc;
 }
 
@@ -444,15 +455,11 @@ int iopt_device_detach(struct iopt_ctx *ctx, uint32_t dev_id)
 
 	if (!ctx)
 		return -EINVAL;
-	pthread_mutex_lock(&ctx->lock);
-	dev = dev_get_locked(ctx, dev_id);
-	if (!dev) {
-		pthread_mutex_unlock(&ctx->lock);
-		return -ENOENT;
-	}
+	rc = dev_lock_get(ctx, dev_id, &dev);
+	if (rc)
+		return rc;
 	rc = detach_locked(ctx, dev, &dev->rid, false);
-	iom_obj_put_locked(&dev->obj);
-	pthread_mutex_unlock(&ctx->lock);
+	dev_put_unlock(ctx, dev);
 	return rc;
 }
 
@@ -519,12 +526,9 @@ static int pasid_api(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t pasid, uint
 
 	if (!ctx || (op != 2 && !pt_id))
 		return -EINVAL;
-	pthread_mutex_lock(&ctx->lock);
-	dev = dev_get_locked(ctx, dev_id);
-	if (!dev) {
-		pthread_mutex_unlock(&ctx->lock);
-		return -ENOENT;
-	}
+	rc = dev_lock_get(ctx, dev_id, &dev);
+	if (rc)
+		return rc;
 	rc = pasid_check(dev, pasid);
 	if (!rc && op != 2) {
 		rc = pasid_op_locked(ctx, dev, pasid, pt_id, op == 1);
@@ -541,8 +545,7 @@ static int pasid_api(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t pasid, uint
 			}
 		}
 	}
-	iom_obj_put_locked(&dev->obj);
-	pthread_mutex_unlock(&ctx->lock);
+	dev_put_unlock(ctx, dev);
 	return rc;
 }
 
@@ -592,16 +595,12 @@ int iopt_get_hw_info(struct iopt_ctx *ctx, uint32_t dev_id, void *data, uint32_t
 		IOPT_ERRLOG("get_hw_info: data NULL with a length");
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&ctx->lock);
-	dev = dev_get_locked(ctx, dev_id);
-	if (!dev) {
-		pthread_mutex_unlock(&ctx->lock);
-		return -ENOENT;
-	}
+	rc = dev_lock_get(ctx, dev_id, &dev);
+	if (rc)
+		return rc;
 	memset(&info, 0, sizeof(info));
 	rc = ctx->ops->hw_info(dev->hw, &info);
-	iom_obj_put_locked(&dev->obj);
-	pthread_mutex_unlock(&ctx->lock);
+	dev_put_unlock(ctx, dev);
 	if (rc)
 		return rc;
 	if (info.data_len > IOPT_HW_INFO_MAX)
@@ -628,19 +627,15 @@ int iopt_device_unit_recover(struct iopt_ctx *ctx, uint32_t dev_id)
 
 	if (!ctx)
 		return -EINVAL;
-	pthread_mutex_lock(&ctx->lock);
-	dev = dev_get_locked(ctx, dev_id);
-	if (!dev) {
-		pthread_mutex_unlock(&ctx->lock);
-		return -ENOENT;
-	}
+	rc = dev_lock_get(ctx, dev_id, &dev);
+	if (rc)
+		return rc;
 	if (!ctx->ops->unit_recover) {
 		IOPT_ERRLOG("unit_recover: the %s driver cannot recover a unit", ctx->ops->name);
 		rc = -EOPNOTSUPP;
 	} else {
 		rc = ctx->ops->unit_recover(dev->hw->unit);
 	}
-	iom_obj_put_locked(&dev->obj);
-	pthread_mutex_unlock(&ctx->lock);
+	dev_put_unlock(ctx, dev);
 	return rc;
 }

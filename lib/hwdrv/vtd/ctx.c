@@ -268,10 +268,10 @@ void vtd_ctx_fini(struct vtd_hw_unit *hu)
 }
 
 /*
- * Install (w0 with P) or clear (w0 == 0) the two leading words of an entry
- * following the file comment's rules. 'flush_old' queues the invalidation
- * of the old entry's caches, 'flush_new' that of a not-present entry the
- * unit may have cached (CM=1); both run on iv.
+ * One entry change following the file comment's rules: install (w0 with P)
+ * or clear (w0 == 0) the entry at e. entry_write() stores the words and
+ * records was_present/now_present; the caller then queues the invalidations
+ * those call for and ends with entry_commit().
  */
 struct entry_update {
 	uint64_t *e;
@@ -302,14 +302,22 @@ static void entry_write(struct vtd_hw_unit *hu, struct entry_update *up)
 	vtd_hw_publish(hu, e, up->words * 8);
 }
 
-/* After the invalidation of a removed entry completed: clear the rest. */
-static void entry_scrub(struct vtd_hw_unit *hu, struct entry_update *up)
+/*
+ * Run the invalidations queued on iv for up and wait; only once they have
+ * completed clear the remaining words of a removed entry (the walker may
+ * read them until then). On an error the entry is left as entry_write()
+ * put it.
+ */
+static int entry_commit(struct vtd_hw_unit *hu, struct entry_update *up, struct vtd_inv *iv)
 {
-	if (!up->was_present || up->now_present)
-		return;
+	int rc = vtd_inv_end(iv);
+
+	if (rc || !up->was_present || up->now_present)
+		return rc;
 	for (unsigned int i = 1; i < up->words; i++)
 		up->e[i] = 0;
 	vtd_hw_publish(hu, up->e, up->words * 8);
+	return 0;
 }
 
 static unsigned int max_aw(const struct vtd_hw_unit *hu)
@@ -360,10 +368,7 @@ int vtd_ctx_legacy_set(struct vtd_hw_unit *hu, uint16_t rid, const struct vtd_de
 	} else {
 		iv.rwbf = true;
 	}
-	rc = vtd_inv_end(&iv);
-	if (rc == 0)
-		entry_scrub(hu, &up);
-	return rc;
+	return entry_commit(hu, &up, &iv);
 }
 
 int vtd_ctx_sm_set(struct vtd_hw_unit *hu, uint16_t rid, const struct vtd_dev *vd,
@@ -405,10 +410,7 @@ int vtd_ctx_sm_set(struct vtd_hw_unit *hu, uint16_t rid, const struct vtd_dev *v
 	} else {
 		iv.rwbf = true;
 	}
-	rc = vtd_inv_end(&iv);
-	if (rc == 0)
-		entry_scrub(hu, &up);
-	return rc;
+	return entry_commit(hu, &up, &iv);
 }
 
 /* ---- PASID directories and tables ------------------------------------------ */
@@ -561,7 +563,6 @@ static int pasid_update(struct vtd_hw_unit *hu, struct vtd_dev *dev, uint32_t pa
 {
 	uint64_t old0 = up->e[0], old1 = up->e[1];
 	struct vtd_inv iv;
-	int rc;
 
 	if (!(old0 & VTD_PASID_0_P) && !(up->w0 & VTD_PASID_0_P))
 		return 0;
@@ -573,10 +574,7 @@ static int pasid_update(struct vtd_hw_unit *hu, struct vtd_dev *dev, uint32_t pa
 		pasid_flush(&iv, dev, pasid, up->w0, up->w1);
 	else
 		iv.rwbf = true;
-	rc = vtd_inv_end(&iv);
-	if (rc == 0)
-		entry_scrub(hu, up);
-	return rc;
+	return entry_commit(hu, up, &iv);
 }
 
 int vtd_pasid_set(struct vtd_hw_unit *hu, struct vtd_dev *dev, uint16_t rid, uint32_t pasid,

@@ -20,7 +20,7 @@
 /*
  * The data directory: $IOPT_BUILD_DIR/test/data/acpi (scripts/run_tests.sh
  * exports it), else found from this program's own path
- * (<build>/test/test/unit/... -> <build>/test/data/acpi).
+ * (<build>/test/unit/... -> <build>/test/data/acpi, <build> being O).
  */
 static inline const char *td_dir(void)
 {
@@ -42,7 +42,7 @@ static inline const char *td_dir(void)
 		cut = strstr(exe, "/test/unit/");
 		if (cut != NULL)
 			*cut = '\0';
-		snprintf(dir, sizeof(dir), "%s/data/acpi", exe);
+		snprintf(dir, sizeof(dir), "%s/test/data/acpi", exe);
 	}
 	return dir;
 }

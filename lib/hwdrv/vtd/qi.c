@@ -544,17 +544,10 @@ int vtd_qi_batch_flush(struct vtd_qi_batch *b)
 
 int vtd_qi_batch_add(struct vtd_qi_batch *b, const struct vtd_qi_desc *d)
 {
-	int rc = 0;
-
-	if (b->n == b->capacity) {
-		rc = vtd_qi_batch_flush(b);
-		if (rc)
-			return rc;
-	}
+	/* Invariant: b->n < b->capacity between calls (a full batch is
+	 * flushed at once, and a flush empties it even when it fails). */
 	b->desc[b->n++] = *d;
-	if (b->n == b->capacity)
-		rc = vtd_qi_batch_flush(b);
-	return rc;
+	return b->n == b->capacity ? vtd_qi_batch_flush(b) : 0;
 }
 
 int vtd_qi_submit_sync(struct vtd_qi *qi, const struct vtd_qi_desc *d, uint32_t n)

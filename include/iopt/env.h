@@ -336,8 +336,9 @@ void iopt_mmio_unmap(struct iopt_mmio *m);
  * @param pa   page-aligned physical address
  * @param len  bytes, non-zero; on sim [pa, pa + len) must lie in one block
  * @param out  receives the handle (iopt_mmio_unmap() it)
- * @return 0; -EINVAL for a misaligned or empty range; -ENODEV on sim when no
- *         block covers the range; the errors of iopt_mmio_map_phys().
+ * @return 0; -EINVAL for env or out NULL, or a misaligned, empty or
+ *         wrapping range; -ENODEV on sim when no block covers the range;
+ *         -ENOMEM; on real backends the errors of iopt_mmio_map_phys().
  */
 int iopt_env_mmio_map(struct iopt_env *env, uint64_t pa, size_t len, struct iopt_mmio **out);
 
@@ -349,8 +350,9 @@ int iopt_env_mmio_map(struct iopt_env *env, uint64_t pa, size_t len, struct iopt
  * @param sig  four-character signature
  * @param buf  receives a copy; release it with iopt_env_fw_table_free()
  * @param len  receives its length
- * @return 0; -EINVAL for a bad signature; -ENOENT when the platform has no
- *         such table; on real backends also the errors of
+ * @return 0; -EINVAL for env, buf or len NULL, or a signature that is not
+ *         4 characters; -ENOENT when the platform has no such table;
+ *         -ENOMEM; on real backends also the errors of
  *         iopt_acpi_table_read() (iopt/firmware.h), e.g. -EACCES, -EPROTO.
  */
 int iopt_env_fw_table(struct iopt_env *env, const char *sig, void **buf, size_t *len);

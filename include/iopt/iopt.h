@@ -524,7 +524,8 @@ int iopt_get_hw_info(struct iopt_ctx *ctx, uint32_t dev_id, void *data, uint32_t
  * re-initialises the unit's invalidation queue and invalidates every cache
  * of the unit and of its devices, waiting for completion; only then is the
  * unit trusted again. A unit that is not broken is left alone.
- * @return 0; -ENOENT unknown dev_id or not a device; -EOPNOTSUPP the driver
+ * @return 0; -EINVAL ctx NULL; -ENOENT unknown dev_id or not a device
+ *         (logged); -EOPNOTSUPP the driver
  *         cannot recover a unit; -EIO or -ETIMEDOUT when the unit still does
  *         not complete (it stays broken).
  */

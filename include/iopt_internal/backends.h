@@ -27,7 +27,7 @@ const char *backend_variant(const char *name);
 /**
  * The machine sim backend name builds: *out as iopt_ctx_create passes it to
  * sim_machine_create (nr_devs and bus_master filled in).
- * @return 0; -ENOENT (unknown name, or not a sim backend).
+ * @return 0; -ENOENT (unknown or NULL name, not a sim backend, or out NULL).
  */
 int backend_sim_machine(const char *name, struct sim_machine_opts *out);
 

@@ -98,7 +98,12 @@ void ptmem_fini(struct ptmem *p);
  */
 int ptmem_alloc(struct ptmem *p, void **va, uint64_t *pa);
 
-/* Give back a page from ptmem_alloc(). */
+/*
+ * Give back a page from ptmem_alloc(). A page that is not the pool's (pa not
+ * a page of a chunk, va not its VA) or a free when none is handed out is
+ * logged and refused, and nothing is written. A double free while other
+ * pages are handed out is not detected.
+ */
 void ptmem_free(struct ptmem *p, void *va, uint64_t pa);
 
 /* The VA of pa inside one of the pool's chunks, or NULL. Lock-free. */

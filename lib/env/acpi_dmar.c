@@ -615,8 +615,10 @@ int iopt_dmar_scope_resolve(const struct iopt_dmar_scope *scope, uint16_t segmen
 	uint32_t last;
 	int rc;
 
-	if (scope == NULL || bdf == NULL || scope->path_len == 0)
+	if (scope == NULL || bdf == NULL || scope->path_len == 0) {
+		IOPT_ERRLOG("scope_resolve: NULL argument or a scope without a path");
 		return -EINVAL;
+	}
 	last = scope->path_len - 1;
 	if ((last > 0 || want_range) && buses == NULL)
 		return -EOPNOTSUPP;
@@ -653,8 +655,10 @@ int iopt_dmar_find_drhd(const struct iopt_dmar *dmar, uint16_t segment, uint16_t
 	const struct iopt_dmar_drhd *below = NULL, *all = NULL;
 	int below_width = 256;
 
-	if (dmar == NULL || drhd == NULL)
+	if (dmar == NULL || drhd == NULL) {
+		IOPT_ERRLOG("find_drhd: NULL argument");
 		return -EINVAL;
+	}
 	for (uint32_t i = 0; i < dmar->n_drhd; i++) {
 		const struct iopt_dmar_drhd *d = &dmar->drhd[i];
 

@@ -521,8 +521,10 @@ int iopt_iort_rid_to_streamid(const struct iopt_iort *iort, uint32_t segment, ui
 	const struct iopt_iort_id_mapping *m = NULL;
 	const struct iopt_iort_node *rc = NULL;
 
-	if (iort == NULL || smmu == NULL || sid == NULL)
+	if (iort == NULL || smmu == NULL || sid == NULL) {
+		IOPT_ERRLOG("rid_to_streamid: NULL argument");
 		return -EINVAL;
+	}
 	for (uint32_t i = 0; i < iort->n_nodes && rc == NULL; i++) {
 		if (iort->nodes[i].type == IORT_TYPE_ROOT_COMPLEX &&
 		    iort->nodes[i].u.rc.segment == segment)

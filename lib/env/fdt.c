@@ -565,8 +565,10 @@ int iopt_fdt_rid_to_streamid(const struct iopt_fdt_smmu_info *info, int32_t doma
 {
 	const struct iopt_fdt_pci_host *host = NULL;
 
-	if (info == NULL || smmu == NULL || sid == NULL)
+	if (info == NULL || smmu == NULL || sid == NULL) {
+		IOPT_ERRLOG("rid_to_streamid: NULL argument");
 		return -EINVAL;
+	}
 	for (uint32_t i = 0; i < info->n_hosts && host == NULL; i++) {
 		if (info->hosts[i].domain == domain ||
 		    (info->hosts[i].domain < 0 && domain == 0 && info->n_hosts == 1))

@@ -97,8 +97,11 @@ int sim_platform_add_fw_table(struct iopt_env *env, const char *sig, const void 
 	struct env_fw_table *t, **link;
 
 	if (env == NULL || env->kind != IOPT_ENV_MEM_SIM || !sig_ok(sig) || table == NULL ||
-	    len < ACPI_HEADER_LEN)
+	    len < ACPI_HEADER_LEN) {
+		IOPT_ERRLOG("add fw table: not a sim environment, or a bad signature or table"
+			    " (%zu bytes)", len);
 		return -EINVAL;
+	}
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return -ENOMEM;
@@ -173,8 +176,10 @@ int iopt_env_fw_table(struct iopt_env *env, const char *sig, void **buf, size_t 
 {
 	int rc = -ENOENT;
 
-	if (env == NULL || !sig_ok(sig) || buf == NULL || len == NULL)
+	if (env == NULL || !sig_ok(sig) || buf == NULL || len == NULL) {
+		IOPT_ERRLOG("fw table: NULL argument or a signature that is not 4 characters");
 		return -EINVAL;
+	}
 	if (env->kind != IOPT_ENV_MEM_SIM)
 		return iopt_acpi_table_read(sig, buf, len);
 	pthread_rwlock_rdlock(&env->lock);

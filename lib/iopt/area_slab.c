@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#define LOG_MODULE "iopt"
+#include "iopt_internal/log.h"
 #include "iopt_private.h"
 
 #ifdef __SANITIZE_ADDRESS__
@@ -111,8 +113,10 @@ struct iom_area *iom_area_slab_alloc(struct iom_area_slab *s)
 			s->spare = NULL;
 		} else {
 			c = chunk_new(s->nr_chunks);
-			if (!c)
+			if (!c) {
+				IOPT_ERRLOG("area slab: no memory for chunk %u", s->nr_chunks + 1);
 				return NULL;
+			}
 			s->nr_chunks++;
 		}
 		list_add(s, c);

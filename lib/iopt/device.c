@@ -159,8 +159,10 @@ int iopt_device_pci(struct iopt_ctx *ctx, uint32_t dev_id, struct iopt_pci_dev *
 	struct iom_obj *obj;
 	int rc = 0;
 
-	if (!ctx || !out)
+	if (!ctx || !out) {
+		IOPT_ERRLOG("device_pci: NULL context or out");
 		return -EINVAL;
+	}
 	obj = iom_obj_get(ctx, dev_id, IOM_OBJ_DEVICE);
 	if (!obj) {
 		IOPT_ERRLOG("device_pci: no device %u", dev_id);
@@ -625,8 +627,10 @@ int iopt_device_unit_recover(struct iopt_ctx *ctx, uint32_t dev_id)
 	struct iom_device *dev;
 	int rc;
 
-	if (!ctx)
+	if (!ctx) {
+		IOPT_ERRLOG("unit_recover: NULL context");
 		return -EINVAL;
+	}
 	rc = dev_lock_get(ctx, dev_id, &dev);
 	if (rc)
 		return rc;

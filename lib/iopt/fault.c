@@ -330,8 +330,10 @@ int iopt_dma_fault_read(struct iopt_ctx *ctx, struct iopt_dma_fault *buf, uint32
 {
 	uint32_t cnt = 0;
 
-	if (!ctx || !n || (!buf && max))
+	if (!ctx || !n || (!buf && max)) {
+		IOPT_ERRLOG("dma_fault_read: NULL context or n, or NULL buf with max %u", max);
 		return -EINVAL;
+	}
 	pthread_mutex_lock(&ctx->lock);
 	while (cnt < max && ctx->dma_faults_nr) {
 		buf[cnt++] = ctx->dma_faults[ctx->dma_faults_head];

@@ -200,6 +200,7 @@ struct iom_area_slab {
 };
 
 /* A zeroed area, or NULL (-ENOMEM: nothing changed). */
+/* A zeroed area, or NULL when a new chunk cannot be allocated (logged; the slab unchanged). */
 struct iom_area *iom_area_slab_alloc(struct iom_area_slab *s);
 void iom_area_slab_free(struct iom_area_slab *s, struct iom_area *a);
 /* Free the slab; every area must have been freed. */

@@ -70,7 +70,8 @@ struct itree_node *itree_next(const struct itree *t, const struct itree_node *n,
 /*
  * The lowest h >= from such that [h, h + len - 1] overlaps no node (and does
  * not wrap). O(log n) for the usual shapes: subtrees without a large enough
- * hole are skipped whole. Returns false when there is none.
+ * hole are skipped whole. Returns false when there is none, or len is 0
+ * (*out is then left as it was). A query: it logs nothing.
  */
 bool itree_next_gap(const struct itree *t, uint64_t from, uint64_t len, uint64_t *out);
 

@@ -415,8 +415,11 @@ int iopt_sim_dma(struct iopt_ctx *ctx, uint32_t dev_id, uint32_t pasid, uint64_t
 	uint16_t rid;
 	int idx, rc;
 
-	if (!ctx || !buf || !len || (dir != IOPT_DMA_TO_DEVICE && dir != IOPT_DMA_FROM_DEVICE))
+	if (!ctx || !buf || !len || (dir != IOPT_DMA_TO_DEVICE && dir != IOPT_DMA_FROM_DEVICE)) {
+		IOPT_ERRLOG("sim DMA: NULL context or buffer, zero length or bad direction %d",
+			    (int)dir);
 		return -EINVAL;
+	}
 	if (!ctx->sim) {
 		IOPT_ERRLOG("sim DMA: the context is not on a sim backend");
 		return -ENOTSUP;

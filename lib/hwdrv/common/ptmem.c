@@ -159,6 +159,15 @@ int ptmem_alloc(struct ptmem *p, void **va, uint64_t *pa)
 
 void ptmem_free(struct ptmem *p, void *va, uint64_t pa)
 {
+	/*
+	 * Refuse, before writing anything, a page that is not one of the pool's:
+	 * pa page-aligned inside a chunk, and va the pool's VA for it. Poisoning
+	 * first would scribble over whatever va points at.
+	 */
+	if (va == NULL || (pa & (p->page_size - 1)) != 0 || ptmem_phys_to_virt(p, pa) != va) {
+		IOPT_ERRLOG("free of page %p (pa 0x%" PRIx64 ") that is not the pool's", va, pa);
+		return;
+	}
 	if (p->poison) {
 		/* Both views: the CPU's, and (by the flush) what a non-coherent walker reads. */
 		memset(va, SIM_POISON_BYTE, p->page_size);

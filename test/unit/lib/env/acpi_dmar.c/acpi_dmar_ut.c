@@ -172,6 +172,21 @@ static void test_q35(void)
 	/* 00:03.0 is in no scope and there is no INCLUDE_PCI_ALL unit. */
 	CU_ASSERT_EQUAL(iopt_dmar_find_drhd(d, 0, 3 << 3, NULL, NULL, &unit), -ENOENT);
 	CU_ASSERT_EQUAL(iopt_dmar_find_drhd(d, 1, 2 << 3, NULL, NULL, &unit), -ENOENT);
+	/* NULL arguments: -EINVAL, one error line each, outputs untouched. */
+	uint16_t bdf_out = 0x1234;
+
+	td_log_reset();
+	unit = NULL;
+	CU_ASSERT_EQUAL(iopt_dmar_find_drhd(NULL, 0, 8, NULL, NULL, &unit), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_dmar_find_drhd(d, 0, 8, NULL, NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_dmar_scope_resolve(NULL, 0, NULL, NULL, &bdf_out, NULL, NULL),
+			-EINVAL);
+	CU_ASSERT_EQUAL(iopt_dmar_scope_resolve(&d->drhd[0].scopes[0], 0, NULL, NULL, NULL, NULL,
+						NULL), -EINVAL);
+	CU_ASSERT_EQUAL(g_log.errors, 4);
+	CU_ASSERT_PTR_NULL(unit);
+	CU_ASSERT_EQUAL(bdf_out, 0x1234);
+	iopt_log_set_handler(NULL, NULL);
 	iopt_dmar_free(d);
 }
 

@@ -127,7 +127,16 @@ static void test_parse(void)
 	CU_ASSERT_EQUAL(sid, 0xffff);
 	CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(r, 0, 0x10000, &hit, &sid), -ENOENT);
 	CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(r, 1, 0x0008, &hit, &sid), -ENOENT);
+	td_log_reset();
+	hit = NULL;
+	sid = 77;
 	CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(NULL, 0, 0, &hit, &sid), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(r, 0, 8, NULL, &sid), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_iort_rid_to_streamid(r, 0, 8, &hit, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(g_log.errors, 3);
+	CU_ASSERT_PTR_NULL(hit);
+	CU_ASSERT_EQUAL(sid, 77);
+	iopt_log_set_handler(NULL, NULL);
 	iopt_iort_free(r);
 }
 

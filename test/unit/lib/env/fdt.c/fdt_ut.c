@@ -220,6 +220,17 @@ static void test_qemu_virt(void)
 	CU_ASSERT_PTR_EQUAL(smmu, &info->smmus[0]);
 	CU_ASSERT_EQUAL(sid, 8);
 	CU_ASSERT_EQUAL(iopt_fdt_rid_to_streamid(info, 1, 0x08, &smmu, &sid), -ENOENT);
+	/* NULL arguments: -EINVAL, one error line each, outputs untouched. */
+	td_log_reset();
+	smmu = NULL;
+	sid = 77;
+	CU_ASSERT_EQUAL(iopt_fdt_rid_to_streamid(NULL, 0, 0x08, &smmu, &sid), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_fdt_rid_to_streamid(info, 0, 0x08, NULL, &sid), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_fdt_rid_to_streamid(info, 0, 0x08, &smmu, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(g_log.errors, 3);
+	CU_ASSERT_PTR_NULL(smmu);
+	CU_ASSERT_EQUAL(sid, 77);
+	iopt_log_set_handler(NULL, NULL);
 	iopt_fdt_smmu_info_free(info);
 }
 

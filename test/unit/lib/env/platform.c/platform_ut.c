@@ -116,6 +116,49 @@ static void test_fw_tables(void)
 	iopt_env_destroy(env);
 }
 
+static int g_errors;
+
+static void count_log(enum iopt_log_level level, const char *module, const char *msg, void *arg)
+{
+	(void)module;
+	(void)msg;
+	(void)arg;
+	if (level == IOPT_LOG_ERROR)
+		g_errors++;
+}
+
+/* Bad arguments: -EINVAL, one error line each, outputs and tables untouched. */
+static void test_fw_table_bad_args(void)
+{
+	struct iopt_env *env = sim_env();
+	uint8_t t1[64];
+	void *buf = &g_errors, *got;
+	size_t len = 7, got_len;
+	int e0;
+
+	make_table(t1, "DMAR", sizeof(t1), 3);
+	CU_ASSERT_EQUAL_FATAL(sim_platform_add_fw_table(env, "DMAR", t1, sizeof(t1)), 0);
+	iopt_log_set_handler(count_log, NULL);
+	e0 = g_errors;
+	CU_ASSERT_EQUAL(iopt_env_fw_table(NULL, "DMAR", &buf, &len), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_env_fw_table(env, NULL, &buf, &len), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_env_fw_table(env, "DMA", &buf, &len), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_env_fw_table(env, "DMAR", NULL, &len), -EINVAL);
+	CU_ASSERT_EQUAL(iopt_env_fw_table(env, "DMAR", &buf, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(sim_platform_add_fw_table(env, "DMAR", NULL, sizeof(t1)), -EINVAL);
+	CU_ASSERT_EQUAL(sim_platform_add_fw_table(env, "DMAR", t1, 20), -EINVAL);
+	CU_ASSERT_EQUAL(g_errors - e0, 7);
+	iopt_log_set_handler(NULL, NULL);
+	CU_ASSERT_PTR_EQUAL(buf, &g_errors);
+	CU_ASSERT_EQUAL(len, 7);
+	/* The published table is still the first one. */
+	CU_ASSERT_EQUAL_FATAL(iopt_env_fw_table(env, "DMAR", &got, &got_len), 0);
+	CU_ASSERT_EQUAL(got_len, sizeof(t1));
+	CU_ASSERT_EQUAL(((uint8_t *)got)[40], 3);
+	iopt_env_fw_table_free(got);
+	iopt_env_destroy(env);
+}
+
 static void test_real_backend_paths(void)
 {
 	struct iopt_env_opts o = { .mem = IOPT_ENV_MEM_HUGETLBFS };
@@ -139,6 +182,7 @@ static void test_real_backend_paths(void)
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_mmio_blocks),
 	UT_TEST(test_fw_tables),
+	UT_TEST(test_fw_table_bad_args),
 	UT_TEST(test_real_backend_paths),
 	UT_END,
 };

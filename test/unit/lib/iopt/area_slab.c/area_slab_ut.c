@@ -150,20 +150,36 @@ static void test_random_against_reference(void)
 	CU_ASSERT_EQUAL(s.nr_chunks, 0);
 }
 
-/* A chunk that cannot be allocated: NULL, and the slab as it was. */
+static int g_errors;
+
+static void count_log(enum iopt_log_level level, const char *module, const char *msg, void *arg)
+{
+	(void)module;
+	(void)msg;
+	(void)arg;
+	if (level == IOPT_LOG_ERROR)
+		g_errors++;
+}
+
+/* A chunk that cannot be allocated: NULL, one error line, and the slab as it was. */
 static void test_fail_nth(void)
 {
 	struct iom_area_slab s = { 0 };
 	struct iom_area *a[AREA_CHUNK_SLOTS], *x;
+	int e0;
 
 	for (int i = 0; i < AREA_CHUNK_SLOTS; i++)
 		a[i] = iom_area_slab_alloc(&s);
 	CU_ASSERT_EQUAL(s.nr_chunks, 1);
 	CU_ASSERT(s.partial == NULL); /* the chunk is full */
+	iopt_log_set_handler(count_log, NULL);
+	e0 = g_errors;
 	iom_fail_nth_arm(1);
 	x = iom_area_slab_alloc(&s);
 	iom_fail_nth_arm(0);
+	iopt_log_set_handler(NULL, NULL);
 	CU_ASSERT(x == NULL);
+	CU_ASSERT_EQUAL(g_errors - e0, 1);
 	CU_ASSERT_EQUAL(s.nr_chunks, 1);
 	CU_ASSERT(s.partial == NULL);
 	/* With a free slot no allocation is needed: works while armed. */

@@ -278,6 +278,9 @@ static void test_huge_gaps(void)
 	CU_ASSERT(itree_next_gap(&t, 2, UINT64_MAX - (1ULL << 60) - 0x1000, &at) &&
 		  at == (1ULL << 60) + 0x1000);
 	CU_ASSERT(!itree_next_gap(&t, 2, UINT64_MAX - (1ULL << 60) - 0x1000 + 1, &at));
+	at = 12345;
+	CU_ASSERT(!itree_next_gap(&t, 2, 0, &at)); /* len 0: no gap, *out untouched */
+	CU_ASSERT_EQUAL(at, 12345);
 	itree_remove(&t, &mid.node);
 	itree_remove(&t, &lo.node);
 	itree_remove(&t, &hi.node);

@@ -63,10 +63,51 @@ static void test_opts_match_a_context(void)
 	iopt_ctx_destroy(ctx);
 }
 
+static int g_errors;
+
+static void count_log(enum iopt_log_level level, const char *module, const char *msg, void *arg)
+{
+	(void)module;
+	(void)msg;
+	(void)arg;
+	if (level == IOPT_LOG_ERROR)
+		g_errors++;
+}
+
+/* iopt_sim_dma's bad arguments: -EINVAL and one error line each, the buffer untouched. */
+static void test_sim_dma_bad_args(void)
+{
+	struct iopt_ctx_opts co = { .backend = "sim:vtd", .log_level = -1 };
+	struct iopt_ctx *ctx = NULL;
+	uint32_t dev_id = 0;
+	uint8_t buf[64];
+	int e0;
+
+	CU_ASSERT_EQUAL_FATAL(iopt_ctx_create(&co, &ctx), 0);
+	CU_ASSERT_EQUAL_FATAL(iopt_device_bind(ctx, "edu0", &dev_id), 0);
+	memset(buf, 0x3c, sizeof(buf));
+	iopt_log_set_handler(count_log, NULL);
+	e0 = g_errors;
+	CU_ASSERT_EQUAL(iopt_sim_dma(NULL, dev_id, UINT32_MAX, 0, buf, 64, IOPT_DMA_TO_DEVICE),
+			-EINVAL);
+	CU_ASSERT_EQUAL(iopt_sim_dma(ctx, dev_id, UINT32_MAX, 0, NULL, 64, IOPT_DMA_TO_DEVICE),
+			-EINVAL);
+	CU_ASSERT_EQUAL(iopt_sim_dma(ctx, dev_id, UINT32_MAX, 0, buf, 0, IOPT_DMA_FROM_DEVICE),
+			-EINVAL);
+	CU_ASSERT_EQUAL(iopt_sim_dma(ctx, dev_id, UINT32_MAX, 0, buf, 64, (enum iopt_dma_dir)7),
+			-EINVAL);
+	CU_ASSERT_EQUAL(g_errors - e0, 4);
+	iopt_log_set_handler(NULL, NULL);
+	CU_ASSERT_EQUAL(buf[0], 0x3c);
+	CU_ASSERT_EQUAL(buf[63], 0x3c);
+	iopt_ctx_destroy(ctx);
+}
+
 static const struct ut_test g_tests[] = {
 	UT_TEST(test_names_and_known),
 	UT_TEST(test_sim_machine_opts),
 	UT_TEST(test_opts_match_a_context),
+	UT_TEST(test_sim_dma_bad_args),
 	UT_END
 };
 

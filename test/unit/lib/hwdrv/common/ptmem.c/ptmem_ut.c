@@ -139,6 +139,47 @@ static void test_free_poisons(void)
 }
 
 /*
+ * A free of a page that is not the pool's (foreign memory, a misaligned pa,
+ * a va that is not pa's) is logged and refused before anything is written:
+ * the foreign memory and the page keep their bytes, the free stack its size.
+ */
+static void test_free_foreign_refused(void)
+{
+	static uint8_t foreign[4096];
+	struct iopt_env *env = sim_env(0);
+	uint8_t *page;
+	size_t nr_free;
+	struct ptmem p;
+	uint64_t pa;
+	void *va;
+	int e0;
+
+	CU_ASSERT_EQUAL_FATAL(ptmem_init(&p, env, PG, IOPT_NUMA_ANY), 0);
+	CU_ASSERT_EQUAL_FATAL(ptmem_alloc(&p, &va, &pa), 0);
+	page = va;
+	memset(page, 0x5a, PG);
+	memset(foreign, 0xa5, sizeof(foreign));
+	nr_free = p.nr_free;
+	iopt_log_set_handler(count_log, NULL);
+	e0 = g_errors;
+	ptmem_free(&p, foreign, pa);         /* va is not pa's */
+	ptmem_free(&p, page + 8, pa + 8);    /* pa not page-aligned */
+	ptmem_free(&p, foreign, pa + 64 * PTMEM_CHUNK_MAX); /* pa in no chunk */
+	ptmem_free(&p, NULL, pa);
+	CU_ASSERT_EQUAL(g_errors - e0, 4);
+	CU_ASSERT_EQUAL(p.nr_free, nr_free);
+	CU_ASSERT_EQUAL(p.pages_out, 1);
+	CU_ASSERT_EQUAL(foreign[0], 0xa5);
+	CU_ASSERT_EQUAL(foreign[sizeof(foreign) - 1], 0xa5);
+	CU_ASSERT_EQUAL(page[0], 0x5a);
+	CU_ASSERT_EQUAL(page[PG - 1], 0x5a);
+	ptmem_free(&p, va, pa);
+	CU_ASSERT_EQUAL(p.pages_out, 0);
+	ptmem_fini(&p);
+	iopt_env_destroy(env);
+}
+
+/*
  * 100 KiB of sim memory: 16K + 32K chunks, 64K does not fit so 32K, then
  * 16K, then 4K: 25 pages, then -ENOMEM (logged), and the pool unchanged.
  */
@@ -235,6 +276,7 @@ static const struct ut_test g_tests[] = {
 	UT_TEST(test_init_errors),
 	UT_TEST(test_alloc_lookup_growth),
 	UT_TEST(test_free_poisons),
+	UT_TEST(test_free_foreign_refused),
 	UT_TEST(test_shortage),
 	UT_TEST(test_lookup_while_growing),
 	UT_END,

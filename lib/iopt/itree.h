@@ -79,7 +79,9 @@ bool itree_next_gap(const struct itree *t, uint64_t from, uint64_t len, uint64_t
  * Find the lowest IOVA x, a multiple of align (a power of two), such that
  * [x, x + length - 1] lies inside one range of allowed (or inside
  * [dflt_start, dflt_last] when allowed is empty) and overlaps no node of
- * busy_a or busy_b. Returns 0 and *out, or -ENOSPC. length >= 1.
+ * busy_a or busy_b. Returns 0 and *out, or -ENOSPC; -EINVAL (unlogged: the
+ * public callers check and log first) for length 0 or an align that is not a
+ * power of two.
  */
 int iova_find_hole(const struct itree *allowed, uint64_t dflt_start, uint64_t dflt_last,
 		   const struct itree *busy_a, const struct itree *busy_b, uint64_t length,
